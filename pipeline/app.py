@@ -1,0 +1,131 @@
+"""Wiring: builds the stages from settings and runs them, all in one process or one per process.
+
+This is the only module that knows every part; each part only knows its own Protocols.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from consumers.alert_store import AlertStore
+from consumers.alerter import AlerterStage
+from consumers.classifier import ClassifierStage
+from consumers.indexer import IndexerStage
+from pipeline.classify import RuleClassifier
+from pipeline.enrich import load_gazetteer
+from pipeline.errors import UserInputError
+from pipeline.loop import ConsumeLoop, StopSignal
+from pipeline.settings import Settings
+from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_RAW, Log, LogProducer
+from pipeline.transport.registry import open_index, open_log
+from producers.poller import FeedPoller, PollReport
+from producers.state import FeedStateStore
+
+__all__ = ["STAGES", "Progress", "build_classifier", "build_loop", "run_producer", "run_embedded"]
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("classifier", "indexer", "alerter")
+_INPUT_TOPIC = {"classifier": TOPIC_RAW, "indexer": TOPIC_CLASSIFIED, "alerter": TOPIC_CLASSIFIED}
+
+
+@dataclass
+class Progress:
+    """Running totals, shown on a terminal and logged otherwise."""
+
+    feeds_polled: int = 0
+    feeds_failed: int = 0
+    items_polled: int = 0
+    classified: int = 0
+    indexed: int = 0
+    alerts: int = 0
+    dead_letters: int = 0
+
+    def add_poll(self, report: PollReport) -> None:
+        self.feeds_polled += report.feeds_polled
+        self.feeds_failed += report.feeds_failed
+        self.items_polled += report.items_published
+
+
+def build_classifier(settings: Settings) -> RuleClassifier:
+    return RuleClassifier(settings.topics, load_gazetteer())
+
+
+def _build_stage(name: str, settings: Settings, producer: LogProducer):
+    if name == "classifier":
+        return ClassifierStage(build_classifier(settings), producer)
+    if name == "indexer":
+        return IndexerStage(open_index(settings.index))
+    if name == "alerter":
+        return AlerterStage(settings.rules, AlertStore(settings.state_url))
+    raise UserInputError(f"unknown stage {name!r} (known: {', '.join(STAGES)})")
+
+
+def build_loop(name: str, settings: Settings, log: Log, stop: StopSignal,
+               poll_timeout: float | None = None) -> ConsumeLoop:
+    """A stage on its own consumer group (named after the stage), with its own producer for output and DLQ."""
+    producer = log.producer()
+    consumer_settings = settings.consumer if poll_timeout is None else replace(settings.consumer, poll_timeout=poll_timeout)
+    return ConsumeLoop(_build_stage(name, settings, producer), log.consumer(name, [_INPUT_TOPIC[name]]),
+                       producer, consumer_settings, stop)
+
+
+def _poller(settings: Settings, log: Log) -> FeedPoller:
+    return FeedPoller(settings.feeds, FeedStateStore(settings.state_url), log.producer(), settings.producer)
+
+
+def run_producer(settings: Settings, stop: StopSignal, *, once: bool,
+                 on_report: Callable[[PollReport], None] | None = None) -> None:
+    """Poll feeds into ``newsmon.raw`` until stopped (or every feed once)."""
+    log = open_log(settings.log)
+    log.ensure_topics(ALL_TOPICS)
+    poller = _poller(settings, log)
+    try:
+        while not stop.is_set():
+            due = list(settings.feeds) if once else poller.due()
+            if due:
+                report = poller.poll(due)
+                if on_report:
+                    on_report(report)
+            if once:
+                return
+            stop.wait(min(poller.seconds_until_due(), 5.0))
+    finally:
+        log.close()
+
+
+def _stage_counts(loops: dict[str, ConsumeLoop], progress: Progress) -> None:
+    progress.classified = loops["classifier"].stats.processed
+    progress.indexed = loops["indexer"].stats.processed
+    progress.alerts = loops["alerter"].stage.alerts_created
+    progress.dead_letters = sum(loop.stats.dead_lettered for loop in loops.values())
+
+
+def run_embedded(settings: Settings, stop: StopSignal, *, once: bool,
+                 on_progress: Callable[[Progress], None] = lambda p: None) -> Progress:
+    """Every stage in one process: poll due feeds, then drain classifier, indexer and alerter, repeat.
+
+    With ``once``: poll every feed once, drain every stage, return.
+    """
+    log = open_log(settings.log)
+    log.ensure_topics(ALL_TOPICS)
+    poller = _poller(settings, log)
+    loops = {name: build_loop(name, settings, log, stop, poll_timeout=0.0) for name in STAGES}
+    progress = Progress()
+    try:
+        while not stop.is_set():
+            due = list(settings.feeds) if once else poller.due()
+            if due:
+                progress.add_poll(poller.poll(due))
+            for loop in loops.values():
+                loop.run(until_idle=True)
+            _stage_counts(loops, progress)
+            on_progress(progress)
+            if once:
+                break
+            stop.wait(min(poller.seconds_until_due(), 1.0))
+    finally:
+        log.close()
+    return progress

@@ -1,0 +1,96 @@
+"""Long-running commands: ``run`` (embedded all-in-one), ``produce``, ``consume STAGE``, and ``setup``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from typing import Any
+
+from pipeline.app import Progress, build_loop, run_embedded, run_producer
+from pipeline.console import ProgressLine
+from pipeline.loop import StopSignal
+from pipeline.settings import Settings
+from pipeline.transport.base import ALL_TOPICS
+from pipeline.transport.registry import open_index, open_log
+
+__all__ = ["install_stop_handlers", "cmd_run", "cmd_produce", "cmd_consume", "cmd_setup"]
+
+logger = logging.getLogger(__name__)
+
+
+def install_stop_handlers(stop: StopSignal) -> None:
+    """SIGINT and SIGTERM ask the loops to finish the batch, flush, commit and exit."""
+    def handler(signum: int, _frame: Any) -> None:
+        if stop.is_set():  # a second Ctrl-C means now
+            raise KeyboardInterrupt
+        logger.info("event=stopping signal=%s", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _describe(p: Progress) -> str:
+    failed = f" ({p.feeds_failed} failed)" if p.feeds_failed else ""
+    return (f"feeds polled {p.feeds_polled}{failed} | items polled {p.items_polled} | classified {p.classified}"
+            f" | indexed {p.indexed} | alerted {p.alerts} | dead letters {p.dead_letters}")
+
+
+def cmd_run(settings: Settings, once: bool, progress_line: ProgressLine | None) -> int:
+    stop = StopSignal()
+    install_stop_handlers(stop)
+    last: list[str] = [""]
+
+    def on_progress(progress: Progress) -> None:
+        text = _describe(progress)
+        if progress_line is not None:
+            progress_line.show(text)
+        elif text != last[0]:
+            logger.info("event=progress feeds_polled=%d feeds_failed=%d items_polled=%d classified=%d indexed=%d"
+                        " alerted=%d dead_letters=%d", progress.feeds_polled, progress.feeds_failed,
+                        progress.items_polled, progress.classified, progress.indexed, progress.alerts,
+                        progress.dead_letters)
+        last[0] = text
+
+    logger.info("event=start mode=embedded feeds=%d rules=%d log=%s index=%s", len(settings.feeds),
+                len(settings.rules), settings.log, settings.index)
+    final = run_embedded(settings, stop, once=once, on_progress=on_progress)
+    if progress_line is not None:
+        progress_line.finish()
+    print(_describe(final), file=sys.stderr if progress_line is None else sys.stdout)
+    return 0
+
+
+def cmd_produce(settings: Settings, once: bool) -> int:
+    stop = StopSignal()
+    install_stop_handlers(stop)
+    run_producer(settings, stop, once=once, on_report=lambda r: logger.info(
+        "event=poll feeds=%d failed=%d items_seen=%d published=%d", r.feeds_polled, r.feeds_failed,
+        r.items_seen, r.items_published))
+    return 0
+
+
+def cmd_consume(settings: Settings, stage: str, until_idle: bool) -> int:
+    stop = StopSignal()
+    install_stop_handlers(stop)
+    log = open_log(settings.log)
+    log.ensure_topics(ALL_TOPICS)
+    loop = build_loop(stage, settings, log, stop)
+    try:
+        stats = loop.run(until_idle=until_idle)
+    finally:
+        log.close()
+    logger.info("event=stopped stage=%s processed=%d dead_letters=%d batches=%d", stage, stats.processed,
+                stats.dead_lettered, stats.batches)
+    return 0
+
+
+def cmd_setup(settings: Settings) -> int:
+    log = open_log(settings.log)
+    log.ensure_topics(ALL_TOPICS)
+    log.close()
+    open_index(settings.index).close()
+    print(f"log ready: {settings.log} (topics: {', '.join(ALL_TOPICS)})")
+    print(f"index ready: {settings.index}")
+    return 0

@@ -1,0 +1,140 @@
+"""Text commands: ``classify`` (JSON lines or plain text in, one JSON line per item out) and ``eval``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator, TextIO
+
+from consumers.classifier import classify_item
+from pipeline.app import build_classifier
+from pipeline.errors import UserInputError
+from pipeline.evaluate import Evaluation, evaluate
+from pipeline.item import FeedRef, RawItem, format_time, utc_now
+from pipeline.settings import Settings
+
+__all__ = ["read_json_lines", "cmd_classify", "cmd_eval"]
+
+
+def _open_input(path: str) -> tuple[str, TextIO]:
+    if path == "-":
+        return "<stdin>", sys.stdin
+    try:
+        return path, open(path, encoding="utf-8")
+    except FileNotFoundError:
+        raise UserInputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UserInputError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def read_json_lines(path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (``name:line``, object) per non-blank line; a bad line raises UserInputError naming it."""
+    name, stream = _open_input(path)
+    try:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            where = f"{name}:{number}"
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserInputError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+            if not isinstance(value, dict):
+                raise UserInputError(f"{where}: expected a JSON object")
+            yield where, value
+    except UnicodeDecodeError as exc:
+        raise UserInputError(f"{name}: not UTF-8 text: {exc.reason}") from None
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def _text_field(data: dict[str, Any], name: str, where: str, required: bool = False) -> str:
+    value = data.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise UserInputError(f"{where}: field '{name}': expected a {'non-empty ' if required else ''}string")
+    return value
+
+
+def _raw_item(data: dict[str, Any], where: str) -> RawItem:
+    title = _text_field(data, "title", where, required=True)
+    summary, body = _text_field(data, "summary", where), _text_field(data, "body", where)
+    item_id = data.get("id") if isinstance(data.get("id"), str) else None
+    if not item_id:
+        item_id = hashlib.sha256(f"{title}\n{summary}\n{body}".encode("utf-8")).hexdigest()[:32]
+    return RawItem(id=item_id, url=_text_field(data, "url", where), guid="", source=_text_field(data, "source", where),
+                   feed=FeedRef("cli", ""), title=title, summary=summary, body=body or None,
+                   fetched_at=format_time(utc_now()))
+
+
+def _plain_text_item(text: str) -> RawItem:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise UserInputError("<input>: empty text")
+    title, body = lines[0], "\n".join(lines[1:])
+    return _raw_item({"title": title, "body": body}, "<input>")
+
+
+def _output(item) -> dict[str, Any]:
+    return {"id": item.id, "topics": list(item.topics), "scores": item.scores, "evidence": item.evidence,
+            "entities": item.entities, "countries": list(item.countries),
+            "locations": [vars(loc) for loc in item.locations], "story_id": item.story_id}
+
+
+def cmd_classify(settings: Settings, path: str, plain_text: bool) -> int:
+    classifier = build_classifier(settings)
+    if plain_text:
+        name, stream = _open_input(path)
+        try:
+            text = stream.read()
+        except UnicodeDecodeError as exc:
+            raise UserInputError(f"{name}: not UTF-8 text: {exc.reason}") from None
+        finally:
+            if stream is not sys.stdin:
+                stream.close()
+        item = classify_item(classifier, _plain_text_item(text), utc_now())
+        print(json.dumps(_output(item), ensure_ascii=False))
+        return 0
+    for where, data in read_json_lines(path):
+        item = classify_item(classifier, _raw_item(data, where), utc_now())
+        print(json.dumps(_output(item), ensure_ascii=False), flush=True)
+    return 0
+
+
+def _labels(data: dict[str, Any], where: str, topics: set[str]) -> set[str]:
+    labels = data.get("labels")
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise UserInputError(f"{where}: field 'labels': expected a list of topic names")
+    unknown = set(labels) - topics
+    if unknown:
+        raise UserInputError(f"{where}: field 'labels': unknown topic {sorted(unknown)[0]!r}")
+    return set(labels)
+
+
+def _print_table(result: Evaluation) -> None:
+    print(f"{'topic':<24} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}   tp   fp   fn   tn")
+    for name, m in result.topics.items():
+        print(f"{name:<24} {m.precision:>9.3f} {m.recall:>7.3f} {m.f1:>7.3f} {m.support:>8}"
+              f" {m.true_positives:>4} {m.false_positives:>4} {m.false_negatives:>4} {m.true_negatives:>4}")
+    print(f"{'macro F1':<24} {'':>9} {'':>7} {result.macro_f1:>7.3f} {'':>8}   ({result.items} items)")
+
+
+def cmd_eval(settings: Settings, path: str, as_json: bool) -> int:
+    if path != "-" and not Path(path).is_file():
+        raise UserInputError(f"{path}: no such file")
+    classifier = build_classifier(settings)
+    topics = list(settings.topics)
+    pairs = []
+    for where, data in read_json_lines(path):
+        item = classify_item(classifier, _raw_item(data, where), utc_now())
+        pairs.append((set(item.topics), _labels(data, where, set(topics))))
+    result = evaluate(topics, pairs)
+    if as_json:
+        print(json.dumps(result.as_json()))
+    else:
+        _print_table(result)
+    return 0

@@ -1,0 +1,224 @@
+"""The item model of ``newsmon.raw`` and ``newsmon.classified``, with JSON (de)serialisation and validation.
+
+Validation errors are :class:`~pipeline.errors.SchemaError` and name the offending field, so a bad
+record can be dead-lettered with a useful reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from pipeline.errors import SchemaError
+
+__all__ = [
+    "FeedRef", "RawItem", "ClassifiedItem", "Location",
+    "item_id_for", "format_time", "parse_time", "utc_now", "decode_json",
+]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` suffix and second precision."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str, field_name: str) -> datetime:
+    """Parse an RFC 3339 timestamp; naive values are taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        raise SchemaError(f"field '{field_name}': not an RFC 3339 timestamp: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def item_id_for(canonical_url: str | None, guid: str | None) -> str:
+    """Stable item id: hash of the canonical URL, else of the feed GUID."""
+    basis = canonical_url or guid
+    if not basis:
+        raise SchemaError("field 'url': an item needs a URL or a GUID to get an id")
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+
+def decode_json(data: bytes | str, what: str = "record") -> dict[str, Any]:
+    """Decode one JSON object or raise SchemaError saying why."""
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SchemaError(f"{what}: invalid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise SchemaError(f"{what}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class FeedRef:
+    id: str
+    url: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Location:
+    name: str
+    lat: float
+    lon: float
+    country: str
+
+
+def _string(data: dict, name: str, *, required: bool = True, nullable: bool = False) -> str | None:
+    value = data.get(name)
+    if value is None:
+        if nullable or not required:
+            return None if nullable else ""
+        raise SchemaError(f"field '{name}': required")
+    if not isinstance(value, str):
+        raise SchemaError(f"field '{name}': expected a string, got {type(value).__name__}")
+    return value
+
+
+def _string_list(data: dict, name: str) -> tuple[str, ...]:
+    value = data.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SchemaError(f"field '{name}': expected a list of strings")
+    return tuple(value)
+
+
+def _time(data: dict, name: str, *, nullable: bool) -> str | None:
+    value = _string(data, name, nullable=nullable)
+    if value is None:
+        return None
+    return format_time(parse_time(value, name))
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """A normalised feed item as the producer publishes it to ``newsmon.raw``."""
+
+    id: str
+    url: str
+    guid: str
+    source: str
+    feed: FeedRef
+    title: str
+    summary: str
+    fetched_at: str
+    published: str | None = None
+    body: str | None = None
+    language: str = "en"
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RawItem":
+        return cls(**_raw_fields(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["authors"] = list(self.authors)
+        out["tags"] = list(self.tags)
+        return out
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+    @property
+    def text(self) -> str:
+        """Title, summary and body as one text, for classification."""
+        return "\n".join(part for part in (self.title, self.summary, self.body or "") if part)
+
+
+def _raw_fields(data: dict[str, Any]) -> dict[str, Any]:
+    feed = data.get("feed")
+    if not isinstance(feed, dict):
+        raise SchemaError("field 'feed': expected an object {id, url, title}")
+    item_id = _string(data, "id")
+    if not item_id:
+        raise SchemaError("field 'id': must not be empty")
+    return {
+        "id": item_id,
+        "url": _string(data, "url"),
+        "guid": _string(data, "guid", required=False),
+        "source": _string(data, "source"),
+        "feed": FeedRef(
+            id=_string(feed, "id") or "", url=_string(feed, "url", required=False) or "",
+            title=_string(feed, "title", required=False) or "",
+        ),
+        "title": _string(data, "title"),
+        "summary": _string(data, "summary", required=False),
+        "body": _string(data, "body", nullable=True),
+        "language": _string(data, "language", required=False) or "en",
+        "authors": _string_list(data, "authors"),
+        "tags": _string_list(data, "tags"),
+        "published": _time(data, "published", nullable=True),
+        "fetched_at": _time(data, "fetched_at", nullable=False),
+    }
+
+
+_ENTITY_KINDS = ("persons", "organizations", "places", "groups")
+
+
+@dataclass(frozen=True)
+class ClassifiedItem(RawItem):
+    """A raw item plus the classifier's judgement, as published to ``newsmon.classified``."""
+
+    topics: tuple[str, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+    entities: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in _ENTITY_KINDS})
+    countries: tuple[str, ...] = ()
+    locations: tuple[Location, ...] = ()
+    story_id: str = ""
+    model_version: str = ""
+    classified_at: str = ""
+
+    @classmethod
+    def from_raw(cls, raw: RawItem, **judgement: Any) -> "ClassifiedItem":
+        base = {f.name: getattr(raw, f.name) for f in fields(RawItem)}
+        return cls(**base, **judgement)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ClassifiedItem":
+        scores = data.get("scores") or {}
+        if not isinstance(scores, dict) or not all(isinstance(v, (int, float)) for v in scores.values()):
+            raise SchemaError("field 'scores': expected an object of topic -> number")
+        evidence = data.get("evidence") or {}
+        if not isinstance(evidence, dict):
+            raise SchemaError("field 'evidence': expected an object of topic -> list of strings")
+        entities = data.get("entities") or {}
+        if not isinstance(entities, dict):
+            raise SchemaError("field 'entities': expected an object")
+        try:
+            locations = tuple(Location(**loc) for loc in data.get("locations") or [])
+        except TypeError:
+            raise SchemaError("field 'locations': expected a list of {name, lat, lon, country}") from None
+        return cls(
+            **_raw_fields(data),
+            topics=_string_list(data, "topics"),
+            scores={k: float(v) for k, v in scores.items()},
+            evidence={k: list(v) for k, v in evidence.items()},
+            entities={k: list(entities.get(k) or []) for k in _ENTITY_KINDS},
+            countries=_string_list(data, "countries"),
+            locations=locations,
+            story_id=_string(data, "story_id", required=False) or "",
+            model_version=_string(data, "model_version", required=False) or "",
+            classified_at=_string(data, "classified_at", required=False) or "",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["topics"] = list(self.topics)
+        out["countries"] = list(self.countries)
+        out["locations"] = [asdict(loc) for loc in self.locations]
+        return out
+
+    def with_story(self, story_id: str) -> "ClassifiedItem":
+        return replace(self, story_id=story_id)

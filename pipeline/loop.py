@@ -1,0 +1,169 @@
+"""The consume loop every stage runs: poll → process → flush sinks → commit, written down once.
+
+Commit order (the only place it is decided):
+
+1. process each record of the batch with ``stage.handle``; a record that fails permanently
+   (bad JSON, schema violation, a bug on that one item) goes to ``newsmon.dlq`` with the error;
+2. ``stage.flush()`` makes the stage's own sinks durable (index, outgoing topic, alert store);
+3. the producer is flushed, so dead letters and outgoing records are durable;
+4. the consumer commits the offsets after the batch.
+
+A crash anywhere before 4 replays the batch, which idempotent writes absorb (at-least-once made
+effectively exactly-once). A failure that may go away (:class:`RetryLater`) is retried with
+capped, jittered exponential backoff, resuming where it failed, without committing, for as long
+as it takes, until a stop is requested; then nothing is committed and the batch replays later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from pipeline.backoff import Backoff
+from pipeline.errors import PermanentError, RetryLater
+from pipeline.item import format_time, utc_now
+from pipeline.settings import ConsumerSettings
+from pipeline.transport.base import TOPIC_DLQ, LogConsumer, LogProducer, Record
+
+__all__ = ["Stage", "StopSignal", "StageStats", "ConsumeLoop", "dead_letter"]
+
+logger = logging.getLogger(__name__)
+
+
+class Stage(Protocol):
+    name: str
+
+    def handle(self, record: Record) -> None:
+        """Process one record; raise PermanentError to dead-letter it, RetryLater to retry."""
+
+    def flush(self) -> None:
+        """Make the stage's writes durable; may raise RetryLater."""
+
+    # A stage may also define ``idle()``: called when a poll returned nothing (e.g. retry deliveries).
+
+
+class StopSignal:
+    """Set by a signal handler (or a test) to ask loops to finish their batch and stop."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True when a stop was requested meanwhile."""
+        return self._event.wait(seconds)
+
+
+@dataclass
+class StageStats:
+    processed: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    batches: int = 0
+
+
+def dead_letter(producer: LogProducer, stage: str, record: Record, error: Exception) -> None:
+    """Queue a dead letter: the original bytes, the error, the stage and the source offset."""
+    letter = {
+        "stage": stage,
+        "error": f"{type(error).__name__}: {error}",
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "key": record.key,
+        "value": record.value.decode("utf-8", errors="replace"),
+        "failed_at": format_time(utc_now()),
+    }
+    producer.publish(TOPIC_DLQ, record.key, json.dumps(letter, ensure_ascii=False).encode("utf-8"))
+
+
+class ConsumeLoop:
+    """Runs one stage over one consumer; :meth:`run_once` handles a single batch."""
+
+    def __init__(self, stage: Stage, consumer: LogConsumer, producer: LogProducer,
+                 settings: ConsumerSettings, stop: StopSignal,
+                 on_batch: Callable[[StageStats], None] | None = None) -> None:
+        self.stage, self.consumer, self.producer = stage, consumer, producer
+        self.settings, self.stop = settings, stop
+        self.stats = StageStats()
+        self._on_batch = on_batch
+        self._backoff = Backoff(settings.backoff_initial, settings.backoff_max)
+
+    def run(self, *, until_idle: bool = False) -> StageStats:
+        """Loop until stopped (or, with ``until_idle``, until a poll returns nothing)."""
+        while not self.stop.is_set():
+            if not self.run_once() and until_idle:
+                break
+        return self.stats
+
+    def run_once(self) -> int:
+        """Poll one batch and take it through process → flush → commit; returns its size."""
+        batch = self.consumer.poll(self.settings.batch_size, self.settings.poll_timeout)
+        if not batch:
+            idle = getattr(self.stage, "idle", None)
+            if idle is not None:
+                idle()
+            return 0
+        if not self._process(batch) or not self._retrying(self._flush_sinks):
+            return len(batch)  # stopped while retrying: commit nothing, the batch replays
+        offsets = {}
+        for record in batch:
+            offsets[(record.topic, record.partition)] = record.offset + 1
+        if self._retrying(lambda: self.consumer.commit(offsets)):
+            self.stats.batches += 1
+            if self._on_batch:
+                self._on_batch(self.stats)
+        return len(batch)
+
+    def _process(self, batch: list[Record]) -> bool:
+        for record in batch:
+            if not self._retrying(lambda: self._handle(record)):
+                return False
+        return True
+
+    def _handle(self, record: Record) -> None:
+        try:
+            self.stage.handle(record)
+            self.stats.processed += 1
+        except RetryLater:
+            raise
+        except PermanentError as exc:
+            self._dead_letter(record, exc)
+        except Exception as exc:  # a bug on one item must not stop the stage
+            logger.error("stage=%s event=handler_bug offset=%s error=%r\n%s", self.stage.name,
+                         record.offset, exc, traceback.format_exc())
+            self._dead_letter(record, exc)
+
+    def _dead_letter(self, record: Record, error: Exception) -> None:
+        logger.warning("stage=%s event=dead_letter topic=%s offset=%s key=%s error=%s",
+                       self.stage.name, record.topic, record.offset, record.key, error)
+        dead_letter(self.producer, self.stage.name, record, error)
+        self.stats.dead_lettered += 1
+
+    def _flush_sinks(self) -> None:
+        self.stage.flush()
+        self.producer.flush()
+
+    def _retrying(self, action: Callable[[], None]) -> bool:
+        """Run ``action`` until it succeeds (True) or a stop is requested during backoff (False)."""
+        while True:
+            try:
+                action()
+                self._backoff.reset()
+                return True
+            except RetryLater as exc:
+                delay = self._backoff.next_delay(exc.retry_after)
+                self.stats.retries += 1
+                logger.warning("stage=%s event=retry delay=%.1fs error=%s", self.stage.name, delay, exc)
+                if self.stop.wait(delay):
+                    return False

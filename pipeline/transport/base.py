@@ -1,0 +1,100 @@
+"""The Protocols every log and search-index backend implements, and the records they carry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, Sequence
+
+__all__ = [
+    "TOPIC_RAW", "TOPIC_CLASSIFIED", "TOPIC_DLQ", "ALL_TOPICS",
+    "Record", "LogProducer", "LogConsumer", "Log",
+    "SearchFilters", "Hit", "SearchResult", "SearchIndex",
+]
+
+TOPIC_RAW = "newsmon.raw"
+TOPIC_CLASSIFIED = "newsmon.classified"
+TOPIC_DLQ = "newsmon.dlq"
+ALL_TOPICS = (TOPIC_RAW, TOPIC_CLASSIFIED, TOPIC_DLQ)
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    value: bytes
+    timestamp: float  # seconds since the epoch, when the record was appended
+
+
+class LogProducer(Protocol):
+    def publish(self, topic: str, key: str, value: bytes) -> None:
+        """Queue a record; it is durable only after :meth:`flush` returns."""
+
+    def flush(self) -> None:
+        """Make every queued record durable; raises RetryLater when the log is unreachable."""
+
+    def close(self) -> None: ...
+
+
+class LogConsumer(Protocol):
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        """The next records after the current position (waits up to ``timeout`` seconds for some)."""
+
+    def commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Record, for this consumer group, the next offset to read per (topic, partition)."""
+
+    def close(self) -> None: ...
+
+
+class Log(Protocol):
+    def producer(self) -> LogProducer: ...
+
+    def consumer(self, group: str, topics: Sequence[str]) -> LogConsumer: ...
+
+    def ensure_topics(self, topics: Sequence[str]) -> None:
+        """Create the topics if missing (idempotent)."""
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Filters applied on top of the query; all of them must hold."""
+
+    topics: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc: dict[str, Any]
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total: int
+    hits: list[Hit] = field(default_factory=list)
+
+
+class SearchIndex(Protocol):
+    def index(self, docs: Sequence[dict[str, Any]]) -> None:
+        """Queue documents for indexing; the document ``id`` is the key, so re-indexing replaces."""
+
+    def flush(self) -> None:
+        """Write every queued document; raises RetryLater when the index is unavailable."""
+
+    def search(self, query: Any, filters: SearchFilters, *, limit: int = 20, offset: int = 0,
+               sort: str = "relevance", now: datetime | None = None) -> SearchResult:
+        """``query`` is a parsed :class:`pipeline.query.Query`; ``sort`` is ``relevance`` or ``newest``."""
+
+    def get(self, item_id: str) -> dict[str, Any] | None: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...

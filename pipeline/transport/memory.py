@@ -1,0 +1,139 @@
+"""In-memory doubles of the log and the search index, for unit tests of the stages and the loop.
+
+They keep the same contract as the real backends: offsets per topic start at 1, a group's committed
+offset is the next one it reads, records are durable only after ``flush``, and indexing an id that
+exists replaces it. Fault injection: set ``fail_next_flushes`` to make the next flushes raise RetryLater.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from pipeline.errors import RetryLater
+from pipeline.query import Query, matches
+from pipeline.transport.base import Hit, Record, SearchFilters, SearchResult
+
+__all__ = ["MemoryLog", "MemoryIndex"]
+
+
+class MemoryLog:
+    def __init__(self) -> None:
+        self.topics: dict[str, list[Record]] = {}
+        self.committed: dict[tuple[str, str], int] = {}
+
+    def ensure_topics(self, topics: Sequence[str]) -> None:
+        for topic in topics:
+            self.topics.setdefault(topic, [])
+
+    def append(self, topic: str, key: str, value: bytes) -> None:
+        records = self.topics.setdefault(topic, [])
+        records.append(Record(topic, 0, len(records) + 1, key, value, 0.0))
+
+    def producer(self) -> "MemoryProducer":
+        return MemoryProducer(self)
+
+    def consumer(self, group: str, topics: Sequence[str]) -> "MemoryConsumer":
+        self.ensure_topics(topics)
+        return MemoryConsumer(self, group, tuple(topics))
+
+    def values(self, topic: str) -> list[bytes]:
+        return [r.value for r in self.topics.get(topic, [])]
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryProducer:
+    def __init__(self, log: MemoryLog) -> None:
+        self.log, self.pending = log, []
+        self.fail_next_flushes = 0
+
+    def publish(self, topic: str, key: str, value: bytes) -> None:
+        self.pending.append((topic, key, value))
+
+    def flush(self) -> None:
+        if self.fail_next_flushes:
+            self.fail_next_flushes -= 1
+            raise RetryLater("injected log outage")
+        for record in self.pending:
+            self.log.append(*record)
+        self.pending = []
+
+    def close(self) -> None:
+        self.flush()
+
+
+class MemoryConsumer:
+    def __init__(self, log: MemoryLog, group: str, topics: tuple[str, ...]) -> None:
+        self.log, self.group, self.topics = log, group, topics
+        self.position = {t: log.committed.get((group, t), 1) for t in topics}
+
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        out: list[Record] = []
+        for topic in self.topics:
+            available = self.log.topics[topic][self.position[topic] - 1:]
+            taken = available[: max_records - len(out)]
+            if taken:
+                self.position[topic] = taken[-1].offset + 1
+                out.extend(taken)
+        return out
+
+    def commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        for (topic, _partition), next_offset in offsets.items():
+            self.log.committed[(self.group, topic)] = next_offset
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryIndex:
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.pending: dict[str, dict[str, Any]] = {}
+        self.fail_next_flushes = 0
+        self.flushes = 0
+
+    def index(self, docs: Sequence[dict[str, Any]]) -> None:
+        for doc in docs:
+            self.pending[doc["id"]] = doc
+
+    def flush(self) -> None:
+        if self.fail_next_flushes:
+            self.fail_next_flushes -= 1
+            raise RetryLater("injected index outage")
+        self.docs.update(self.pending)
+        self.pending = {}
+        self.flushes += 1
+
+    def search(self, query: Query, filters: SearchFilters, *, limit: int = 20, offset: int = 0,
+               sort: str = "relevance", now: datetime | None = None) -> SearchResult:
+        now = now or datetime.now(timezone.utc)
+        found = [d for d in self.docs.values() if matches(query, d, now) and _passes(d, filters)]
+        found.sort(key=lambda d: d.get("@timestamp") or "", reverse=True)
+        return SearchResult(len(found), [Hit(d) for d in found[offset:offset + limit]])
+
+    def get(self, item_id: str) -> dict[str, Any] | None:
+        return self.docs.get(item_id)
+
+    def count(self) -> int:
+        return len(self.docs)
+
+    def close(self) -> None:
+        pass
+
+
+def _passes(doc: dict[str, Any], filters: SearchFilters) -> bool:
+    def has_any(field: str, wanted: tuple[str, ...]) -> bool:
+        values = doc.get(field) or []
+        values = {str(v).casefold() for v in (values if isinstance(values, list) else [values])}
+        return not wanted or bool(values & {w.casefold() for w in wanted})
+
+    stamp = doc.get("@timestamp")
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+    if filters.since and (moment is None or moment < filters.since):
+        return False
+    if filters.until and (moment is None or moment >= filters.until):
+        return False
+    return has_any("topics", filters.topics) and has_any("countries", filters.countries) and has_any(
+        "source", filters.sources)

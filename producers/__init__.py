@@ -1,0 +1,1 @@
+"""Feed producers: schedule, fetch, parse (pure), normalise and publish feed items to ``newsmon.raw``."""

@@ -1,0 +1,88 @@
+import pytest
+
+from pipeline.errors import ConfigError
+from pipeline.settings import load_settings
+
+GOOD = """
+log: sqlite:///data/x.db
+feeds:
+  - {id: dawn, url: "https://www.dawn.com/feeds/home", source: Dawn, interval: 10m}
+rules:
+  - name: ct
+    query: 'topics:counterterrorism AND Balochistan'
+    actions: [{type: webhook, url_env: HOOK_URL, secret_env: HOOK_SECRET}]
+topics:
+  cpec_security:
+    description: security of CPEC projects
+    threshold: 0.5
+    phrases: [cpec, {text: chinese engineers, weight: 2}]
+producer: {timeout: 5s}
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "newsmon.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_loads_file_and_environment(tmp_path):
+    env = {"HOOK_URL": "https://hooks.test/ct", "HOOK_SECRET": "s3cret", "NEWSMON_INDEX": "sqlite:///other.db",
+           "NEWSMON_PRODUCER_CONCURRENCY": "2"}
+    settings = load_settings(write(tmp_path, GOOD), env)
+    assert settings.log == "sqlite:///data/x.db"
+    assert settings.index == "sqlite:///other.db"
+    assert settings.feeds[0].interval == 600
+    assert settings.producer.timeout == 5 and settings.producer.concurrency == 2
+    assert settings.rules[0].actions[0].url == "https://hooks.test/ct"
+    assert settings.rules[0].actions[0].secret == "s3cret"
+    assert set(settings.topics) == {"counterterrorism", "minerals_cooperation", "cpec_security"}
+    assert settings.state_url == "sqlite:///data/x.db"
+
+
+def test_settings_are_frozen(tmp_path):
+    settings = load_settings(write(tmp_path, GOOD), {"HOOK_URL": "https://h.test", "HOOK_SECRET": "x"})
+    with pytest.raises(AttributeError):
+        settings.log = "sqlite:///elsewhere.db"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("feeds: [{id: a, url: 'ftp://x', source: S}]", r"feeds\[0\].url: expected an http"),
+    ("feeds: [{id: a, source: S}]", r"feeds\[0\].url: required"),
+    ("feeds:\n  - {id: a, url: 'https://a.test', source: S}\n  - {id: a, url: 'https://b.test', source: S}",
+     "duplicate feed id 'a'"),
+    ("producer: {timeout: soon}", "producer.timeout: not a duration"),
+    ("producer: {colour: red}", "producer.colour: unknown key"),
+    ("colour: red", "colour: unknown key"),
+    ("rules: [{name: r, query: 'title:(a OR'}]", r"rules\[0\] \(r\).query"),
+    ("rules: [{name: r, query: 'a', topics: [sports]}]", "unknown topic 'sports'"),
+    ("rules: [{name: r, actions: [{type: webhook, url_env: MISSING}]}]", "MISSING is not set"),
+    ("rules: [{name: r, actions: [{type: webhook, url: 'https://h.test', secret: abc}]}]",
+     "secrets are read only from the environment"),
+    ("topics: {x: {phrases: []}}", "topics.x.phrases: expected a non-empty list"),
+    ("topics: {x: {phrases: [a], threshold: 2}}", "topics.x.threshold"),
+    ("log: [1, 2]", "log: expected a string"),
+])
+def test_errors_name_the_file_and_field(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_settings(path, {})
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_malformed_yaml_names_the_line(tmp_path):
+    path = write(tmp_path, "log: sqlite:///x.db\nfeeds: [\n  {id: a\n")
+    with pytest.raises(ConfigError, match=r"newsmon.yaml: line \d+: invalid YAML"):
+        load_settings(path, {})
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_settings(tmp_path / "absent.yaml", {})
+
+
+def test_repository_default_configuration_is_valid():
+    settings = load_settings("newsmon.yaml", {})
+    assert len(settings.feeds) >= 10
+    assert {tuple(r.topics) for r in settings.rules} >= {("counterterrorism",), ("minerals_cooperation",)}
