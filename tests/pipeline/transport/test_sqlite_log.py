@@ -1,8 +1,12 @@
-import multiprocessing
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from pipeline.transport.sqlite_log import SqliteLog
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -49,21 +53,23 @@ def test_uncommitted_records_replay_after_restart(url):
     assert [r.key for r in SqliteLog(url).consumer("g", ["t"]).poll(10, 0)] == ["k0", "k1", "k2"]
 
 
-def _writer(url, start):
-    log = SqliteLog(url)
-    for batch in range(20):
-        publish(log, "t", 5, start + batch * 5)
-    log.close()
+WRITER = """
+import sys
+from pipeline.transport.sqlite_log import SqliteLog
+log = SqliteLog(sys.argv[1])
+start = int(sys.argv[2])
+for batch in range(20):
+    producer = log.producer()
+    for i in range(start + batch * 5, start + batch * 5 + 5):
+        producer.publish("t", f"k{i}", b"v")
+    producer.flush()
+"""
 
 
 def test_several_processes_can_append_to_one_file(url):
     SqliteLog(url).ensure_topics(["t"])
-    workers = [multiprocessing.Process(target=_writer, args=(url, i * 1000)) for i in range(3)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(60)
-        assert w.exitcode == 0
+    workers = [subprocess.Popen([sys.executable, "-c", WRITER, url, str(i * 1000)], cwd=REPO) for i in range(3)]
+    assert [w.wait(60) for w in workers] == [0, 0, 0]
     records = SqliteLog(url).consumer("g", ["t"]).poll(1000, 0)
     assert len(records) == 300
     assert len({r.key for r in records}) == 300
