@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 import traceback
 from dataclasses import dataclass
 from typing import Callable, Protocol

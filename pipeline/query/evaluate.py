@@ -1,0 +1,159 @@
+"""In-memory evaluation of a parsed query against one index document (a dict, see :mod:`pipeline.fields`).
+
+Used by the alerter on each streaming item and by in-memory index doubles. It gives the same answer as
+the SQLite translation (:mod:`pipeline.query.sqlite`) for the same document, which the parity tests
+check: text is analysed with :func:`pipeline.query.analysis.tokens` (the FTS5 tokenizer), keywords are
+compared case-folded, dates are compared as instants in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Callable
+
+from pipeline.errors import SchemaError
+from pipeline.fields import FieldKind, date_value, field_kind, keyword_values, number_value, text_value
+from pipeline.item import parse_time
+from pipeline.query.analysis import tokens
+from pipeline.query.ast import Bool, DateRange, Exists, Keyword, MatchAll, Node, NumberRange, Query, Text
+from pipeline.query.datemath import Interval, date_interval
+
+__all__ = ["matches", "text_matches", "keyword_pattern"]
+
+
+class _Document:
+    """One document plus the per-call caches of its analysed text fields."""
+
+    def __init__(self, doc: dict[str, Any], now: datetime) -> None:
+        self.doc = doc
+        self.now = now
+        self._tokens: dict[str, list[str]] = {}
+
+    def tokens(self, field: str) -> list[str]:
+        if field not in self._tokens:
+            self._tokens[field] = tokens(text_value(self.doc, field))
+        return self._tokens[field]
+
+
+def matches(query: Query, doc: dict[str, Any], now: datetime) -> bool:
+    """True when ``doc`` matches ``query``; date math is resolved against ``now``."""
+    return _matches(query.root, _Document(doc, now))
+
+
+def _matches(node: Node, doc: _Document) -> bool:
+    return _EVALUATORS[type(node)](node, doc)
+
+
+def _bool(node: Bool, doc: _Document) -> bool:
+    if not all(_matches(child, doc) for child in node.must):
+        return False
+    if any(_matches(child, doc) for child in node.must_not):
+        return False
+    if node.should and not node.must:
+        return any(_matches(child, doc) for child in node.should)
+    return True
+
+
+def _text(node: Text, doc: _Document) -> bool:
+    return any(text_matches(node, doc.tokens(field)) for field in node.fields)
+
+
+def text_matches(node: Text, words: list[str]) -> bool:
+    """Whether one field's tokens match a Text node (phrase, prefix phrase, or NEAR group)."""
+    if node.slop is not None:
+        return _near(node.tokens, node.slop, words)
+    size = len(node.tokens)
+    head, last = node.tokens[:-1], node.tokens[-1]
+    for start in range(len(words) - size + 1):
+        if tuple(words[start:start + size - 1]) != head:
+            continue
+        word = words[start + size - 1]
+        if word == last or (node.prefix and word.startswith(last)):
+            return True
+    return False
+
+
+def _near(terms: tuple[str, ...], slop: int, words: list[str]) -> bool:
+    """FTS5 NEAR(t1 t2 ..., slop): some occurrence of every term lies in a window whose last
+    occurrence is at position p and whose others are at p-1-slop or later (at most ``slop``
+    tokens between the first and the last; any order; terms may share a position)."""
+    positions = {term: [i for i, word in enumerate(words) if word == term] for term in terms}
+    if any(not found for found in positions.values()):
+        return False
+    for end in sorted({i for found in positions.values() for i in found}):
+        if all(any(end - 1 - slop <= i <= end for i in found) for found in positions.values()):
+            return True
+    return False
+
+
+def keyword_pattern(value: str) -> re.Pattern[str]:
+    """A case-folded regex for a Keyword wildcard pattern (``*``, ``?``, backslash escapes)."""
+    out, index = [], 0
+    while index < len(value):
+        char = value[index]
+        if char == "\\" and index + 1 < len(value):
+            out.append(re.escape(value[index + 1].casefold()))
+            index += 2
+            continue
+        out.append(".*" if char == "*" else "." if char == "?" else re.escape(char.casefold()))
+        index += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _keyword(node: Keyword, doc: _Document) -> bool:
+    values = [value.casefold() for value in keyword_values(doc.doc, node.field)]
+    if not node.wildcard:
+        return node.value.casefold() in values
+    pattern = keyword_pattern(node.value)
+    return any(pattern.fullmatch(value) for value in values)
+
+
+def _date_seconds(doc: _Document, field: str) -> float | None:
+    text = date_value(doc.doc, field)
+    if text is None:
+        return None
+    try:
+        return parse_time(text, field).timestamp()
+    except SchemaError:
+        return None
+
+
+def _date_range(node: DateRange, doc: _Document) -> bool:
+    seconds = _date_seconds(doc, node.field)
+    if seconds is None:
+        return False
+    interval = date_interval(node.low, node.high, node.include_low, node.include_high, doc.now)
+    return Interval(
+        None if interval.low is None else interval.low.timestamp(), interval.low_inclusive,
+        None if interval.high is None else interval.high.timestamp(), interval.high_inclusive,
+    ).contains(seconds)
+
+
+def _number_range(node: NumberRange, doc: _Document) -> bool:
+    value = number_value(doc.doc, node.field)
+    if value is None:
+        return False
+    return Interval(node.low, node.include_low, node.high, node.include_high).contains(value)
+
+
+def _exists(node: Exists, doc: _Document) -> bool:
+    kind = field_kind(node.field)
+    if kind is FieldKind.TEXT:
+        return text_value(doc.doc, node.field) != ""
+    if kind is FieldKind.KEYWORD:
+        return bool(keyword_values(doc.doc, node.field))
+    if kind is FieldKind.DATE:
+        return _date_seconds(doc, node.field) is not None
+    return number_value(doc.doc, node.field) is not None
+
+
+_EVALUATORS: dict[type, Callable[[Any, _Document], bool]] = {
+    MatchAll: lambda node, doc: True,
+    Bool: _bool,
+    Text: _text,
+    Keyword: _keyword,
+    DateRange: _date_range,
+    NumberRange: _number_range,
+    Exists: _exists,
+}

@@ -1,0 +1,336 @@
+"""From query text to newsmon's AST: luqum's Lucene parser, then a conversion that checks every
+field, value and range and turns each user mistake into a one-line :class:`QuerySyntaxError`."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from luqum import tree
+from luqum.exceptions import IllegalCharacterError, ParseError
+from luqum.thread import parse as luqum_parse
+
+from pipeline.fields import DEFAULT_TEXT_FIELDS, FieldKind, field_kind
+from pipeline.query.analysis import tokens
+from pipeline.query.ast import (
+    Bool, DateRange, Exists, Keyword, MatchAll, Node, NumberRange, Query, QuerySyntaxError, Text,
+)
+from pipeline.query.datemath import DateValue, Interval, date_interval, parse_date
+
+__all__ = ["parse_query"]
+
+
+def parse_query(text: str) -> Query:
+    """Parse a Lucene/Kibana query string; raises :class:`QuerySyntaxError`."""
+    if not text.strip():
+        return Query(text=text, root=MatchAll())
+    rewritten, origin = _rewrite_operators(text)
+    try:
+        root = _Converter(origin).convert(luqum_parse(rewritten), None)
+    except ParseError as exc:
+        raise QuerySyntaxError(_describe_parse_error(exc, origin)) from None
+    except (ValueError, ArithmeticError):  # luqum converting the number of ~N or ^N
+        raise QuerySyntaxError("invalid query: '~' and '^' must be followed by a number") from None
+    except RecursionError:
+        root = _TOO_DEEP
+    if root is None:
+        raise QuerySyntaxError(f"invalid query: nothing searchable in {text.strip()!r}")
+    if root is _TOO_DEEP or _depth(root) > _MAX_DEPTH:
+        raise QuerySyntaxError(f"invalid query: nested more than {_MAX_DEPTH} levels deep")
+    return Query(text=text, root=root)
+
+
+_MAX_DEPTH = 64
+_TOO_DEEP = MatchAll()
+
+
+def _depth(root: Node) -> int:
+    deepest, pending = 0, [(root, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, Bool):
+            pending.extend((child, depth + 1) for child in (*node.must, *node.should, *node.must_not))
+    return deepest
+
+
+# ---- &&, ||, ! (luqum only knows AND, OR, NOT) ------------------------------------------------
+
+_BOUNDARY = frozenset(" \t\r\n()\"")
+_SPELLED = {"&&": " AND ", "||": " OR ", "!": " NOT "}
+
+
+def _rewrite_operators(text: str) -> tuple[str, list[int]]:
+    """Spell ``&&``, ``||`` and a leading ``!`` as words outside phrases; map positions back."""
+    out: list[str] = []
+    origin: list[int] = []
+    index, in_phrase = 0, False
+    while index < len(text):
+        step = 2 if text[index] == "\\" else 1
+        symbol = _operator_at(text, index) if not in_phrase else None
+        if symbol:
+            out.append(_SPELLED[symbol])
+            origin.extend([index] * len(_SPELLED[symbol]))
+            index += len(symbol)
+            continue
+        in_phrase ^= text[index] == '"'
+        out.append(text[index:index + step])
+        origin.extend(range(index, min(index + step, len(text))))
+        index += step
+    origin.append(len(text))
+    return "".join(out), origin
+
+
+def _operator_at(text: str, index: int) -> str | None:
+    before = text[index - 1] if index else " "
+    if before not in _BOUNDARY:
+        return None
+    for symbol in ("&&", "||"):
+        after = text[index + 2:index + 3] or " "
+        if text.startswith(symbol, index) and after in _BOUNDARY:
+            return symbol
+    return "!" if text[index] == "!" else None
+
+
+def _describe_parse_error(exc: ParseError, origin: list[int]) -> str:
+    message = str(exc)
+    found = re.search(r"position (\d+)", message)
+    where = f" at position {origin[min(int(found.group(1)), len(origin) - 1)]}" if found else ""
+    if isinstance(exc, IllegalCharacterError):
+        bad = re.search(r"character '(.)", message, re.DOTALL)
+        char = bad.group(1) if bad else "?"
+        if char == '"':
+            return f"invalid query: unclosed quote{where}"
+        if char == "\\":
+            return f"invalid query: dangling escape '\\'{where}"
+        return f"invalid query: unexpected character {char!r}{where} (quote or escape it with '\\')"
+    if "end of expression" in message:
+        return "invalid query: unexpected end (unbalanced parentheses or brackets, or an operator without a term)"
+    token = re.search(r"unexpected\s+'(.*)' at", message)
+    return f"invalid query: unexpected {token.group(1)!r}{where}" if token else f"invalid query{where}"
+
+
+# ---- luqum tree -> AST -----------------------------------------------------------------------------
+
+def _unescape(raw: str) -> list[tuple[str, bool]]:
+    """The characters of a luqum value as (char, was_escaped)."""
+    return [(escaped or plain, bool(escaped)) for escaped, plain in re.findall(r"\\(.)|(.)", raw, re.DOTALL)]
+
+
+def _plain(chars: list[tuple[str, bool]]) -> str:
+    return "".join(char for char, _ in chars)
+
+
+def _value_chars(item: tree.Item) -> tuple[list[tuple[str, bool]], bool]:
+    """The unescaped characters of a Word or Phrase, and whether it was a phrase."""
+    if isinstance(item, tree.Phrase):
+        return [(char, True) for char, _ in _unescape(item.value[1:-1])], True
+    if isinstance(item, tree.Word):
+        return _unescape(item.value), False
+    if isinstance(item, tree.Prohibit) and isinstance(item.a, (tree.Word, tree.Phrase)):
+        chars, _ = _value_chars(item.a)
+        return [("-", True), *chars], False
+    raise QuerySyntaxError(f"invalid query: expected a value, got {str(item).strip()!r}")
+
+
+def _bool(must=(), should=(), must_not=()) -> Node | None:
+    """A Bool without empty (None) clauses, flattened and simplified; None when nothing is left."""
+    must = [node for node in must if node is not None]
+    should = [node for node in should if node is not None]
+    must_not = [node for node in must_not if node is not None]
+    if not must and not should and not must_not:
+        return None
+    if len(must) + len(should) == 1 and not must_not:
+        return (must or should)[0]
+    flat_must: list[Node] = []
+    for node in must:
+        if isinstance(node, Bool) and not node.should:
+            flat_must.extend(node.must)
+            must_not.extend(node.must_not)
+        else:
+            flat_must.append(node)
+    if must and not flat_must and should:
+        flat_must.append(MatchAll())  # keep the should clauses optional, as they were
+    if not flat_must and not must_not:
+        should = [part for node in should for part in
+                  (node.should if isinstance(node, Bool) and not node.must and not node.must_not else (node,))]
+    return Bool(tuple(flat_must), tuple(should), tuple(must_not))
+
+
+_MAX_SLOP = 100_000  # Elasticsearch needs a 32-bit slop; no field is this long
+
+
+class _Converter:
+    """Walks luqum's tree; ``field`` is the field in scope (None: the default text fields)."""
+
+    def __init__(self, origin: list[int]) -> None:
+        self._origin = origin
+
+    def _at(self, item: tree.Item) -> str:
+        position = getattr(item, "pos", None)
+        if position is None:
+            return ""
+        return f" at position {self._origin[min(position, len(self._origin) - 1)]}"
+
+    def _fail(self, message: str, item: tree.Item) -> QuerySyntaxError:
+        return QuerySyntaxError(f"invalid query: {message}{self._at(item)}")
+
+    def convert(self, item: tree.Item, field: str | None) -> Node | None:
+        if isinstance(item, (tree.Group, tree.FieldGroup, tree.Boost)):
+            return self.convert(item.expr, field)  # a boost only ranks: ignored
+        if isinstance(item, tree.SearchField):
+            return self._search_field(item, field)
+        if isinstance(item, (tree.AndOperation, tree.UnknownOperation)):
+            return self._clauses(item, field)
+        if isinstance(item, tree.OrOperation):
+            return _bool(should=[self.convert(operand, field) for operand in item.operands])
+        if isinstance(item, (tree.Not, tree.Prohibit)):
+            return _bool(must_not=[self.convert(item.a, field)])
+        if isinstance(item, tree.Plus):
+            return self.convert(item.a, field)
+        if isinstance(item, (tree.Word, tree.Phrase)):
+            return self._value(item, field)
+        if isinstance(item, tree.Proximity):
+            return self._proximity(item, field)
+        if isinstance(item, (tree.Range, tree.From, tree.To)):
+            return self._range(item, field)
+        if isinstance(item, tree.Fuzzy):
+            raise self._fail("fuzzy search (word~) is not supported; use a prefix (word*) or a phrase", item)
+        if isinstance(item, tree.Regex):
+            raise self._fail("regular expressions (/.../) are not supported", item)
+        raise self._fail(f"unsupported syntax {str(item).strip()!r}", item)
+
+    def _clauses(self, item: tree.BaseOperation, field: str | None) -> Node | None:
+        """AND: every clause must match; implicit (juxtaposition): Lucene's +must / -must_not / should."""
+        must, should, must_not = [], [], []
+        plain = must if isinstance(item, tree.AndOperation) else should
+        for operand in item.operands:
+            if isinstance(operand, (tree.Not, tree.Prohibit)):
+                must_not.append(self.convert(operand.a, field))
+            elif isinstance(operand, tree.Plus):
+                must.append(self.convert(operand.a, field))
+            else:
+                plain.append(self.convert(operand, field))
+        return _bool(must, should, must_not)
+
+    def _search_field(self, item: tree.SearchField, field: str | None) -> Node | None:
+        name = _plain(_unescape(item.name))
+        if field is not None:
+            raise self._fail(f"field {name!r} inside field {field!r} (quote or escape a value containing ':')", item)
+        if name == "_exists_":
+            if not isinstance(item.expr, (tree.Word, tree.Phrase)):
+                raise self._fail("_exists_ needs a field name, e.g. _exists_:body", item)
+            target = _plain(_value_chars(item.expr)[0])
+            if field_kind(target) is None:
+                raise self._fail(f"unknown field {target!r} in _exists_", item)
+            return Exists(target)
+        if name == "*":
+            if isinstance(item.expr, tree.Word) and item.expr.value == "*":
+                return MatchAll()
+            raise self._fail("unknown field '*' (only *:* is allowed)", item)
+        if field_kind(name) is None:
+            raise self._fail(f"unknown field {name!r}", item)
+        return self.convert(item.expr, name)
+
+    def _value(self, item: tree.Term, field: str | None) -> Node | None:
+        chars, phrase = _value_chars(item)
+        if chars == [("*", False)]:
+            return MatchAll() if field is None else Exists(field)
+        kind = FieldKind.TEXT if field is None else field_kind(field)
+        if kind is FieldKind.TEXT:
+            return self._text(chars, field, item)
+        if kind is FieldKind.KEYWORD:
+            return self._keyword(chars, phrase, field, item)
+        if kind is FieldKind.DATE:
+            value = self._date(chars, field, item)
+            return DateRange(field, value, value)
+        number = self._number(chars, field, item)
+        return NumberRange(field, number, number)
+
+    def _text(self, chars: list[tuple[str, bool]], field: str | None, item: tree.Item) -> Node | None:
+        fields = DEFAULT_TEXT_FIELDS if field is None else (field,)
+        wild = [index for index, (char, escaped) in enumerate(chars) if char in "*?" and not escaped]
+        prefix = wild == [len(chars) - 1] and chars[-1][0] == "*"
+        if wild and not prefix:
+            raise self._fail(f"wildcard in {_plain(chars)!r} is not supported: only a trailing * "
+                             "(prefix search) is allowed on text", item)
+        body = _plain(chars[:-1] if prefix else chars)
+        words = tokens(body)
+        if prefix and (not words or tokens(body + "a")[-1] != words[-1] + "a"):
+            raise self._fail(f"'*' in {_plain(chars)!r} must directly follow a letter or digit", item)
+        return Text(fields, tuple(words), prefix=prefix) if words else None
+
+    def _keyword(self, chars: list[tuple[str, bool]], phrase: bool, field: str, item: tree.Item) -> Node:
+        if not chars:
+            raise self._fail(f"field {field!r}: empty value", item)
+        wildcard = not phrase and any(char in "*?" and not escaped for char, escaped in chars)
+        if not wildcard:
+            return Keyword(field, _plain(chars))
+        pattern = "".join(
+            char if char in "*?" and not escaped else ("\\" + char if char in "*?\\" else char)
+            for char, escaped in chars
+        )
+        return Keyword(field, pattern, wildcard=True)
+
+    def _date(self, chars: list[tuple[str, bool]], field: str, item: tree.Item) -> DateValue:
+        try:
+            return parse_date(_plain(chars))
+        except ValueError as exc:
+            raise self._fail(f"field {field!r}: {exc}", item) from None
+
+    def _number(self, chars: list[tuple[str, bool]], field: str, item: tree.Item) -> float:
+        text = _plain(chars)
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise self._fail(f"field {field!r}: not a number: {text!r}", item)
+        return number
+
+    def _proximity(self, item: tree.Proximity, field: str | None) -> Node | None:
+        if field is not None and field_kind(field) is not FieldKind.TEXT:
+            raise self._fail(f"field {field!r}: proximity (\"...\"~N) only applies to text fields", item)
+        words = tokens(_plain(_value_chars(item.term)[0]))
+        if int(item.degree) > _MAX_SLOP:
+            raise self._fail(f"proximity ~{item.degree} is too large (at most ~{_MAX_SLOP})", item)
+        if not words:
+            return None
+        fields = DEFAULT_TEXT_FIELDS if field is None else (field,)
+        return Text(fields, tuple(words), slop=int(item.degree) if len(words) > 1 else None)
+
+    def _range(self, item: tree.Item, field: str | None) -> Node:
+        if isinstance(item, tree.Range):
+            low, high, include_low, include_high = item.low, item.high, item.include_low, item.include_high
+        elif isinstance(item, tree.From):
+            low, high, include_low, include_high = item.a, None, item.include, True
+        else:
+            low, high, include_low, include_high = None, item.a, True, item.include
+        kind = field_kind(field) if field else None
+        if kind not in (FieldKind.DATE, FieldKind.NUMBER):
+            target = f"field {field!r} is {kind.value}:" if field else "a range needs a field:"
+            raise self._fail(f"{target} ranges only apply to date and number fields", item)
+        convert = self._date if kind is FieldKind.DATE else self._number
+        bounds = [None if bound is None or _is_star(bound) else convert(_value_chars(bound)[0], field, item)
+                  for bound in (low, high)]
+        if bounds == [None, None]:
+            return Exists(field)
+        node_type = DateRange if kind is FieldKind.DATE else NumberRange
+        node = node_type(field, bounds[0], bounds[1], include_low, include_high)
+        if _is_empty(node):
+            raise self._fail(f"field {field!r}: empty range (the low end is above the high end)", item)
+        return node
+
+
+def _is_star(item: tree.Item) -> bool:
+    return isinstance(item, tree.Word) and item.value == "*"
+
+
+def _is_empty(node: DateRange | NumberRange) -> bool:
+    if isinstance(node, DateRange):
+        if node.low is None or node.high is None or node.low.anchor is None or node.high.anchor is None:
+            return False
+        interval = date_interval(node.low, node.high, node.include_low, node.include_high, node.low.anchor)
+    else:
+        interval = Interval(node.low, node.include_low, node.high, node.include_high)
+    return interval.is_empty()
