@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -102,7 +103,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite via {platform.system()} {platform.release()}"
+    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()},"
+            f" SQLite {sqlite3.sqlite_version}")
 
 
 def main() -> None:
