@@ -57,7 +57,7 @@ def _build_stage(name: str, settings: Settings, producer: LogProducer):
     if name == "classifier":
         return ClassifierStage(build_classifier(settings), producer)
     if name == "indexer":
-        return IndexerStage(open_index(settings.index))
+        return IndexerStage(open_index(settings))
     if name == "alerter":
         return AlerterStage(settings.rules, AlertStore(settings.state_url))
     raise UserInputError(f"unknown stage {name!r} (known: {', '.join(STAGES)})")
@@ -79,7 +79,7 @@ def _poller(settings: Settings, log: Log) -> FeedPoller:
 def run_producer(settings: Settings, stop: StopSignal, *, once: bool,
                  on_report: Callable[[PollReport], None] | None = None) -> None:
     """Poll feeds into ``newsmon.raw`` until stopped (or every feed once)."""
-    log = open_log(settings.log)
+    log = open_log(settings)
     log.ensure_topics(ALL_TOPICS)
     poller = _poller(settings, log)
     try:
@@ -109,7 +109,7 @@ def run_embedded(settings: Settings, stop: StopSignal, *, once: bool,
 
     With ``once``: poll every feed once, drain every stage, return.
     """
-    log = open_log(settings.log)
+    log = open_log(settings)
     log.ensure_topics(ALL_TOPICS)
     poller = _poller(settings, log)
     loops = {name: build_loop(name, settings, log, stop, poll_timeout=0.0) for name in STAGES}

@@ -9,7 +9,7 @@ secret-looking key written into the file is refused. Every error names the file 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -20,7 +20,7 @@ from pipeline.errors import ConfigError
 from pipeline.topics import TopicDefinition, builtin_topics, topics_from_mapping
 
 __all__ = [
-    "FeedSpec", "ActionSpec", "RuleSpec", "ProducerSettings", "ConsumerSettings", "Settings",
+    "FeedSpec", "ActionSpec", "RuleSpec", "ProducerSettings", "ConsumerSettings", "KafkaSettings", "Settings",
     "load_settings", "settings_from_mapping",
 ]
 
@@ -77,6 +77,26 @@ class ConsumerSettings:
 
 
 @dataclass(frozen=True)
+class KafkaSettings:
+    """Kafka options for ``log: kafka://host:port[,host:port...]``. Credentials come only from the
+    environment: ``NEWSMON_KAFKA_USERNAME`` and ``NEWSMON_KAFKA_PASSWORD``."""
+
+    partitions: int = 6
+    replication_factor: int = 1
+    retention: float = 14 * 86400.0  # seconds, newsmon.raw and newsmon.classified
+    dlq_retention: float = 90 * 86400.0
+    security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+    sasl_mechanism: str = ""  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    ssl_cafile: str = ""
+    client_id: str = "newsmon"
+    request_timeout: float = 30.0
+    session_timeout: float = 30.0
+    max_poll_interval: float = 300.0
+    username: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     log: str = "sqlite:///data/newsmon.db"
     index: str = "sqlite:///data/newsmon-index.db"
@@ -86,6 +106,7 @@ class Settings:
     topics: Mapping[str, TopicDefinition] = field(default_factory=dict)
     producer: ProducerSettings = ProducerSettings()
     consumer: ConsumerSettings = ConsumerSettings()
+    kafka: KafkaSettings = KafkaSettings()
     source: str = "<defaults>"  # the file these came from, for messages
 
     @property
@@ -119,6 +140,23 @@ _PRODUCER_FIELDS: dict[str, Callable[[Any], Any]] = {
     "interval": parse_duration, "min_interval": parse_duration, "max_interval": parse_duration,
     "error_backoff_max": parse_duration, "timeout": parse_duration,
     "max_bytes": _positive_int, "concurrency": _positive_int, "user_agent": _text,
+}
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        text = _text(value).upper()
+        if text not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {value!r}")
+        return text
+    return convert
+
+
+_KAFKA_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "partitions": _positive_int, "replication_factor": _positive_int,
+    "retention": parse_duration, "dlq_retention": parse_duration,
+    "security_protocol": _choice("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
+    "sasl_mechanism": _choice("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+    "ssl_cafile": _text, "client_id": _text, "request_timeout": parse_duration,
+    "session_timeout": parse_duration, "max_poll_interval": parse_duration,
 }
 _CONSUMER_FIELDS: dict[str, Callable[[Any], Any]] = {
     "batch_size": _positive_int, "poll_timeout": parse_duration,
@@ -221,7 +259,7 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     for key in ("log", "index", "state"):
         if env.get(f"NEWSMON_{key.upper()}"):
             out[key] = env[f"NEWSMON_{key.upper()}"]
-    for section, names in (("producer", _PRODUCER_FIELDS), ("consumer", _CONSUMER_FIELDS)):
+    for section, names in (("producer", _PRODUCER_FIELDS), ("consumer", _CONSUMER_FIELDS), ("kafka", _KAFKA_FIELDS)):
         current = dict(out.get(section) or {}) if isinstance(out.get(section) or {}, Mapping) else out[section]
         for name in names:
             value = env.get(f"NEWSMON_{section.upper()}_{name.upper()}")
@@ -231,7 +269,7 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-_TOP_KEYS = {"log", "index", "state", "feeds", "rules", "topics", "producer", "consumer"}
+_TOP_KEYS = {"log", "index", "state", "feeds", "rules", "topics", "producer", "consumer", "kafka"}
 
 
 def settings_from_mapping(raw: Any, src: str, env: Mapping[str, str]) -> Settings:
@@ -263,8 +301,20 @@ def settings_from_mapping(raw: Any, src: str, env: Mapping[str, str]) -> Setting
         feeds=feeds, rules=rules, topics=topics,
         producer=_section(raw.get("producer"), "producer", _PRODUCER_FIELDS, ProducerSettings, src),
         consumer=_section(raw.get("consumer"), "consumer", _CONSUMER_FIELDS, ConsumerSettings, src),
+        kafka=_kafka(raw.get("kafka"), src, env),
         source=src,
     )
+
+
+def _kafka(raw: Any, src: str, env: Mapping[str, str]) -> KafkaSettings:
+    kafka = _section(raw, "kafka", _KAFKA_FIELDS, KafkaSettings, src)
+    username, password = env.get("NEWSMON_KAFKA_USERNAME", ""), env.get("NEWSMON_KAFKA_PASSWORD", "")
+    if kafka.security_protocol.startswith("SASL") and not (username and password):
+        raise ConfigError(f"{src}: kafka.security_protocol: {kafka.security_protocol} needs NEWSMON_KAFKA_USERNAME"
+                          " and NEWSMON_KAFKA_PASSWORD in the environment")
+    if kafka.security_protocol.startswith("SASL") and not kafka.sasl_mechanism:
+        raise ConfigError(f"{src}: kafka.sasl_mechanism: required with {kafka.security_protocol}")
+    return replace(kafka, username=username, password=password)
 
 
 def _first_duplicate(values: Any) -> str | None:

@@ -49,7 +49,7 @@ def _print_hits(result: SearchResult, as_json: bool) -> None:
 
 def _search(settings: Settings, query_text: str, filters: SearchFilters, limit: int, sort: str) -> SearchResult:
     query = parse_query(query_text)
-    index = open_index(settings.index)
+    index = open_index(settings)
     try:
         return index.search(query, filters, limit=limit, sort=sort, now=datetime.now(timezone.utc))
     finally:

@@ -74,7 +74,7 @@ def cmd_produce(settings: Settings, once: bool) -> int:
 def cmd_consume(settings: Settings, stage: str, until_idle: bool) -> int:
     stop = StopSignal()
     install_stop_handlers(stop)
-    log = open_log(settings.log)
+    log = open_log(settings)
     log.ensure_topics(ALL_TOPICS)
     loop = build_loop(stage, settings, log, stop)
     try:
@@ -87,10 +87,10 @@ def cmd_consume(settings: Settings, stage: str, until_idle: bool) -> int:
 
 
 def cmd_setup(settings: Settings) -> int:
-    log = open_log(settings.log)
+    log = open_log(settings)
     log.ensure_topics(ALL_TOPICS)
     log.close()
-    open_index(settings.index).close()
+    open_index(settings).close()
     print(f"log ready: {settings.log} (topics: {', '.join(ALL_TOPICS)})")
     print(f"index ready: {settings.index}")
     return 0

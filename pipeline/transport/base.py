@@ -8,7 +8,7 @@ from typing import Any, Protocol, Sequence
 
 __all__ = [
     "TOPIC_RAW", "TOPIC_CLASSIFIED", "TOPIC_DLQ", "ALL_TOPICS",
-    "Record", "LogProducer", "LogConsumer", "Log",
+    "Record", "PartitionLag", "LogProducer", "LogConsumer", "Log",
     "SearchFilters", "Hit", "SearchResult", "SearchIndex",
 ]
 
@@ -26,6 +26,19 @@ class Record:
     key: str
     value: bytes
     timestamp: float  # seconds since the epoch, when the record was appended
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    """Where a consumer group stands on one partition: ``committed`` is the next offset it will
+    read (None if it never committed), ``end`` the next offset to be written."""
+
+    topic: str
+    partition: int
+    end: int
+    committed: int | None
+    lag: int
+    committed_at: float | None = None  # seconds since the epoch, when the backend knows it
 
 
 class LogProducer(Protocol):
@@ -55,6 +68,12 @@ class Log(Protocol):
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
         """Create the topics if missing (idempotent)."""
+
+    def lag(self, group: str, topic: str) -> list[PartitionLag]:
+        """The group's position and lag on every partition of the topic."""
+
+    def read_from_start(self, topic: str, limit: int) -> list[Record]:
+        """Up to ``limit`` records from the beginning of the topic, outside any consumer group."""
 
     def close(self) -> None: ...
 

@@ -1,7 +1,7 @@
 """The backend registry: a log or index URL's scheme names the adapter class, imported lazily.
 
 Entries are ``"module:Class"`` strings so the embedded mode never imports a Kafka or
-Elasticsearch client library.
+Elasticsearch client library. Every adapter is constructed as ``Class(url, settings)``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import importlib
 from typing import Any
 
 from pipeline.errors import ConfigError
+from pipeline.settings import Settings
 from pipeline.transport.base import Log, SearchIndex
 
 __all__ = ["LOG_BACKENDS", "INDEX_BACKENDS", "open_log", "open_index"]
@@ -26,7 +27,7 @@ def _scheme(url: str) -> str:
     return url.split(":", 1)[0].lower() if ":" in url else ""
 
 
-def _open(kind: str, url: str, backends: dict[str, str]) -> Any:
+def _open(kind: str, url: str, settings: Settings, backends: dict[str, str]) -> Any:
     scheme = _scheme(url)
     target = backends.get(scheme)
     if target is None:
@@ -34,12 +35,12 @@ def _open(kind: str, url: str, backends: dict[str, str]) -> Any:
         raise ConfigError(f"{kind}: unsupported URL {url!r} (supported: {known})")
     module_name, class_name = target.split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(url)
+    return cls(url, settings)
 
 
-def open_log(url: str) -> Log:
-    return _open("log", url, LOG_BACKENDS)
+def open_log(settings: Settings) -> Log:
+    return _open("log", settings.log, settings, LOG_BACKENDS)
 
 
-def open_index(url: str) -> SearchIndex:
-    return _open("index", url, INDEX_BACKENDS)
+def open_index(settings: Settings) -> SearchIndex:
+    return _open("index", settings.index, settings, INDEX_BACKENDS)

@@ -49,7 +49,7 @@ def _epoch(doc: dict[str, Any], name: str) -> float | None:
 
 
 class SqliteIndex:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, settings: object = None) -> None:
         self.path = sqlite_path(url)
         self._db = connect(self.path)
         self._db.executescript(_SCHEMA)

@@ -15,7 +15,7 @@ import time
 from typing import Sequence
 
 from pipeline.errors import RetryLater
-from pipeline.transport.base import Record
+from pipeline.transport.base import PartitionLag, Record
 from pipeline.transport.sqlite_common import connect, sqlite_path
 
 __all__ = ["SqliteLog"]
@@ -30,7 +30,7 @@ def _table(topic: str) -> str:
 
 
 class SqliteLog:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, settings: object = None) -> None:
         self.path = sqlite_path(url)
         self._db = connect(self.path)
         self._db.execute(
@@ -84,11 +84,22 @@ class SqliteLog:
         ).fetchone()
         return row[0] if row else 0
 
-    def pending(self, group: str, topic: str) -> int:
-        """How many records of the topic the group has not committed yet (its lag)."""
+    def lag(self, group: str, topic: str) -> list[PartitionLag]:
         self.ensure_topics([topic])
-        next_offset = self.committed(group, topic)
-        return self._db.execute(f"SELECT COUNT(*) FROM {_table(topic)} WHERE offset >= ?", (next_offset,)).fetchone()[0]
+        row = self._db.execute(
+            "SELECT next_offset, committed_at FROM consumer_offsets WHERE group_id = ? AND topic = ? AND partition = 0",
+            (group, topic),
+        ).fetchone()
+        committed, committed_at = row if row else (None, None)
+        end, behind = self._db.execute(
+            f"SELECT COALESCE(MAX(offset), 0) + 1, COUNT(*) FILTER (WHERE offset >= ?) FROM {_table(topic)}",
+            (committed or 0,),
+        ).fetchone()
+        return [PartitionLag(topic, 0, end, committed, behind, committed_at)]
+
+    def read_from_start(self, topic: str, limit: int) -> list[Record]:
+        self.ensure_topics([topic])
+        return self.read(topic, 0, limit)
 
     def commit(self, group: str, offsets: dict[tuple[str, int], int]) -> None:
         try:
@@ -160,7 +171,7 @@ class SqliteConsumer:
         self._position = {t: self._log.committed(self._group, t) - 1 for t in self._topics}
 
     def lag(self) -> dict[str, int]:
-        return {t: self._log.pending(self._group, t) for t in self._topics}
+        return {t: self._log.lag(self._group, t)[0].lag for t in self._topics}
 
     def close(self) -> None:
         pass

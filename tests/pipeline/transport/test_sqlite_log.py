@@ -43,7 +43,9 @@ def test_offsets_are_per_group_and_survive_reopening(url):
     reopened = SqliteLog(url)
     assert [r.key for r in reopened.consumer("a", ["t"]).poll(10, 0)] == ["k3", "k4"]
     assert [r.key for r in reopened.consumer("b", ["t"]).poll(10, 0)] == [f"k{i}" for i in range(5)]
-    assert reopened.pending("a", "t") == 2
+    (lag,) = reopened.lag("a", "t")
+    assert (lag.end, lag.committed, lag.lag) == (6, 4, 2) and lag.committed_at is not None
+    assert reopened.lag("never", "t")[0].lag == 5
 
 
 def test_uncommitted_records_replay_after_restart(url):
