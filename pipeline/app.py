@@ -23,12 +23,12 @@ from pipeline.transport.registry import open_index, open_log
 from producers.poller import FeedPoller, PollReport
 from producers.state import FeedStateStore
 
-__all__ = ["STAGES", "Progress", "build_classifier", "build_loop", "run_producer", "run_embedded"]
+__all__ = ["STAGES", "INPUT_TOPIC", "Progress", "build_classifier", "build_loop", "run_producer", "run_embedded"]
 
 logger = logging.getLogger(__name__)
 
 STAGES = ("classifier", "indexer", "alerter")
-_INPUT_TOPIC = {"classifier": TOPIC_RAW, "indexer": TOPIC_CLASSIFIED, "alerter": TOPIC_CLASSIFIED}
+INPUT_TOPIC = {"classifier": TOPIC_RAW, "indexer": TOPIC_CLASSIFIED, "alerter": TOPIC_CLASSIFIED}
 
 
 @dataclass
@@ -68,7 +68,7 @@ def build_loop(name: str, settings: Settings, log: Log, stop: StopSignal,
     """A stage on its own consumer group (named after the stage), with its own producer for output and DLQ."""
     producer = log.producer()
     consumer_settings = settings.consumer if poll_timeout is None else replace(settings.consumer, poll_timeout=poll_timeout)
-    return ConsumeLoop(_build_stage(name, settings, producer), log.consumer(name, [_INPUT_TOPIC[name]]),
+    return ConsumeLoop(_build_stage(name, settings, producer), log.consumer(name, [INPUT_TOPIC[name]]),
                        producer, consumer_settings, stop)
 
 

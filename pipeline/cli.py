@@ -45,6 +45,17 @@ def _add_service_commands(sub) -> None:
     consume.add_argument("--until-idle", action="store_true", help="exit when nothing is left to consume")
     setup = sub.add_parser("setup", help="create topics and index (idempotent)")
     _config_arg(setup)
+    status = sub.add_parser("status", help="consumer lag per stage and partition, dead letters")
+    _config_arg(status)
+    status.add_argument("--json", action="store_true")
+    dlq = sub.add_parser("dlq", help="dead letters").add_subparsers(dest="dlq_command", required=True)
+    dlq_list = dlq.add_parser("list", help="show dead letters with their errors")
+    _config_arg(dlq_list)
+    dlq_list.add_argument("--limit", type=int, default=100)
+    dlq_list.add_argument("--json", action="store_true")
+    dlq_replay = dlq.add_parser("replay", help="send dead letters not replayed before back to their topic")
+    _config_arg(dlq_replay)
+    dlq_replay.add_argument("--stage", help="only letters of this stage")
 
 
 def _add_text_commands(sub) -> None:
@@ -104,7 +115,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
-    from pipeline.commands import inspect, service, text  # after argument errors, so --help stays fast
+    from pipeline.commands import inspect, logtools, service, text  # after argument errors, so --help stays fast
 
     settings = _settings(args)
     command = args.command
@@ -116,6 +127,12 @@ def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
         return service.cmd_consume(settings, args.stage, args.until_idle)
     if command == "setup":
         return service.cmd_setup(settings)
+    if command == "status":
+        return logtools.cmd_status(settings, args.json)
+    if command == "dlq" and args.dlq_command == "list":
+        return logtools.cmd_dlq_list(settings, args.limit, args.json)
+    if command == "dlq":
+        return logtools.cmd_dlq_replay(settings, args.stage)
     if command == "classify":
         return text.cmd_classify(settings, args.file, args.text)
     if command == "eval":
