@@ -6,6 +6,7 @@ This is the only module that knows every part; each part only knows its own Prot
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -15,15 +16,17 @@ from consumers.classifier import ClassifierStage
 from consumers.indexer import IndexerStage
 from pipeline.classify import RuleClassifier
 from pipeline.enrich import load_gazetteer
-from pipeline.errors import UserInputError
+from pipeline.errors import NewsmonError, UserInputError
 from pipeline.loop import ConsumeLoop, StopSignal
+from pipeline.metrics import Metrics
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_RAW, Log, LogProducer
 from pipeline.transport.registry import open_index, open_log
 from producers.poller import FeedPoller, PollReport
 from producers.state import FeedStateStore
 
-__all__ = ["STAGES", "INPUT_TOPIC", "Progress", "build_classifier", "build_loop", "run_producer", "run_embedded"]
+__all__ = ["STAGES", "INPUT_TOPIC", "Progress", "build_classifier", "build_loop", "start_metrics", "run_producer",
+           "run_embedded"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,23 +56,55 @@ def build_classifier(settings: Settings) -> RuleClassifier:
     return RuleClassifier(settings.topics, load_gazetteer())
 
 
-def _build_stage(name: str, settings: Settings, producer: LogProducer):
+def _build_stage(name: str, settings: Settings, producer: LogProducer, metrics: Metrics | None):
     if name == "classifier":
         return ClassifierStage(build_classifier(settings), producer)
     if name == "indexer":
-        return IndexerStage(open_index(settings))
+        return IndexerStage(open_index(settings), metrics=metrics)
     if name == "alerter":
         return AlerterStage(settings.rules, AlertStore(settings.state_url))
     raise UserInputError(f"unknown stage {name!r} (known: {', '.join(STAGES)})")
 
 
 def build_loop(name: str, settings: Settings, log: Log, stop: StopSignal,
-               poll_timeout: float | None = None) -> ConsumeLoop:
+               poll_timeout: float | None = None, metrics: Metrics | None = None) -> ConsumeLoop:
     """A stage on its own consumer group (named after the stage), with its own producer for output and DLQ."""
     producer = log.producer()
     consumer_settings = settings.consumer if poll_timeout is None else replace(settings.consumer, poll_timeout=poll_timeout)
-    return ConsumeLoop(_build_stage(name, settings, producer), log.consumer(name, [INPUT_TOPIC[name]]),
-                       producer, consumer_settings, stop)
+    return ConsumeLoop(_build_stage(name, settings, producer, metrics), log.consumer(name, [INPUT_TOPIC[name]]),
+                       producer, consumer_settings, stop, metrics)
+
+
+def start_metrics(settings: Settings, stop: StopSignal, stages: tuple[str, ...]) -> Metrics | None:
+    """Serve Prometheus metrics when ``metrics_port`` is set, and sample the stages' lag every 15 s."""
+    if not settings.metrics_port:
+        return None
+    metrics = Metrics()
+    metrics.serve(settings.metrics_port, settings.metrics_host)
+    if stages:
+        threading.Thread(target=_sample_lag, args=(settings, stop, stages, metrics), daemon=True).start()
+    return metrics
+
+
+def _sample_lag(settings: Settings, stop: StopSignal, stages: tuple[str, ...], metrics: Metrics) -> None:
+    log = open_log(settings)  # its own connection: this runs in its own thread
+    try:
+        while not stop.is_set():
+            for stage in stages:
+                try:
+                    metrics.record_lag(stage, log.lag(stage, INPUT_TOPIC[stage]))
+                except NewsmonError as exc:
+                    logger.warning("event=lag_sample_failed stage=%s error=%s", stage, exc)
+            stop.wait(15.0)
+    finally:
+        log.close()
+
+
+def _count_poll(metrics: Metrics | None, report: PollReport) -> None:
+    if metrics:
+        metrics.feed_polls.labels("ok").inc(report.feeds_polled - report.feeds_failed)
+        metrics.feed_polls.labels("error").inc(report.feeds_failed)
+        metrics.items_published.inc(report.items_published)
 
 
 def _poller(settings: Settings, log: Log) -> FeedPoller:
@@ -79,6 +114,7 @@ def _poller(settings: Settings, log: Log) -> FeedPoller:
 def run_producer(settings: Settings, stop: StopSignal, *, once: bool,
                  on_report: Callable[[PollReport], None] | None = None) -> None:
     """Poll feeds into ``newsmon.raw`` until stopped (or every feed once)."""
+    metrics = start_metrics(settings, stop, ())
     log = open_log(settings)
     log.ensure_topics(ALL_TOPICS)
     poller = _poller(settings, log)
@@ -87,6 +123,7 @@ def run_producer(settings: Settings, stop: StopSignal, *, once: bool,
             due = list(settings.feeds) if once else poller.due()
             if due:
                 report = poller.poll(due)
+                _count_poll(metrics, report)
                 if on_report:
                     on_report(report)
             if once:
@@ -109,16 +146,19 @@ def run_embedded(settings: Settings, stop: StopSignal, *, once: bool,
 
     With ``once``: poll every feed once, drain every stage, return.
     """
+    metrics = start_metrics(settings, stop, STAGES)
     log = open_log(settings)
     log.ensure_topics(ALL_TOPICS)
     poller = _poller(settings, log)
-    loops = {name: build_loop(name, settings, log, stop, poll_timeout=0.0) for name in STAGES}
+    loops = {name: build_loop(name, settings, log, stop, poll_timeout=0.0, metrics=metrics) for name in STAGES}
     progress = Progress()
     try:
         while not stop.is_set():
             due = list(settings.feeds) if once else poller.due()
             if due:
-                progress.add_poll(poller.poll(due))
+                report = poller.poll(due)
+                _count_poll(metrics, report)
+                progress.add_poll(report)
             for loop in loops.values():
                 loop.run(until_idle=True)
             _stage_counts(loops, progress)

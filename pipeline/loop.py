@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Callable, Protocol
@@ -26,6 +27,7 @@ from typing import Callable, Protocol
 from pipeline.backoff import Backoff
 from pipeline.errors import PermanentError, RetryLater
 from pipeline.item import format_time, utc_now
+from pipeline.metrics import Metrics
 from pipeline.settings import ConsumerSettings
 from pipeline.transport.base import TOPIC_DLQ, LogConsumer, LogProducer, Record
 
@@ -90,12 +92,10 @@ class ConsumeLoop:
     """Runs one stage over one consumer; :meth:`run_once` handles a single batch."""
 
     def __init__(self, stage: Stage, consumer: LogConsumer, producer: LogProducer,
-                 settings: ConsumerSettings, stop: StopSignal,
-                 on_batch: Callable[[StageStats], None] | None = None) -> None:
+                 settings: ConsumerSettings, stop: StopSignal, metrics: Metrics | None = None) -> None:
         self.stage, self.consumer, self.producer = stage, consumer, producer
-        self.settings, self.stop = settings, stop
+        self.settings, self.stop, self.metrics = settings, stop, metrics
         self.stats = StageStats()
-        self._on_batch = on_batch
         self._backoff = Backoff(settings.backoff_initial, settings.backoff_max)
 
     def run(self, *, until_idle: bool = False) -> StageStats:
@@ -113,6 +113,7 @@ class ConsumeLoop:
             if idle is not None:
                 idle()
             return 0
+        started = time.monotonic()
         if not self._process(batch) or not self._retrying(self._flush_sinks):
             return len(batch)  # stopped while retrying: commit nothing, the batch replays
         offsets = {}
@@ -120,8 +121,8 @@ class ConsumeLoop:
             offsets[(record.topic, record.partition)] = record.offset + 1
         if self._retrying(lambda: self.consumer.commit(offsets)):
             self.stats.batches += 1
-            if self._on_batch:
-                self._on_batch(self.stats)
+            if self.metrics:
+                self.metrics.batch_seconds.labels(self.stage.name).observe(time.monotonic() - started)
         return len(batch)
 
     def _process(self, batch: list[Record]) -> bool:
@@ -131,9 +132,13 @@ class ConsumeLoop:
         return True
 
     def _handle(self, record: Record) -> None:
+        if self.metrics:
+            self.metrics.record_wait.labels(self.stage.name).observe(max(0.0, time.time() - record.timestamp))
         try:
             self.stage.handle(record)
             self.stats.processed += 1
+            if self.metrics:
+                self.metrics.records.labels(self.stage.name, "processed").inc()
         except RetryLater:
             raise
         except PermanentError as exc:
@@ -148,6 +153,8 @@ class ConsumeLoop:
                        self.stage.name, record.topic, record.offset, record.key, error)
         dead_letter(self.producer, self.stage.name, record, error)
         self.stats.dead_lettered += 1
+        if self.metrics:
+            self.metrics.records.labels(self.stage.name, "dead_lettered").inc()
 
     def _flush_sinks(self) -> None:
         self.stage.flush()
@@ -163,6 +170,8 @@ class ConsumeLoop:
             except RetryLater as exc:
                 delay = self._backoff.next_delay(exc.retry_after)
                 self.stats.retries += 1
+                if self.metrics:
+                    self.metrics.retries.labels(self.stage.name).inc()
                 logger.warning("stage=%s event=retry delay=%.1fs error=%s", self.stage.name, delay, exc)
                 if self.stop.wait(delay):
                     return False

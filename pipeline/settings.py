@@ -107,6 +107,8 @@ class Settings:
     producer: ProducerSettings = ProducerSettings()
     consumer: ConsumerSettings = ConsumerSettings()
     kafka: KafkaSettings = KafkaSettings()
+    metrics_port: int = 0  # Prometheus metrics of long-running processes; 0 = off
+    metrics_host: str = "127.0.0.1"
     source: str = "<defaults>"  # the file these came from, for messages
 
     @property
@@ -127,6 +129,13 @@ def _positive_int(value: Any) -> int:
     number = int(value)
     if number <= 0:
         raise ValueError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def _port(value: Any) -> int:
+    number = int(value)
+    if not 0 <= number <= 65535:
+        raise ValueError(f"expected a TCP port (0 = off), got {value!r}")
     return number
 
 
@@ -256,7 +265,7 @@ def _refuse_secrets(raw: Any, path: str, src: str) -> None:
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     out = dict(raw)
-    for key in ("log", "index", "state"):
+    for key in ("log", "index", "state", "metrics_port", "metrics_host"):
         if env.get(f"NEWSMON_{key.upper()}"):
             out[key] = env[f"NEWSMON_{key.upper()}"]
     for section, names in (("producer", _PRODUCER_FIELDS), ("consumer", _CONSUMER_FIELDS), ("kafka", _KAFKA_FIELDS)):
@@ -269,7 +278,8 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-_TOP_KEYS = {"log", "index", "state", "feeds", "rules", "topics", "producer", "consumer", "kafka"}
+_TOP_KEYS = {"log", "index", "state", "feeds", "rules", "topics", "producer", "consumer", "kafka",
+             "metrics_port", "metrics_host"}
 
 
 def settings_from_mapping(raw: Any, src: str, env: Mapping[str, str]) -> Settings:
@@ -302,6 +312,8 @@ def settings_from_mapping(raw: Any, src: str, env: Mapping[str, str]) -> Setting
         producer=_section(raw.get("producer"), "producer", _PRODUCER_FIELDS, ProducerSettings, src),
         consumer=_section(raw.get("consumer"), "consumer", _CONSUMER_FIELDS, ConsumerSettings, src),
         kafka=_kafka(raw.get("kafka"), src, env),
+        metrics_port=_typed(_port, raw.get("metrics_port", 0), f"{src}: metrics_port"),
+        metrics_host=_typed(_text, raw.get("metrics_host", "127.0.0.1"), f"{src}: metrics_host"),
         source=src,
     )
 

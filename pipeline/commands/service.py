@@ -7,7 +7,7 @@ import signal
 import sys
 from typing import Any
 
-from pipeline.app import Progress, build_loop, run_embedded, run_producer
+from pipeline.app import Progress, build_loop, run_embedded, run_producer, start_metrics
 from pipeline.console import ProgressLine
 from pipeline.loop import StopSignal
 from pipeline.settings import Settings
@@ -74,9 +74,10 @@ def cmd_produce(settings: Settings, once: bool) -> int:
 def cmd_consume(settings: Settings, stage: str, until_idle: bool) -> int:
     stop = StopSignal()
     install_stop_handlers(stop)
+    metrics = start_metrics(settings, stop, (stage,))
     log = open_log(settings)
     log.ensure_topics(ALL_TOPICS)
-    loop = build_loop(stage, settings, log, stop)
+    loop = build_loop(stage, settings, log, stop, metrics=metrics)
     try:
         stats = loop.run(until_idle=until_idle)
     finally:
