@@ -17,7 +17,11 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/newsmon run -c $(CONFIG)
 
+# Integration tests need a real Kafka broker: started here from Maven Central artifacts (cached after
+# the first run) when Java is present; without Java they skip with the reason (outside CI).
 test: $(VENV)/.installed
+	@if command -v java >/dev/null 2>&1; then deploy/local/services.sh up kafka; \
+	else echo "make test: no java on PATH: integration tests against Kafka will be skipped"; fi
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed
