@@ -44,9 +44,11 @@ def cmd_run(settings: Settings, once: bool, progress_line: ProgressLine | None) 
 
     def on_progress(progress: Progress) -> None:
         text = _describe(progress)
+        if text == last[0]:
+            return
         if progress_line is not None:
             progress_line.show(text)
-        elif text != last[0]:
+        else:
             logger.info("event=progress feeds_polled=%d feeds_failed=%d items_polled=%d classified=%d indexed=%d"
                         " alerted=%d dead_letters=%d", progress.feeds_polled, progress.feeds_failed,
                         progress.items_polled, progress.classified, progress.indexed, progress.alerts,
