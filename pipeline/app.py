@@ -100,11 +100,17 @@ def _sample_lag(settings: Settings, stop: StopSignal, stages: tuple[str, ...], m
         log.close()
 
 
-def _count_poll(metrics: Metrics | None, report: PollReport) -> None:
+def _poll_due(poller: FeedPoller, settings: Settings, every_feed: bool, metrics: Metrics | None) -> PollReport | None:
+    """Poll the feeds that are due (or every feed); None when none was due."""
+    due = list(settings.feeds) if every_feed else poller.due()
+    if not due:
+        return None
+    report = poller.poll(due)
     if metrics:
         metrics.feed_polls.labels("ok").inc(report.feeds_polled - report.feeds_failed)
         metrics.feed_polls.labels("error").inc(report.feeds_failed)
         metrics.items_published.inc(report.items_published)
+    return report
 
 
 def _poller(settings: Settings, log: Log) -> FeedPoller:
@@ -120,12 +126,9 @@ def run_producer(settings: Settings, stop: StopSignal, *, once: bool,
     poller = _poller(settings, log)
     try:
         while not stop.is_set():
-            due = list(settings.feeds) if once else poller.due()
-            if due:
-                report = poller.poll(due)
-                _count_poll(metrics, report)
-                if on_report:
-                    on_report(report)
+            report = _poll_due(poller, settings, once, metrics)
+            if report and on_report:
+                on_report(report)
             if once:
                 return
             stop.wait(min(poller.seconds_until_due(), 5.0))
@@ -154,10 +157,8 @@ def run_embedded(settings: Settings, stop: StopSignal, *, once: bool,
     progress = Progress()
     try:
         while not stop.is_set():
-            due = list(settings.feeds) if once else poller.due()
-            if due:
-                report = poller.poll(due)
-                _count_poll(metrics, report)
+            report = _poll_due(poller, settings, once, metrics)
+            if report:
                 progress.add_poll(report)
             for loop in loops.values():
                 loop.run(until_idle=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from pipeline.errors import ConfigError
@@ -25,7 +26,22 @@ def connect(path: Path) -> sqlite3.Connection:
         connection = sqlite3.connect(path, timeout=30.0, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(f"{path}: cannot open SQLite database: {exc}") from None
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA busy_timeout=30000")
+    _use_wal(connection, path)
+    connection.execute("PRAGMA synchronous=NORMAL")
     return connection
+
+
+def _use_wal(connection: sqlite3.Connection, path: Path) -> None:
+    """Switch to WAL once (it persists in the file). Switching needs a moment alone with the file
+    and SQLite does not wait for it, so retry briefly when another connection is opening it too."""
+    deadline = time.monotonic() + 30.0
+    while True:
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise ConfigError(f"{path}: cannot open SQLite database: {exc}") from None
+            time.sleep(0.05)
