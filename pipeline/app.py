@@ -14,14 +14,15 @@ from consumers.alert_store import AlertStore
 from consumers.alerter import AlerterStage
 from consumers.classifier import ClassifierStage
 from consumers.indexer import IndexerStage
-from pipeline.classify import RuleClassifier
-from pipeline.enrich import load_gazetteer
-from pipeline.errors import NewsmonError, UserInputError
+from consumers.classifier import StoryAssigner
+from pipeline.classify import Classifier
+from pipeline.errors import ConfigError, NewsmonError, UserInputError
 from pipeline.loop import ConsumeLoop, StopSignal
 from pipeline.metrics import Metrics
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_RAW, Log, LogProducer
 from pipeline.transport.registry import open_index, open_log
+from producers.health import HealthAlerts
 from producers.poller import FeedPoller, PollReport
 from producers.state import FeedStateStore
 
@@ -52,13 +53,26 @@ class Progress:
         self.items_polled += report.items_published
 
 
-def build_classifier(settings: Settings) -> RuleClassifier:
-    return RuleClassifier(settings.topics, load_gazetteer())
+def build_classifier(settings: Settings) -> Classifier:
+    """The hybrid spaCy classifier (imported here: spaCy is loaded only by commands that classify)."""
+    from pipeline.nlp.hybrid import HybridClassifier
+
+    try:
+        return HybridClassifier(settings.topics, settings.classifier)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{settings.source}: classifier: {exc}") from None
+
+
+def build_story_assigner(settings: Settings) -> StoryAssigner:
+    """Story ids shared by every classifier process through the state database."""
+    from pipeline.nlp.story_store import SqliteStoryStore
+
+    return StoryAssigner(SqliteStoryStore(settings.state_url), settings.classifier.story_window)
 
 
 def _build_stage(name: str, settings: Settings, producer: LogProducer, metrics: Metrics | None):
     if name == "classifier":
-        return ClassifierStage(build_classifier(settings), producer)
+        return ClassifierStage(build_classifier(settings), producer, build_story_assigner(settings))
     if name == "indexer":
         return IndexerStage(open_index(settings), metrics=metrics)
     if name == "alerter":
@@ -114,7 +128,11 @@ def _poll_due(poller: FeedPoller, settings: Settings, every_feed: bool, metrics:
 
 
 def _poller(settings: Settings, log: Log) -> FeedPoller:
-    return FeedPoller(settings.feeds, FeedStateStore(settings.state_url), log.producer(), settings.producer)
+    """The feed poller; feeds turning broken or stale claim alerts for rules with ``feed_health: true``."""
+    health = HealthAlerts(settings.rules, AlertStore(settings.state_url)) if any(
+        r.feed_health for r in settings.rules) else None
+    return FeedPoller(settings.feeds, FeedStateStore(settings.state_url), log.producer(), settings.producer,
+                      health_hook=health)
 
 
 def run_producer(settings: Settings, stop: StopSignal, *, once: bool,

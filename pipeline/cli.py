@@ -45,6 +45,7 @@ def _add_service_commands(sub) -> None:
     consume.add_argument("--until-idle", action="store_true", help="exit when nothing is left to consume")
     setup = sub.add_parser("setup", help="create topics and index (idempotent)")
     _config_arg(setup)
+    setup.add_argument("--kibana", metavar="URL", help="also import the Kibana saved objects into this Kibana")
     status = sub.add_parser("status", help="consumer lag per stage and partition, dead letters")
     _config_arg(status)
     status.add_argument("--json", action="store_true")
@@ -67,6 +68,14 @@ def _add_text_commands(sub) -> None:
     _config_arg(evaluate)
     evaluate.add_argument("file")
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--errors", action="store_true", help="also print each misclassified item with its evidence")
+    train = sub.add_parser("train", help="train the topic text model from labelled JSON lines (the eval format)")
+    _config_arg(train)
+    train.add_argument("file")
+    train.add_argument("--out", default="models/topics", help="output folder (default: models/topics);"
+                       " point classifier.topic_model at it")
+    train.add_argument("--epochs", type=int, help="passes over the data (default 30)")
+    train.add_argument("--seed", type=int, help="random seed (default 1)")
 
 
 def _add_inspect_commands(sub) -> None:
@@ -80,21 +89,64 @@ def _add_inspect_commands(sub) -> None:
     search.add_argument("--limit", type=int, default=20)
     search.add_argument("--sort", choices=["relevance", "newest"], default="relevance")
     search.add_argument("--json", action="store_true")
-    feeds = sub.add_parser("feeds", help="feed management").add_subparsers(dest="feeds_command", required=True)
-    feeds_list = feeds.add_parser("list", help="configured feeds and their health")
-    _config_arg(feeds_list)
-    feeds_list.add_argument("--json", action="store_true")
+    _add_feed_commands(sub)
+    _add_alert_commands(sub)
+
+
+def _add_alert_commands(sub) -> None:
     rules = sub.add_parser("rules", help="alert rules").add_subparsers(dest="rules_command", required=True)
     _config_arg(rules.add_parser("list", help="configured rules"))
-    rules_test = rules.add_parser("test", help="backtest a rule against the index")
+    rules_test = rules.add_parser("test", help="backtest a rule against the index, grouped by story")
     _config_arg(rules_test)
     rules_test.add_argument("rule")
-    rules_test.add_argument("--since", default="7d")
-    rules_test.add_argument("--limit", type=int, default=50)
-    alerts = sub.add_parser("alerts", help="alert log").add_subparsers(dest="alerts_command", required=True)
-    alerts_list = alerts.add_parser("list", help="recent alerts: sent, pending, failed")
+    rules_test.add_argument("--since", default="7d", help="items indexed since: 24h, 7d, or an ISO date")
+    rules_test.add_argument("--limit", type=int, default=50, help="stories to print")
+    rules_test.add_argument("--json", action="store_true")
+    alerts = sub.add_parser("alerts", help="alert outbox").add_subparsers(dest="alerts_command", required=True)
+    alerts_list = alerts.add_parser("list", help="recent alerts: to whom, when, status, attempts, error")
     _config_arg(alerts_list)
+    alerts_list.add_argument("--status", help="pending, sent, failed or silenced")
+    alerts_list.add_argument("--rule")
     alerts_list.add_argument("--limit", type=int, default=50)
+    alerts_list.add_argument("--json", action="store_true")
+    retry = alerts.add_parser("retry", help="re-queue parked (failed) alerts with a fresh retry budget")
+    _config_arg(retry)
+    retry.add_argument("ids", nargs="*", type=int, metavar="ID")
+    retry.add_argument("--failed", action="store_true", help="every failed alert (of --rule)")
+    retry.add_argument("--rule")
+    for name, text in (("silence", "stop a rule (or one story of it) from alerting for a while"),
+                       ("unsilence", "lift a silence")):
+        command = alerts.add_parser(name, help=text)
+        _config_arg(command)
+        command.add_argument("rule")
+        command.add_argument("--story", help="only this story id")
+        if name == "silence":
+            command.add_argument("--for", dest="duration", required=True, help="e.g. 30m, 24h, 7d")
+            command.add_argument("--reason", default="")
+
+
+def _add_feed_commands(sub) -> None:
+    feeds = sub.add_parser("feeds", help="feed management").add_subparsers(dest="feeds_command", required=True)
+    feeds_list = feeds.add_parser("list", help="configured feeds, their last poll and items published")
+    _config_arg(feeds_list)
+    feeds_list.add_argument("--json", action="store_true")
+    check = feeds.add_parser("check", help="feed health: status, last success, error streak, items/day")
+    _config_arg(check)
+    check.add_argument("--json", action="store_true")
+    check.add_argument("--strict", action="store_true", help="exit 1 when a feed is broken or stale")
+    import_opml = feeds.add_parser("import-opml", help="feeds: entries for an OPML file's feeds")
+    _config_arg(import_opml)
+    import_opml.add_argument("file", help="OPML file (from a feed reader's export)")
+    import_opml.add_argument("--write", metavar="CONFIG", help="add the entries to this configuration file")
+    _config_arg(feeds.add_parser("export-opml", help="the configured feeds as OPML 2.0 on stdout"))
+    discover = feeds.add_parser("discover", help="the feeds a web page advertises")
+    _config_arg(discover)
+    discover.add_argument("url", help="a site's home page (or any page)")
+    parse = feeds.add_parser("parse", help="parse local feed files into items (JSON lines), offline")
+    _config_arg(parse)
+    parse.add_argument("paths", nargs="+", metavar="PATH", help="feed files or directories (searched recursively)")
+    parse.add_argument("--source", help="outlet name for the items (default: each feed's title)")
+    parse.add_argument("-v", "--verbose", action="store_true", help="name each malformed file on stderr")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +167,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
+    if args.command == "feeds":  # needs neither the classifier nor the transports: keep it quick
+        from pipeline.commands.feeds import cmd_feeds
+
+        return cmd_feeds(_settings(args), args)
     from pipeline.commands import inspect, logtools, service, text  # after argument errors, so --help stays fast
 
     settings = _settings(args)
@@ -126,7 +182,7 @@ def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
     if command == "consume":
         return service.cmd_consume(settings, args.stage, args.until_idle)
     if command == "setup":
-        return service.cmd_setup(settings)
+        return service.cmd_setup(settings, args.kibana)
     if command == "status":
         return logtools.cmd_status(settings, args.json)
     if command == "dlq" and args.dlq_command == "list":
@@ -136,16 +192,30 @@ def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
     if command == "classify":
         return text.cmd_classify(settings, args.file, args.text)
     if command == "eval":
-        return text.cmd_eval(settings, args.file, args.json)
+        return text.cmd_eval(settings, args.file, args.json, args.errors)
+    if command == "train":
+        from pipeline.commands.train import cmd_train
+
+        return cmd_train(settings, args.file, args.out, args.epochs, args.seed)
     if command == "search":
         return inspect.cmd_search(settings, args)
-    if command == "feeds":
-        return inspect.cmd_feeds_list(settings, args.json)
-    if command == "rules" and args.rules_command == "list":
-        return inspect.cmd_rules_list(settings)
-    if command == "rules":
-        return inspect.cmd_rules_test(settings, args.rule, args.since, args.limit)
-    return inspect.cmd_alerts_list(settings, args.limit)
+    return _dispatch_alerts(settings, args)
+
+
+def _dispatch_alerts(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.commands import alerts
+
+    if args.command == "rules" and args.rules_command == "list":
+        return alerts.cmd_rules_list(settings)
+    if args.command == "rules":
+        return alerts.cmd_rules_test(settings, args.rule, args.since, args.limit, args.json)
+    if args.alerts_command == "list":
+        return alerts.cmd_alerts_list(settings, args.status, args.rule, args.limit, args.json)
+    if args.alerts_command == "retry":
+        return alerts.cmd_alerts_retry(settings, args.ids, args.failed, args.rule)
+    if args.alerts_command == "silence":
+        return alerts.cmd_alerts_silence(settings, args.rule, args.story, args.duration, args.reason)
+    return alerts.cmd_alerts_unsilence(settings, args.rule, args.story)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,7 +4,9 @@ Commit order (the only place it is decided):
 
 1. process each record of the batch with ``stage.handle``; a record that fails permanently
    (bad JSON, schema violation, a bug on that one item) goes to ``newsmon.dlq`` with the error;
-2. ``stage.flush()`` makes the stage's own sinks durable (index, outgoing topic, alert store);
+2. ``stage.flush()`` makes the stage's own sinks durable (index, outgoing topic, alert store); the
+   records it returns were rejected for good by a sink (a document the index refuses) and are
+   dead-lettered like records failing in step 1;
 3. the producer is flushed, so dead letters and outgoing records are durable;
 4. the consumer commits the offsets after the batch.
 
@@ -22,7 +24,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 from pipeline.backoff import Backoff
 from pipeline.errors import PermanentError, RetryLater
@@ -42,8 +44,9 @@ class Stage(Protocol):
     def handle(self, record: Record) -> None:
         """Process one record; raise PermanentError to dead-letter it, RetryLater to retry."""
 
-    def flush(self) -> None:
-        """Make the stage's writes durable; may raise RetryLater."""
+    def flush(self) -> Sequence[tuple[Record, Exception]] | None:
+        """Make the stage's writes durable; may raise RetryLater. Returns the records a sink rejected
+        for good while flushing (e.g. a document the index mapping refuses): they are dead-lettered."""
 
     # A stage may also define ``idle()``: called when a poll returned nothing (e.g. retry deliveries).
 
@@ -157,7 +160,8 @@ class ConsumeLoop:
             self.metrics.records.labels(self.stage.name, "dead_lettered").inc()
 
     def _flush_sinks(self) -> None:
-        self.stage.flush()
+        for record, error in self.stage.flush() or ():
+            self._dead_letter(record, error)
         self.producer.flush()
 
     def _retrying(self, action: Callable[[], None]) -> bool:

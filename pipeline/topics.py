@@ -1,7 +1,11 @@
-"""Topic definitions as data: description, weighted phrases, negative phrases and a threshold.
+"""Topic definitions as data: description, weighted phrases, negative phrases, proximity and a threshold.
 
 The two built-in topics ship in ``pipeline/data/topics.yaml``; a configuration's ``topics:`` key adds
-topics or overrides built-in ones by name, so a team can add a topic without touching code.
+topics or overrides built-in ones by name, so a team can add a topic without touching code. A phrase
+with ``near`` counts only when one of those words is within ``window`` tokens of it; ``model_weight``
+is the share of the trained text model in the topic's score (0 = rules only; a topic the shipped
+model does not know is scored by its rules alone); a rule score at or above ``rules_alone`` assigns
+the topic on its own.
 """
 
 from __future__ import annotations
@@ -19,11 +23,17 @@ __all__ = ["Phrase", "TopicDefinition", "builtin_topics", "topics_from_mapping"]
 
 @dataclass(frozen=True)
 class Phrase:
-    """A phrase and its weight. A negative phrase with ``veto`` zeroes the topic's score."""
+    """A phrase and its weight. A negative phrase with ``veto`` zeroes the topic's score.
+
+    With ``near``, the phrase counts only when one of those words or phrases occurs within
+    ``window`` tokens before or after it.
+    """
 
     text: str
     weight: float = 1.0
     veto: bool = False
+    near: tuple[str, ...] = ()
+    window: int = 0
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,8 @@ class TopicDefinition:
     threshold: float
     phrases: tuple[Phrase, ...]
     negative: tuple[Phrase, ...] = ()
+    model_weight: float = 0.5
+    rules_alone: float = 1.0  # a rule score at or above this assigns the topic whatever the model says
 
 
 def _phrase(raw: Any, where: str) -> Phrase:
@@ -40,10 +52,19 @@ def _phrase(raw: Any, where: str) -> Phrase:
         return Phrase(raw)
     if isinstance(raw, Mapping) and isinstance(raw.get("text"), str):
         try:
-            return Phrase(raw["text"], float(raw.get("weight", 1.0)), bool(raw.get("veto", False)))
+            weight = float(raw.get("weight", 1.0))
         except (TypeError, ValueError):
             raise ConfigError(f"{where}.weight: expected a number") from None
-    raise ConfigError(f"{where}: expected a phrase string or {{text, weight, veto}}")
+        near = raw.get("near") or []
+        if isinstance(near, str):
+            near = [near]
+        if not isinstance(near, list) or not all(isinstance(n, str) and n.strip() for n in near):
+            raise ConfigError(f"{where}.near: expected a list of words or phrases")
+        window = raw.get("window", 10 if near else 0)
+        if not isinstance(window, int) or isinstance(window, bool) or window < 0:
+            raise ConfigError(f"{where}.window: expected a whole number of tokens, got {window!r}")
+        return Phrase(raw["text"], weight, bool(raw.get("veto", False)), tuple(near), window)
+    raise ConfigError(f"{where}: expected a phrase string or {{text, weight, veto, near, window}}")
 
 
 def _topic(name: str, raw: Any, where: str) -> TopicDefinition:
@@ -61,10 +82,22 @@ def _topic(name: str, raw: Any, where: str) -> TopicDefinition:
         raise ConfigError(f"{where}.threshold: expected a number between 0 and 1") from None
     if not 0.0 < threshold <= 1.0:
         raise ConfigError(f"{where}.threshold: expected a number between 0 and 1, got {threshold}")
+    try:
+        model_weight = float(raw.get("model_weight", 0.5))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}.model_weight: expected a number between 0 and 1") from None
+    if not 0.0 <= model_weight <= 1.0:
+        raise ConfigError(f"{where}.model_weight: expected a number between 0 and 1, got {model_weight}")
+    try:
+        rules_alone = float(raw.get("rules_alone", 1.0))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}.rules_alone: expected a number between 0 and 1") from None
     return TopicDefinition(
         name=name,
         description=str(raw.get("description", "")),
         threshold=threshold,
+        model_weight=model_weight,
+        rules_alone=rules_alone,
         phrases=tuple(_phrase(p, f"{where}.phrases[{i}]") for i, p in enumerate(phrases)),
         negative=tuple(_phrase(p, f"{where}.negative[{i}]") for i, p in enumerate(negative)),
     )

@@ -1,29 +1,27 @@
-"""HTTP fetching of feeds: conditional GET, hard timeouts, bounded size, safe decompression.
+"""Fetching feeds and article pages: conditional GET on top of :mod:`producers.http`.
 
-Returns a :class:`FetchResult` (not raw HTTP). Failures that may go away (network, timeouts, 5xx,
-429) raise :class:`~pipeline.errors.RetryLater` carrying the server's Retry-After; others (404,
-oversized body) raise :class:`FetchError`. Both are counted by the scheduler, which never gives up.
+Returns a :class:`FetchResult` (not raw HTTP). Failures that may go away (network, timeouts, a
+connection closed mid-response, 5xx, 408, 429) raise :class:`~pipeline.errors.RetryLater`
+carrying the server's Retry-After; others (404, 410, too large, a redirect loop) raise
+:class:`FetchError`. The scheduler counts both and retries with backoff; it never gives up.
 """
 
 from __future__ import annotations
 
 import email.utils
-import socket
-import urllib.error
-import urllib.request
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from pipeline.errors import PermanentError, RetryLater
+from pipeline.errors import RetryLater
+from pipeline.settings import ProducerSettings
+from producers.http import FetchError, HttpLimits, HttpResponse, http_get
 
-__all__ = ["Validators", "FetchResult", "FetchError", "fetch_feed", "parse_retry_after"]
+__all__ = ["Validators", "FetchResult", "FetchError", "limits_from", "fetch_feed", "fetch_page",
+           "parse_retry_after"]
 
-_ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
-
-
-class FetchError(PermanentError):
-    """The server answered in a way that retrying right away will not fix (404, 410, too large)."""
+_FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9,"
+                " application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+_PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 
 @dataclass(frozen=True)
@@ -39,10 +37,18 @@ class FetchResult:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     validators: Validators = Validators()
+    moved_to: str | None = None  # the target of a permanent (301/308) first redirect
 
     @property
     def not_modified(self) -> bool:
         return self.status == 304
+
+
+def limits_from(settings: ProducerSettings) -> HttpLimits:
+    """The HTTP limits of the producer settings (``timeout`` bounds the connect and each read)."""
+    return HttpLimits(connect_timeout=settings.timeout, read_timeout=settings.timeout,
+                      total_timeout=settings.total_timeout, max_bytes=settings.max_bytes,
+                      max_redirects=settings.max_redirects, user_agent=settings.user_agent)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -61,57 +67,41 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (moment - (now or datetime.now(timezone.utc))).total_seconds())
 
 
-def _decompress(body: bytes, encoding: str, limit: int, url: str) -> bytes:
-    if encoding not in ("gzip", "x-gzip", "deflate"):
-        return body
-    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS)
-    try:
-        out = decoder.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise FetchError(f"{url}: corrupt {encoding} body: {exc}") from None
-    if len(out) > limit:
-        raise FetchError(f"{url}: decompressed body larger than the {limit}-byte cap")
-    return out
-
-
-def _read_capped(response, limit: int, url: str) -> bytes:
-    body = response.read(limit + 1)
-    if len(body) > limit:
-        raise FetchError(f"{url}: response larger than the {limit}-byte cap")
-    return body
-
-
-def _request(url: str, validators: Validators, user_agent: str) -> urllib.request.Request:
-    headers = {"User-Agent": user_agent, "Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate"}
+def fetch_feed(url: str, validators: Validators, limits: HttpLimits) -> FetchResult:
+    """GET a feed once, conditionally when validators are known."""
+    headers = {"Accept": _FEED_ACCEPT}
     if validators.etag:
         headers["If-None-Match"] = validators.etag
     if validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
-    return urllib.request.Request(url, headers=headers)
+    response = http_get(url, headers, limits)
+    moved = response.redirects[0][1] if response.redirects and response.redirects[0][0] in (301, 308) else None
+    if response.status == 304:
+        return FetchResult(status=304, url=response.url, headers=response.headers,
+                           validators=_validators(response.headers, validators), moved_to=moved)
+    _raise_for_status(url, response)
+    return FetchResult(status=response.status, url=response.url, body=response.body, headers=response.headers,
+                       validators=_validators(response.headers, Validators()), moved_to=moved)
 
 
-def fetch_feed(url: str, validators: Validators, *, timeout: float, max_bytes: int, user_agent: str) -> FetchResult:
-    """GET a feed once. ``timeout`` bounds the connect and each read."""
-    try:
-        with urllib.request.urlopen(_request(url, validators, user_agent), timeout=timeout) as response:
-            raw = _read_capped(response, max_bytes, url)
-            headers = {k.lower(): v for k, v in response.headers.items()}
-            body = _decompress(raw, headers.get("content-encoding", "").lower(), max_bytes, url)
-            return FetchResult(
-                status=response.status, url=response.geturl(), body=body, headers=headers,
-                validators=Validators(headers.get("etag"), headers.get("last-modified")),
-            )
-    except urllib.error.HTTPError as exc:
-        return _http_error(url, exc, validators)
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise RetryLater(f"{url}: unreachable: {reason}") from None
+def fetch_page(url: str, limits: HttpLimits) -> HttpResponse:
+    """GET an HTML page (an article, a home page) under the same limits as feeds."""
+    response = http_get(url, {"Accept": _PAGE_ACCEPT}, limits)
+    _raise_for_status(url, response)
+    return response
 
 
-def _http_error(url: str, exc: urllib.error.HTTPError, validators: Validators) -> FetchResult:
-    if exc.code == 304:
-        return FetchResult(status=304, url=url, validators=validators)
-    retry_after = parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None)
-    if exc.code == 429 or exc.code >= 500 or exc.code == 408:
-        raise RetryLater(f"{url}: HTTP {exc.code}", retry_after) from None
-    raise FetchError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+def _validators(headers: dict[str, str], fallback: Validators) -> Validators:
+    """A 304 may omit the validators; keep the ones that were sent then."""
+    return Validators(headers.get("etag") or fallback.etag, headers.get("last-modified") or fallback.last_modified)
+
+
+def _raise_for_status(url: str, response: HttpResponse) -> None:
+    status = response.status
+    if 200 <= status < 300:
+        return
+    if status in (408, 429) or status >= 500:
+        raise RetryLater(f"{url}: HTTP {status}", parse_retry_after(response.headers.get("retry-after")))
+    if 300 <= status < 400:
+        raise FetchError(f"{url}: HTTP {status} without a usable Location")
+    raise FetchError(f"{url}: HTTP {status}")

@@ -1,77 +1,113 @@
-"""Polling feeds: schedule → fetch (concurrently) → parse → normalise → deduplicate → publish.
+"""Polling feeds: schedule → fetch (concurrently, capped per host) → parse → normalise →
+deduplicate → (full text) → publish → record state and health.
 
-Fetching runs in a small thread pool; everything that touches the log or the state store runs in
-the caller's thread. Items are published, the producer flushed, and only then marked as seen, so
-a crash in between re-publishes (harmless downstream) rather than loses.
+Fetching runs in a thread pool; everything that touches the log or the state store runs in the
+caller's thread. For each changed feed, new items are published and the producer flushed, and
+only then are they marked as seen; the feed's new validators are stored after that. A crash in
+between re-publishes (harmless downstream: every write is idempotent) rather than loses.
+
+Deduplication, in order: the item id (canonical URL, else GUID) against every id ever published by
+any feed, so the same story in two section feeds is published once; then the content fingerprint
+against the same source's items of the last ``producer.dedup_window``, so a re-publish with an
+edited title under a new URL is not published again. Both survive restarts (``producers.state``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable, Sequence
 
 from pipeline.errors import NewsmonError, RetryLater
-from pipeline.item import FeedRef
+from pipeline.item import FeedRef, RawItem, parse_time
 from pipeline.settings import FeedSpec, ProducerSettings
 from pipeline.transport.base import TOPIC_RAW, LogProducer
-from producers.fetch import FetchResult, Validators, fetch_feed
-from producers.normalise import normalise_feed
+from producers.fetch import FetchResult, Validators, fetch_feed, limits_from
+from producers.fingerprint import Fingerprint, common_shingles, content_fingerprint, find_same_story
+from producers.fulltext import fetch_body, require_fulltext
+from producers.health import FLAGGED, FeedHealth, alert_status, assess
+from producers.hostpool import host_of, map_per_host
+from producers.normalise import SUMMARY_CHARS, html_to_text, normalise_feed, truncate_text
 from producers.parse import parse_feed
-from producers.schedule import delay_after_error, delay_after_success, max_age
+from producers.schedule import delay_after_error, delay_after_success, max_age, usual_gap
 from producers.state import FeedState, FeedStateStore
 
-__all__ = ["PollReport", "FeedPoller", "Fetcher"]
+__all__ = ["PollReport", "FeedPoller", "Fetcher", "BodyFetcher", "HealthHook"]
 
 logger = logging.getLogger(__name__)
 
 Fetcher = Callable[[str, Validators], FetchResult]
+BodyFetcher = Callable[[str], "str | None"]
+HealthHook = Callable[[FeedSpec, FeedHealth, float], object]
+_PRUNE_EVERY = 3600.0
 
 
 @dataclass
 class PollReport:
     feeds_polled: int = 0
     feeds_failed: int = 0
+    feeds_not_modified: int = 0
     items_seen: int = 0
     items_published: int = 0
+    items_suppressed: int = 0  # near-duplicates of an item already published (edited re-publish)
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Fresh:
+    """The unseen items of one fetched document."""
+
+    publish: list[RawItem] = field(default_factory=list)
+    suppressed: list[str] = field(default_factory=list)
+    prints: list[tuple[str, Fingerprint]] = field(default_factory=list)
 
 
 class FeedPoller:
     def __init__(self, feeds: Sequence[FeedSpec], store: FeedStateStore, producer: LogProducer,
                  settings: ProducerSettings, fetcher: Fetcher | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, health_hook: HealthHook | None = None,
+                 body_fetcher: BodyFetcher | None = None) -> None:
+        require_fulltext(feeds)
         self.feeds, self.store, self.producer, self.settings = tuple(feeds), store, producer, settings
-        self.clock = clock
-        self.fetcher = fetcher or (lambda url, v: fetch_feed(
-            url, v, timeout=settings.timeout, max_bytes=settings.max_bytes, user_agent=settings.user_agent))
+        self.clock, self.health_hook = clock, health_hook
+        limits = limits_from(settings)
+        self.fetcher = fetcher or (lambda url, validators: fetch_feed(url, validators, limits))
+        self.body_fetcher = body_fetcher or (lambda url: fetch_body(url, limits))
+        self._pruned_at = 0.0
+
+    def _states(self, feeds: Sequence[FeedSpec]) -> dict[str, FeedState]:
+        return self.store.get_many([(f.id, f.url) for f in feeds])
 
     def due(self) -> list[FeedSpec]:
-        now = self.clock()
-        return [f for f in self.feeds if self.store.get(f.id, f.url).next_check <= now]
+        now, states = self.clock(), self._states(self.feeds)
+        return [f for f in self.feeds if states[f.id].next_check <= now]
 
     def seconds_until_due(self) -> float:
         if not self.feeds:
             return float("inf")
         now = self.clock()
-        return max(0.0, min(self.store.get(f.id, f.url).next_check for f in self.feeds) - now)
+        return max(0.0, min(s.next_check for s in self._states(self.feeds).values()) - now)
 
     def poll(self, feeds: Sequence[FeedSpec]) -> PollReport:
-        """Fetch the given feeds concurrently, then publish their new items."""
+        """Fetch the given feeds concurrently, publish their new items, record state and health."""
         report = PollReport()
-        states = {f.id: self.store.get(f.id, f.url) for f in feeds}
-        with ThreadPoolExecutor(max_workers=max(1, min(self.settings.concurrency, len(feeds) or 1))) as pool:
-            outcomes = list(pool.map(lambda f: self._fetch(f, states[f.id].validators), feeds))
+        states = self._states(feeds)
+        outcomes = map_per_host(feeds, lambda f: host_of(f.url), lambda f: self._fetch(f, states[f.id].validators),
+                                concurrency=self.settings.concurrency, per_host=self.settings.per_host_concurrency)
+        updated = []
         for feed, outcome in zip(feeds, outcomes):
             report.feeds_polled += 1
-            state = replace(states[feed.id], last_attempt=self.clock())
+            now = self.clock()
+            state = replace(states[feed.id], last_attempt=now, first_attempt=states[feed.id].first_attempt or now)
             if isinstance(outcome, Exception):
-                self._record_error(feed, state, outcome, report)
+                state = self._after_error(feed, state, outcome, report)
             else:
-                self._record_result(feed, state, outcome, report)
+                state = self._after_result(feed, state, outcome, report)
+            updated.append(self._check_health(feed, state))
+        self.store.save_many(updated)
+        self._prune()
         return report
 
     def _fetch(self, feed: FeedSpec, validators: Validators) -> FetchResult | Exception:
@@ -80,7 +116,7 @@ class FeedPoller:
         except Exception as exc:  # reported per feed; one feed never stops the others
             return exc
 
-    def _record_error(self, feed: FeedSpec, state: FeedState, error: Exception, report: PollReport) -> None:
+    def _after_error(self, feed: FeedSpec, state: FeedState, error: Exception, report: PollReport) -> FeedState:
         streak = state.error_count + 1
         hint = error.retry_after if isinstance(error, RetryLater) else None
         delay = delay_after_error(self.settings, streak, hint)
@@ -88,43 +124,121 @@ class FeedPoller:
         logger.warning("event=feed_error feed=%s errors=%d retry_in=%.0fs error=%s", feed.id, streak, delay, message)
         report.feeds_failed += 1
         report.errors.append(f"{feed.id}: {message}")
-        self.store.save(replace(state, error_count=streak, last_error=message, last_status="error",
-                                next_check=self.clock() + delay))
+        return replace(state, error_count=streak, last_error=message, last_status="error",
+                       next_check=self.clock() + delay)
 
-    def _record_result(self, feed: FeedSpec, state: FeedState, result: FetchResult, report: PollReport) -> None:
-        ttl = None
-        published = 0
-        if not result.not_modified:
+    def _after_result(self, feed: FeedSpec, state: FeedState, result: FetchResult, report: PollReport) -> FeedState:
+        if result.moved_to:
+            logger.warning("event=feed_moved feed=%s url=%s moved_to=%s hint=update the feed's url in the configuration",
+                           feed.id, feed.url, result.moved_to)
+        ttl, published, gap, latest = None, 0, state.usual_gap, state.latest_item
+        if result.not_modified:
+            report.feeds_not_modified += 1
+        else:
             try:
-                published, ttl = self._publish(feed, result, report)
+                published, ttl, gap, latest = self._ingest(feed, state, result, report)
             except Exception as exc:  # unparseable feed, log unavailable: count as an error, retry later
-                self._record_error(feed, state, exc, report)
-                return
-        delay = delay_after_success(self.settings, feed.interval, ttl, max_age(result.headers.get("cache-control")))
+                return self._after_error(feed, state, exc, report)
+        delay = delay_after_success(self.settings, feed.interval, (ttl, max_age(result.headers.get("cache-control"))),
+                                    gap)
         status = "not_modified" if result.not_modified else "ok"
         logger.info("event=feed_polled feed=%s status=%s published=%d next_in=%.0fs", feed.id, status, published, delay)
-        self.store.save(replace(
-            state, validators=result.validators, error_count=0, last_error=None, last_status=status,
-            last_success=self.clock(), next_check=self.clock() + delay,
-            items_published=state.items_published + published,
-        ))
+        return replace(state, validators=result.validators, error_count=0, last_error=None, last_status=status,
+                       last_success=self.clock(), next_check=self.clock() + delay,
+                       items_published=state.items_published + published, usual_gap=gap, latest_item=latest)
 
-    def _publish(self, feed: FeedSpec, result: FetchResult, report: PollReport) -> tuple[int, float | None]:
-        fetched_at = datetime.fromtimestamp(self.clock(), timezone.utc)
+    def _ingest(self, feed: FeedSpec, state: FeedState, result: FetchResult,
+                report: PollReport) -> tuple[int, float | None, float | None, float | None]:
+        """Parse, deduplicate and publish one document: (published, ttl, usual gap, latest item)."""
+        now = self.clock()
         parsed = parse_feed(result.body, url=result.url, content_type=result.headers.get("content-type"),
                             headers=result.headers)
-        ref = FeedRef(id=feed.id, url=feed.url, title=feed.title or parsed.title or "")
-        entries, errors = normalise_feed(parsed, feed=ref, source=feed.source, fetched_at=fetched_at,
+        ref = FeedRef(id=feed.id, url=feed.url, title=feed.title or html_to_text(parsed.title))
+        entries, errors = normalise_feed(parsed, feed=ref, source=feed.source,
+                                         fetched_at=datetime.fromtimestamp(now, timezone.utc),
                                          default_language=feed.language)
         for error in errors:
             logger.warning("event=entry_skipped feed=%s error=%s", feed.id, error)
         items = [entry.item for entry in entries]
         report.items_seen += len(items)
-        fresh = self.store.unseen(item.id for item in items)
-        new_items = [item for item in items if item.id in fresh]
-        for item in new_items:
+        fresh = self._fresh(feed, items, now)
+        if feed.full_text and fresh.publish:
+            fresh.publish = self._with_bodies(fresh.publish)
+        for item in fresh.publish:
             self.producer.publish(TOPIC_RAW, item.id, item.to_json())
         self.producer.flush()
-        self.store.mark_seen(feed.id, (item.id for item in new_items), self.clock())
-        report.items_published += len(new_items)
-        return len(new_items), parsed.ttl_seconds
+        self.store.mark_seen(feed.id, [item.id for item in fresh.publish] + fresh.suppressed, now)
+        self.store.add_fingerprints(feed.source, fresh.prints, now)
+        report.items_published += len(fresh.publish)
+        report.items_suppressed += len(fresh.suppressed)
+        times = [_epoch(item.published) for item in items if item.published]
+        gap = usual_gap(times) or state.usual_gap
+        new_ids = {item.id for item in fresh.publish} | set(fresh.suppressed)
+        newest = [_epoch(item.published) if item.published else now for item in items if item.id in new_ids]
+        latest = max([t for t in (state.latest_item, *newest) if t is not None], default=None)
+        return len(fresh.publish), parsed.ttl_seconds, gap, latest
+
+    def _fresh(self, feed: FeedSpec, items: list[RawItem], now: float) -> _Fresh:
+        """The items never published, less the near-duplicates of the same source's recent items."""
+        unseen = self.store.unseen(item.id for item in items)
+        fresh = _Fresh()
+        candidates = [item for item in items if item.id in unseen]
+        if not candidates:
+            return fresh
+        known = self.store.fingerprints(feed.source, now - self.settings.dedup_window)
+        common = common_shingles(known)
+        for item in candidates:
+            fingerprint = content_fingerprint(item.title, item.summary)
+            same_as = find_same_story(fingerprint, known, common) if fingerprint else None
+            if same_as:
+                logger.info("event=near_duplicate feed=%s item=%s same_as=%s title=%r", feed.id, item.id, same_as,
+                            item.title[:80])
+                fresh.suppressed.append(item.id)
+                continue
+            fresh.publish.append(item)
+            if fingerprint:
+                known.insert(0, (item.id, fingerprint))
+                fresh.prints.append((item.id, fingerprint))
+        return fresh
+
+    def _with_bodies(self, items: list[RawItem]) -> list[RawItem]:
+        """Items with the body extracted from their pages (fetched concurrently, capped per host)."""
+        bodies = map_per_host(items, lambda i: host_of(i.url), self._body, concurrency=self.settings.concurrency,
+                              per_host=self.settings.per_host_concurrency)
+        return [replace(item, body=body, summary=item.summary or truncate_text(" ".join(body.split()), SUMMARY_CHARS))
+                if body else item for item, body in zip(items, bodies)]
+
+    def _body(self, item: RawItem) -> str | None:
+        if not item.url:
+            return None
+        try:
+            return self.body_fetcher(item.url)
+        except Exception as exc:  # keep the summary
+            logger.warning("event=fulltext_failed item=%s url=%s error=%s", item.id, item.url, exc)
+            return None
+
+    def _check_health(self, feed: FeedSpec, state: FeedState) -> FeedState:
+        now = self.clock()
+        health = assess(state, now, self.settings)
+        turned = alert_status(health, state.health_flag)
+        if turned:
+            logger.warning("event=feed_unhealthy feed=%s status=%s reason=%s", feed.id, turned, health.reason)
+            if self.health_hook:
+                try:
+                    self.health_hook(feed, health, now)
+                except Exception as exc:  # the outbox being busy must not stop polling; retried next poll
+                    logger.error("event=feed_health_alert_failed feed=%s error=%s", feed.id, exc)
+                    return state
+        return replace(state, health_flag=health.status if health.status in FLAGGED else None)
+
+    def _prune(self) -> None:
+        now = self.clock()
+        if now - self._pruned_at >= _PRUNE_EVERY:
+            self._pruned_at = now
+            removed = self.store.prune_fingerprints(now - self.settings.dedup_window)
+            if removed:
+                logger.info("event=fingerprints_pruned removed=%d", removed)
+
+
+def _epoch(text: str) -> float:
+    return parse_time(text, "published").timestamp()

@@ -1,17 +1,22 @@
-"""Persistent producer state in SQLite: per-feed validators and schedule, and ids already published.
+"""Persistent producer state in SQLite: per-feed validators, schedule and health, ids already
+published, and content fingerprints for near-duplicate checks.
 
-In the embedded default this lives in the log's database file; in Kafka mode in the file named by
-the ``state`` setting. It survives restarts, so a restart neither re-fetches what a 304 would
-answer nor re-publishes items already published.
+In the embedded default this lives in the log's database file; in Kafka mode in the SQLite file
+named by the ``state`` setting (a small local store: the producer is one process per deployment,
+so it needs no compacted topic). It survives restarts, so a restart neither re-fetches what a 304
+would answer nor re-publishes items already published. Columns added since the first release are
+added to an existing file on open.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable
+import sqlite3
+from dataclasses import astuple, dataclass, fields
+from typing import Iterable, Sequence
 
 from pipeline.transport.sqlite_common import connect, sqlite_path
 from producers.fetch import Validators
+from producers.fingerprint import Fingerprint
 
 __all__ = ["FeedState", "FeedStateStore"]
 
@@ -20,7 +25,11 @@ CREATE TABLE IF NOT EXISTS feed_state (feed_id TEXT PRIMARY KEY, url TEXT NOT NU
   next_check REAL NOT NULL DEFAULT 0, error_count INTEGER NOT NULL DEFAULT 0, last_error TEXT,
   last_success REAL, last_attempt REAL, last_status TEXT, items_published INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS seen_items (item_id TEXT PRIMARY KEY, feed_id TEXT NOT NULL, first_seen REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS fingerprints (item_id TEXT PRIMARY KEY, source TEXT NOT NULL, seen REAL NOT NULL,
+  shingles BLOB NOT NULL, title_words BLOB NOT NULL, numbers BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS fingerprints_source ON fingerprints(source, seen);
 """
+_ADDED_COLUMNS = {"usual_gap": "REAL", "latest_item": "REAL", "health_flag": "TEXT", "first_attempt": "REAL"}
 
 
 @dataclass(frozen=True)
@@ -35,41 +44,55 @@ class FeedState:
     last_attempt: float | None = None
     last_status: str | None = None
     items_published: int = 0
+    usual_gap: float | None = None  # median gap between the feed's recent publish times, seconds
+    latest_item: float | None = None  # newest publish time seen (fetch time for undated new items)
+    health_flag: str | None = None  # "broken" or "stale" once alerted, until the feed is healthy again
+    first_attempt: float | None = None
+
+
+_COLUMNS = ("url", "etag", "last_modified", *(f.name for f in fields(FeedState)[3:]))
 
 
 class FeedStateStore:
     def __init__(self, url: str) -> None:
         self._db = connect(sqlite_path(url))
         self._db.executescript(_SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(feed_state)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in present:
+                self._db.execute(f"ALTER TABLE feed_state ADD COLUMN {name} {kind}")
 
     def get(self, feed_id: str, url: str) -> FeedState:
-        row = self._db.execute(
-            "SELECT url, etag, last_modified, next_check, error_count, last_error, last_success, last_attempt,"
-            " last_status, items_published FROM feed_state WHERE feed_id = ?", (feed_id,),
-        ).fetchone()
-        if row is None:
-            return FeedState(feed_id, url)
-        stored_url, etag, modified, *rest = row
-        if stored_url != url:  # the feed moved in the configuration: forget validators and schedule
-            return FeedState(feed_id, url, items_published=rest[-1])
-        return FeedState(feed_id, url, Validators(etag, modified), *rest)
+        return self.get_many([(feed_id, url)])[feed_id]
+
+    def get_many(self, feeds: Sequence[tuple[str, str]]) -> dict[str, FeedState]:
+        """The state of each ``(feed_id, url)``; a fresh state for a new feed, or one whose URL changed
+        in the configuration (validators and schedule forgotten, counters kept)."""
+        rows = {}
+        ids = [feed_id for feed_id, _ in feeds]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self._db.execute(f"SELECT feed_id, {', '.join(_COLUMNS)} FROM feed_state"
+                                        f" WHERE feed_id IN ({marks})", chunk):
+                rows[row[0]] = row[1:]
+        return {feed_id: _state(feed_id, url, rows.get(feed_id)) for feed_id, url in feeds}
 
     def all(self) -> list[FeedState]:
-        ids = [r[0] for r in self._db.execute("SELECT feed_id, url FROM feed_state ORDER BY feed_id")]
-        urls = dict(self._db.execute("SELECT feed_id, url FROM feed_state"))
-        return [self.get(feed_id, urls[feed_id]) for feed_id in ids]
+        pairs = list(self._db.execute("SELECT feed_id, url FROM feed_state ORDER BY feed_id"))
+        states = self.get_many(pairs)
+        return [states[feed_id] for feed_id, _ in pairs]
 
     def save(self, state: FeedState) -> None:
-        self._db.execute(
-            "INSERT INTO feed_state VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (feed_id) DO UPDATE SET"
-            " url = excluded.url, etag = excluded.etag, last_modified = excluded.last_modified,"
-            " next_check = excluded.next_check, error_count = excluded.error_count, last_error = excluded.last_error,"
-            " last_success = excluded.last_success, last_attempt = excluded.last_attempt,"
-            " last_status = excluded.last_status, items_published = excluded.items_published",
-            (state.feed_id, state.url, state.validators.etag, state.validators.last_modified, state.next_check,
-             state.error_count, state.last_error, state.last_success, state.last_attempt, state.last_status,
-             state.items_published),
-        )
+        self.save_many([state])
+
+    def save_many(self, states: Iterable[FeedState]) -> None:
+        """Write states in one transaction."""
+        marks = ", ".join("?" for _ in range(len(_COLUMNS) + 1))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS)
+        sql = f"INSERT INTO feed_state (feed_id, {', '.join(_COLUMNS)}) VALUES ({marks}) ON CONFLICT (feed_id) DO UPDATE SET {updates}"
+        rows = [(s.feed_id, s.url, s.validators.etag, s.validators.last_modified, *astuple(s)[3:]) for s in states]
+        self._write(lambda: self._db.executemany(sql, rows))
 
     def unseen(self, item_ids: Iterable[str]) -> set[str]:
         """The ids among ``item_ids`` that were never published."""
@@ -82,11 +105,41 @@ class FeedStateStore:
         return set(ids) - seen
 
     def mark_seen(self, feed_id: str, item_ids: Iterable[str], now: float) -> None:
+        rows = [(i, feed_id, now) for i in item_ids]
+        self._write(lambda: self._db.executemany("INSERT OR IGNORE INTO seen_items VALUES (?, ?, ?)", rows))
+
+    def fingerprints(self, source: str, since: float) -> list[tuple[str, Fingerprint]]:
+        """Fingerprints of the items of ``source`` published since ``since``, newest first."""
+        rows = self._db.execute("SELECT item_id, shingles, title_words, numbers FROM fingerprints"
+                                " WHERE source = ? AND seen >= ? ORDER BY seen DESC", (source, since))
+        return [(item_id, Fingerprint.from_blobs(*blobs)) for item_id, *blobs in rows]
+
+    def add_fingerprints(self, source: str, prints: Iterable[tuple[str, Fingerprint]], now: float) -> None:
+        rows = [(item_id, source, now, *fp.to_blobs()) for item_id, fp in prints]
+        self._write(lambda: self._db.executemany("INSERT OR IGNORE INTO fingerprints VALUES (?, ?, ?, ?, ?, ?)", rows))
+
+    def prune_fingerprints(self, before: float) -> int:
+        return self._db.execute("DELETE FROM fingerprints WHERE seen < ?", (before,)).rowcount
+
+    def _write(self, action) -> None:
         self._db.execute("BEGIN IMMEDIATE")
-        self._db.executemany(
-            "INSERT OR IGNORE INTO seen_items VALUES (?, ?, ?)", [(i, feed_id, now) for i in item_ids]
-        )
+        try:
+            action()
+        except sqlite3.Error:
+            self._db.execute("ROLLBACK")
+            raise
         self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
+
+
+def _state(feed_id: str, url: str, row: tuple | None) -> FeedState:
+    if row is None:
+        return FeedState(feed_id, url)
+    values = dict(zip(_COLUMNS, row))
+    kept = {k: values[k] for k in ("items_published", "usual_gap", "latest_item", "health_flag", "first_attempt")}
+    if values["url"] != url:  # the feed moved in the configuration: forget validators and schedule
+        return FeedState(feed_id, url, **kept)
+    rest = {k: v for k, v in values.items() if k not in ("url", "etag", "last_modified")}
+    return FeedState(feed_id, url, Validators(values["etag"], values["last_modified"]), **rest)

@@ -89,11 +89,20 @@ def cmd_consume(settings: Settings, stage: str, until_idle: bool) -> int:
     return 0
 
 
-def cmd_setup(settings: Settings) -> int:
+def cmd_setup(settings: Settings, kibana: str | None = None) -> int:
     log = open_log(settings)
     log.ensure_topics(ALL_TOPICS)
     log.close()
-    open_index(settings).close()
+    index = open_index(settings)
+    try:
+        setup = getattr(index, "setup", None)  # server-side objects (Elasticsearch: template, index, alias)
+        detail = f" ({setup()})" if setup is not None else ""
+    finally:
+        index.close()
     print(f"log ready: {settings.log} (topics: {', '.join(ALL_TOPICS)})")
-    print(f"index ready: {settings.index}")
+    print(f"index ready: {settings.index}{detail}")
+    if kibana:
+        from pipeline.kibana import import_saved_objects
+
+        print(import_saved_objects(kibana, settings.elasticsearch))
     return 0

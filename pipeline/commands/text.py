@@ -6,9 +6,9 @@ import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, Iterable, Iterator, TextIO
 
-from consumers.classifier import classify_item
+from consumers.classifier import StoryAssigner, classify_items
 from pipeline.app import build_classifier
 from pipeline.errors import UserInputError
 from pipeline.evaluate import Evaluation, evaluate
@@ -82,11 +82,32 @@ def _plain_text_item(text: str) -> RawItem:
 def _output(item) -> dict[str, Any]:
     return {"id": item.id, "topics": list(item.topics), "scores": item.scores, "evidence": item.evidence,
             "entities": item.entities, "countries": list(item.countries),
-            "locations": [vars(loc) for loc in item.locations], "story_id": item.story_id}
+            "locations": [vars(loc) for loc in item.locations], "story_id": item.story_id,
+            "model_version": item.model_version}
+
+
+def _batches(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of up to ``size`` rows; a bad row (UserInputError) first yields the good rows before it."""
+    batch: list[Any] = []
+    try:
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    except UserInputError:
+        if batch:
+            yield batch  # accepted input is answered before the error ends the command
+        raise
+    if batch:
+        yield batch
 
 
 def cmd_classify(settings: Settings, path: str, plain_text: bool) -> int:
-    classifier = build_classifier(settings)
+    """One JSON line out per item in; items are judged in batches, each printed as soon as its batch is done."""
+    if path != "-" and not Path(path).is_file():
+        raise UserInputError(f"{path}: no such file")
+    classifier, stories = build_classifier(settings), StoryAssigner(window=settings.classifier.story_window)
     if plain_text:
         name, stream = _open_input(path)
         try:
@@ -96,12 +117,13 @@ def cmd_classify(settings: Settings, path: str, plain_text: bool) -> int:
         finally:
             if stream is not sys.stdin:
                 stream.close()
-        item = classify_item(classifier, _plain_text_item(text), utc_now())
+        (item,) = classify_items(classifier, stories, [_plain_text_item(text)], utc_now())
         print(json.dumps(_output(item), ensure_ascii=False))
         return 0
-    for where, data in read_json_lines(path):
-        item = classify_item(classifier, _raw_item(data, where), utc_now())
-        print(json.dumps(_output(item), ensure_ascii=False), flush=True)
+    size = 1 if path == "-" else settings.classifier.batch_size  # stdin may be interactive: answer per line
+    for raws in _batches((_raw_item(data, where) for where, data in read_json_lines(path)), size):
+        for item in classify_items(classifier, stories, raws, utc_now()):
+            print(json.dumps(_output(item), ensure_ascii=False), flush=True)
     return 0
 
 
@@ -123,18 +145,35 @@ def _print_table(result: Evaluation) -> None:
     print(f"{'macro F1':<24} {'':>9} {'':>7} {result.macro_f1:>7.3f} {'':>8}   ({result.items} items)")
 
 
-def cmd_eval(settings: Settings, path: str, as_json: bool) -> int:
+def _print_errors(where: str, item, labels: set[str], topics: list[str]) -> None:
+    """One block per misclassified item: the wrong calls with score and evidence."""
+    for topic in topics:
+        predicted, wanted = topic in item.topics, topic in labels
+        if predicted != wanted:
+            kind = "FP" if predicted else "FN"
+            print(f"{kind} {topic} score={item.scores.get(topic, 0.0):.3f} {where} id={item.id}")
+            print(f"   title: {item.title[:160]}")
+            print(f"   evidence: {', '.join(item.evidence.get(topic, [])) or '(none)'}")
+
+
+def cmd_eval(settings: Settings, path: str, as_json: bool, errors: bool = False) -> int:
     if path != "-" and not Path(path).is_file():
         raise UserInputError(f"{path}: no such file")
-    classifier = build_classifier(settings)
+    classifier, stories = build_classifier(settings), StoryAssigner(window=settings.classifier.story_window)
     topics = list(settings.topics)
     pairs = []
-    for where, data in read_json_lines(path):
-        item = classify_item(classifier, _raw_item(data, where), utc_now())
-        pairs.append((set(item.topics), _labels(data, where, set(topics))))
+    rows = ((where, _raw_item(data, where), _labels(data, where, set(topics))) for where, data in read_json_lines(path))
+    for labelled in _batches(rows, settings.classifier.batch_size):
+        items = classify_items(classifier, stories, [raw for _, raw, _ in labelled], utc_now())
+        for (where, _, labels), item in zip(labelled, items):
+            pairs.append((set(item.topics), labels))
+            if errors and not as_json:
+                _print_errors(where, item, labels, topics)
     result = evaluate(topics, pairs)
     if as_json:
         print(json.dumps(result.as_json()))
     else:
+        if errors:
+            print()
         _print_table(result)
     return 0

@@ -9,7 +9,7 @@ from typing import Any, Protocol, Sequence
 __all__ = [
     "TOPIC_RAW", "TOPIC_CLASSIFIED", "TOPIC_DLQ", "ALL_TOPICS",
     "Record", "PartitionLag", "LogProducer", "LogConsumer", "Log",
-    "SearchFilters", "Hit", "SearchResult", "SearchIndex",
+    "SearchFilters", "Hit", "SearchResult", "Rejection", "SearchIndex",
 ]
 
 TOPIC_RAW = "newsmon.raw"
@@ -101,12 +101,21 @@ class SearchResult:
     hits: list[Hit] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Rejection:
+    """A queued document the index refused for good (e.g. a mapping error): retrying cannot help."""
+
+    doc_id: str
+    reason: str
+
+
 class SearchIndex(Protocol):
     def index(self, docs: Sequence[dict[str, Any]]) -> None:
         """Queue documents for indexing; the document ``id`` is the key, so re-indexing replaces."""
 
-    def flush(self) -> None:
-        """Write every queued document; raises RetryLater when the index is unavailable."""
+    def flush(self) -> list[Rejection]:
+        """Write every queued document and return the ones rejected for good (they leave the queue).
+        Raises RetryLater when the index is unavailable; the documents not yet written stay queued."""
 
     def search(self, query: Any, filters: SearchFilters, *, limit: int = 20, offset: int = 0,
                sort: str = "relevance", now: datetime | None = None) -> SearchResult:

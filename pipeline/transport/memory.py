@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from pipeline.errors import RetryLater
 from pipeline.query import Query, matches
-from pipeline.transport.base import Hit, Record, SearchFilters, SearchResult
+from pipeline.transport.base import Hit, Record, Rejection, SearchFilters, SearchResult
 
 __all__ = ["MemoryLog", "MemoryIndex"]
 
@@ -98,13 +98,14 @@ class MemoryIndex:
         for doc in docs:
             self.pending[doc["id"]] = doc
 
-    def flush(self) -> None:
+    def flush(self) -> list[Rejection]:
         if self.fail_next_flushes:
             self.fail_next_flushes -= 1
             raise RetryLater("injected index outage")
         self.docs.update(self.pending)
         self.pending = {}
         self.flushes += 1
+        return []
 
     def search(self, query: Query, filters: SearchFilters, *, limit: int = 20, offset: int = 0,
                sort: str = "relevance", now: datetime | None = None) -> SearchResult:

@@ -17,9 +17,12 @@ __all__ = ["LOG_BACKENDS", "INDEX_BACKENDS", "open_log", "open_index"]
 
 LOG_BACKENDS: dict[str, str] = {
     "sqlite": "pipeline.transport.sqlite_log:SqliteLog",
+    "kafka": "pipeline.transport.kafka_log:KafkaLog",
 }
 INDEX_BACKENDS: dict[str, str] = {
     "sqlite": "pipeline.transport.sqlite_index:SqliteIndex",
+    "http": "pipeline.transport.elasticsearch_index:ElasticsearchIndex",
+    "https": "pipeline.transport.elasticsearch_index:ElasticsearchIndex",
 }
 
 

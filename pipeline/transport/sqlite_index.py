@@ -21,7 +21,7 @@ from pipeline.errors import RetryLater
 from pipeline.fields import DATE_FIELDS, KEYWORD_FIELDS, TEXT_FIELDS, keyword_values
 from pipeline.item import parse_time
 from pipeline.query import Query, to_sqlite
-from pipeline.transport.base import Hit, SearchFilters, SearchResult
+from pipeline.transport.base import Hit, Rejection, SearchFilters, SearchResult
 from pipeline.transport.sqlite_common import connect, sqlite_path
 
 __all__ = ["SqliteIndex"]
@@ -59,9 +59,10 @@ class SqliteIndex:
         for doc in docs:
             self._pending[doc["id"]] = doc
 
-    def flush(self) -> None:
+    def flush(self) -> list[Rejection]:
+        """Write every queued document in one transaction; SQLite rejects none of them."""
         if not self._pending:
-            return
+            return []
         try:
             self._db.execute("BEGIN IMMEDIATE")
             for doc in self._pending.values():
@@ -72,6 +73,7 @@ class SqliteIndex:
                 self._db.execute("ROLLBACK")
             raise RetryLater(f"{self.path}: cannot write to the index: {exc}") from exc
         self._pending.clear()
+        return []
 
     def _write(self, doc: dict[str, Any]) -> None:
         dates = [_epoch(doc, name) for name in _DATE_COLUMNS]

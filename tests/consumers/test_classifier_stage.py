@@ -23,6 +23,7 @@ def test_classified_item_is_published_keyed_by_id(stage_and_log):
     stage, log, producer = stage_and_log
     raw = make_raw(title="Suicide bombing kills soldiers in North Waziristan; TTP claims attack")
     stage.handle(Record("newsmon.raw", 0, 1, raw.id, raw.to_json(), 0.0))
+    assert stage.flush() == []  # the batch is judged and published on flush
     producer.flush()
     (record,) = log.topics[TOPIC_CLASSIFIED]
     item = ClassifiedItem.from_dict(json.loads(record.value))

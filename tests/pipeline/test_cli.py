@@ -55,7 +55,7 @@ def test_eval_reports_metrics_and_rejects_bad_labels(tmp_path):
         {"title": "Suicide bombing in Quetta", "summary": "TTP militants attacked", "labels": ["counterterrorism"]},
         {"title": "Reko Diq copper mining deal", "summary": "critical minerals investment", "labels": ["minerals_cooperation"]},
         {"title": "Cricket score", "summary": "a fine innings", "labels": []},
-        {"title": "Drone strike", "summary": "officials said", "labels": ["counterterrorism"]},
+        {"title": "Officials met on Tuesday", "summary": "talks went on", "labels": ["counterterrorism"]},
     ]
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     report = json.loads(newsmon("eval", str(data), "--json").stdout)

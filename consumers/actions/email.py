@@ -1,0 +1,108 @@
+"""E-mail over SMTP (smtplib): one message with a plain-text part and an HTML part.
+
+Every value shown in the HTML part is escaped (``html.escape``) and links are kept only for
+http(s) URLs. With ``starttls`` (the default) the connection is upgraded before credentials are
+sent; credentials come only from the environment variables the action names. ``Message-ID`` is
+derived from the alert id, so a resent alert carries the same id. SMTP 4xx replies and network
+errors raise RetryLater; 5xx replies, a refused login or a server without STARTTLS raise
+PermanentError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from consumers.actions.base import Alert
+from consumers.actions.view import StoryView, clip, headline, story_views
+from pipeline.errors import PermanentError, RetryLater
+from pipeline.rule_settings import ActionSpec, EmailSpec
+
+__all__ = ["text_body", "html_body", "build_message", "send"]
+
+logger = logging.getLogger(__name__)
+
+
+def _facts(story: StoryView, alert: Alert) -> list[tuple[str, str]]:
+    facts = [("Source", story.source), ("Time", story.when), ("Severity", str(alert.get("severity", ""))),
+             ("Rule", str(alert.get("rule", ""))), ("Topics", ", ".join(f"{t} {s:.2f}" for t, s in story.topics))]
+    facts += [(f"Evidence ({t})", ", ".join(p)) for t, p in story.evidence]
+    facts += [(kind.capitalize(), ", ".join(names)) for kind, names in story.entities]
+    facts.append(("Countries", ", ".join(story.countries)))
+    return [(k, v) for k, v in facts if v]
+
+
+def text_body(alert: Alert) -> str:
+    lines = [headline(alert), ""]
+    for story in story_views(alert):
+        lines += [story.title, story.url] if story.url else [story.title]
+        lines += [f"  {k}: {v}" for k, v in _facts(story, alert)]
+        lines += [f"  {clip(story.summary, 600)}", ""] if story.summary else [""]
+    return "\n".join(lines)
+
+
+def _html_story(story: StoryView, alert: Alert) -> str:
+    title = html.escape(story.title)
+    link = f'<a href="{html.escape(story.url, quote=True)}">{title}</a>' if story.url else title
+    rows = "".join(f"<tr><th align=\"left\">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                   for k, v in _facts(story, alert))
+    summary = f"<p>{html.escape(clip(story.summary, 600))}</p>" if story.summary else ""
+    return f"<h3>{link}</h3>{summary}<table>{rows}</table>"
+
+
+def html_body(alert: Alert) -> str:
+    stories = "<hr>".join(_html_story(s, alert) for s in story_views(alert))
+    return f"<!DOCTYPE html><html><body><h2>{html.escape(headline(alert))}</h2>{stories}</body></html>"
+
+
+def build_message(spec: EmailSpec, alert: Alert) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = clip(headline(alert), 200)
+    message["From"] = spec.sender
+    message["To"] = ", ".join(spec.recipients)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = f"<{hashlib.sha256(alert['id'].encode('utf-8')).hexdigest()[:32]}@newsmon>"
+    message["X-Newsmon-Alert-Id"] = alert["id"]
+    message.set_content(text_body(alert))
+    message.add_alternative(html_body(alert), subtype="html")
+    return message
+
+
+def _deliver(spec: EmailSpec, message: EmailMessage, timeout: float) -> dict:
+    with smtplib.SMTP(spec.host, spec.port, timeout=timeout) as smtp:
+        smtp.ehlo()
+        if spec.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if spec.username:
+            smtp.login(spec.username, spec.password)
+        return smtp.send_message(message)
+
+
+def _reply(error: bytes | str) -> str:
+    return error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
+
+
+def send(action: ActionSpec, alert: Alert) -> None:
+    if action.email is None:
+        raise PermanentError("email action without SMTP settings")
+    try:
+        refused = _deliver(action.email, build_message(action.email, alert), action.timeout)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        error = f"email: every recipient refused ({', '.join(map(str, codes))})"
+        raise (PermanentError(error) if all(c >= 500 for c in codes) else RetryLater(error)) from None
+    except smtplib.SMTPNotSupportedError as exc:
+        raise PermanentError(f"email: {exc}") from None
+    except smtplib.SMTPResponseException as exc:
+        error = f"email: SMTP {exc.smtp_code} {_reply(exc.smtp_error)}"
+        raise (PermanentError(error) if exc.smtp_code >= 500 else RetryLater(error)) from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise RetryLater(f"email: {type(exc).__name__}: {exc}") from None
+    if refused:
+        logger.warning("event=email_partly_refused alert=%s refused=%s", alert["id"], ",".join(refused))

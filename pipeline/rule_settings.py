@@ -1,0 +1,312 @@
+"""Alert rules and their actions as configuration: typed, frozen specs and their validation.
+
+Rules come from the ``rules:`` list of the configuration file and from every ``*.yaml``/``*.yml``
+file of ``rules_dir`` (a file holds one rule, a list of rules, or ``{rules: [...]}``). Every
+error is one line naming the file, the rule and the field, e.g.
+``rules.d/ct.yaml: rules[1] (ct-kp).realert: not a duration: 'soon'``. Secrets (webhook
+signing secrets, SMTP credentials, URLs that embed a token) are read only from the environment
+variables the action names (``url_env``, ``secret_env``, ``username_env``, ``password_env``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+from pipeline.durations import parse_duration
+from pipeline.errors import ConfigError
+
+__all__ = [
+    "SEVERITIES", "ACTION_TYPES", "ENTITY_KINDS", "EmailSpec", "ActionSpec", "RuleSpec",
+    "parse_rules", "read_rules_dir", "check_unique_names",
+]
+
+SEVERITIES = ("info", "warning", "critical")
+ACTION_TYPES = ("log", "webhook", "slack", "teams", "email")
+ENTITY_KINDS = ("persons", "organizations", "places", "groups")
+_HTTP_TYPES = ("webhook", "slack", "teams")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+_RULE_KEYS = {"name", "query", "topics", "min_score", "countries", "sources", "entities", "severity",
+              "realert", "digest", "enabled", "actions", "feed_health"}
+_COMMON_ACTION_KEYS = {"type", "timeout", "max_attempts"}
+_ACTION_KEYS = {
+    "log": set(),
+    "webhook": {"url", "url_env", "secret_env"},
+    "slack": {"url", "url_env", "secret_env"},
+    "teams": {"url", "url_env", "secret_env"},
+    "email": {"host", "port", "from", "to", "starttls", "username_env", "password_env"},
+}
+
+
+@dataclass(frozen=True)
+class EmailSpec:
+    """SMTP delivery: ``starttls`` upgrades the connection before any credentials are sent."""
+
+    host: str
+    port: int
+    sender: str
+    recipients: tuple[str, ...]
+    starttls: bool = True
+    username: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """Where an alert goes: ``log``, ``webhook`` (generic JSON), ``slack``, ``teams`` or ``email``."""
+
+    type: str
+    url: str = field(default="", repr=False)  # may embed a token (Slack, Teams): never logged whole
+    secret: str = field(default="", repr=False)
+    timeout: float = 10.0
+    max_attempts: int = 10
+    email: EmailSpec | None = None
+
+    @property
+    def target(self) -> str:
+        """Who receives it, safe to show and store: no query string, no token-bearing path."""
+        if self.type == "email" and self.email is not None:
+            return "email:" + ",".join(self.email.recipients)
+        if self.type in ("slack", "teams"):
+            return f"{self.type}:{_host(self.url)}"
+        if self.type == "webhook":
+            return "webhook:" + self.url.split("?", 1)[0]
+        return self.type
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A saved alert rule. ``realert`` None: a story alerts once; else again after that many seconds.
+    ``digest`` None: one message per story; else one message per rule per window of that many seconds."""
+
+    name: str
+    query: str = "*"
+    topics: tuple[str, ...] = ()
+    min_score: float = 0.0
+    countries: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    entities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    severity: str = "warning"
+    realert: float | None = None
+    digest: float | None = None
+    enabled: bool = True
+    actions: tuple[ActionSpec, ...] = (ActionSpec(type="log"),)
+    feed_health: bool = False  # also send "feed-health" alerts (a feed turned broken or stale) to the actions
+    origin: str = ""  # the file it was defined in, for messages
+
+
+def _host(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    return rest.split("/", 1)[0].split("@")[-1]
+
+
+def _fail(where: str, message: str) -> ConfigError:
+    return ConfigError(f"{where}: {message}")
+
+
+def _strings(raw: Any, where: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(v, str) and v.strip() for v in raw):
+        raise _fail(where, "expected a list of non-empty strings")
+    return tuple(v.strip() for v in raw)
+
+
+def _duration(raw: Any, where: str, minimum: float) -> float | None:
+    if raw is None:
+        return None
+    try:
+        seconds = parse_duration(raw)
+    except ValueError as exc:
+        raise _fail(where, str(exc)) from None
+    if seconds < minimum:
+        raise _fail(where, f"must be at least {minimum:g}s (omit the key to turn it off)")
+    return seconds
+
+
+def _number(convert: Callable[[Any], Any], raw: Any, where: str, low: float, high: float) -> Any:
+    if isinstance(raw, bool):
+        raise _fail(where, f"expected a number, got {raw!r}")
+    try:
+        value = convert(raw)
+    except (TypeError, ValueError):
+        raise _fail(where, f"expected a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise _fail(where, f"expected a value from {low:g} to {high:g}, got {raw!r}")
+    return value
+
+
+def _flag(raw: Any, where: str, key: str) -> bool:
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    if not isinstance(raw, bool):
+        raise _fail(f"{where}.{key}", f"expected true or false, got {raw!r}")
+    return raw
+
+
+def _env(name: Any, env: Mapping[str, str], where: str) -> str:
+    value = env.get(str(name), "")
+    if not value:
+        raise _fail(where, f"environment variable {name} is not set")
+    return value
+
+
+def _http_action(raw: Mapping[str, Any], where: str, env: Mapping[str, str]) -> dict[str, Any]:
+    url = raw.get("url") or ""
+    if raw.get("url_env"):
+        url = _env(raw["url_env"], env, f"{where}.url_env")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise _fail(f"{where}.url", f"a {raw['type']} action needs an http(s) url or url_env")
+    secret = _env(raw["secret_env"], env, f"{where}.secret_env") if raw.get("secret_env") else ""
+    return {"url": url, "secret": secret}
+
+
+def _email_action(raw: Mapping[str, Any], where: str, env: Mapping[str, str]) -> EmailSpec:
+    for key in ("host", "from"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise _fail(f"{where}.{key}", "required string")
+    recipients = _strings(raw.get("to"), f"{where}.to")
+    if not recipients or not all("@" in r for r in recipients + (raw["from"],)):
+        raise _fail(f"{where}.to", "expected one or more e-mail addresses (and an address in 'from')")
+    starttls = _flag(raw.get("starttls", True), where, "starttls")
+    port = _number(int, raw.get("port", 587 if starttls else 25), f"{where}.port", 1, 65535)
+    username = _env(raw["username_env"], env, f"{where}.username_env") if raw.get("username_env") else ""
+    password = _env(raw["password_env"], env, f"{where}.password_env") if raw.get("password_env") else ""
+    if bool(username) != bool(password):
+        raise _fail(where, "username_env and password_env go together")
+    return EmailSpec(raw["host"].strip(), port, raw["from"].strip(), recipients, starttls, username, password)
+
+
+def _action(raw: Any, where: str, env: Mapping[str, str]) -> ActionSpec:
+    if not isinstance(raw, Mapping) or raw.get("type") not in ACTION_TYPES:
+        raise _fail(f"{where}.type", f"expected one of {', '.join(ACTION_TYPES)}")
+    kind = raw["type"]
+    unknown = set(raw) - _COMMON_ACTION_KEYS - _ACTION_KEYS[kind]
+    if unknown:
+        raise _fail(f"{where}.{sorted(unknown)[0]}", f"unknown key for a {kind} action")
+    common: dict[str, Any] = {
+        "timeout": _duration(raw.get("timeout", 10), f"{where}.timeout", 0.001),
+        "max_attempts": _number(int, raw.get("max_attempts", 10), f"{where}.max_attempts", 1, 1000),
+    }
+    if kind in _HTTP_TYPES:
+        return ActionSpec(type=kind, **_http_action(raw, where, env), **common)
+    if kind == "email":
+        return ActionSpec(type=kind, email=_email_action(raw, where, env), **common)
+    return ActionSpec(type=kind, **common)
+
+
+def _entities(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise _fail(where, f"expected a mapping of {', '.join(ENTITY_KINDS)} to lists of names")
+    for kind in raw:
+        if kind not in ENTITY_KINDS:
+            raise _fail(f"{where}.{kind}", f"unknown entity kind (known: {', '.join(ENTITY_KINDS)})")
+    return {kind: _strings(names, f"{where}.{kind}") for kind, names in raw.items() if names}
+
+
+def _query(raw: Any, where: str) -> str:
+    from pipeline.query import parse_query  # the query package is heavier; keep settings importable alone
+
+    if not isinstance(raw, str):
+        raise _fail(where, "expected a string")
+    try:
+        parse_query(raw)
+    except ConfigError:
+        raise
+    except Exception as exc:  # QuerySyntaxError and friends carry a one-line reason
+        raise _fail(where, str(exc)) from None
+    return raw
+
+
+def _countries(raw: Any, where: str) -> tuple[str, ...]:
+    codes = tuple(c.upper() for c in _strings(raw, where))
+    for code in codes:
+        if not _COUNTRY.match(code):
+            raise _fail(where, f"expected ISO 3166 alpha-2 codes such as PK or US, got {code!r}")
+    return codes
+
+
+def _topics(raw: Any, where: str, topic_names: set[str]) -> tuple[str, ...]:
+    topics = _strings(raw, where)
+    for topic in topics:
+        if topic not in topic_names:
+            raise _fail(where, f"unknown topic {topic!r} (known: {', '.join(sorted(topic_names))})")
+    return topics
+
+
+def _rule(raw: Any, where: str, origin: str, env: Mapping[str, str], topic_names: set[str]) -> RuleSpec:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
+        raise _fail(f"{where}.name", "required string")
+    if not _NAME.match(raw["name"]):
+        raise _fail(f"{where}.name", f"use letters, digits, '-', '_' and '.', got {raw['name']!r}")
+    where = f"{where} ({raw['name']})"
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise _fail(f"{where}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(_RULE_KEYS))})")
+    severity = raw.get("severity", "warning")
+    if severity not in SEVERITIES:
+        raise _fail(f"{where}.severity", f"expected one of {', '.join(SEVERITIES)}, got {severity!r}")
+    enabled = _flag(raw.get("enabled", True), where, "enabled")
+    feed_health = _flag(raw.get("feed_health", False), where, "feed_health")
+    actions = raw.get("actions") or [{"type": "log"}]
+    if not isinstance(actions, list):
+        raise _fail(f"{where}.actions", "expected a list")
+    return RuleSpec(
+        name=raw["name"], query=_query(raw.get("query", "NOT *" if feed_health else "*"), f"{where}.query"),
+        topics=_topics(raw.get("topics"), f"{where}.topics", topic_names),
+        min_score=_number(float, raw.get("min_score", 0.0), f"{where}.min_score", 0.0, 1.0),
+        countries=_countries(raw.get("countries"), f"{where}.countries"),
+        sources=_strings(raw.get("sources"), f"{where}.sources"),
+        entities=_entities(raw.get("entities"), f"{where}.entities"), severity=severity,
+        realert=_duration(raw.get("realert"), f"{where}.realert", 1.0),
+        digest=_duration(raw.get("digest"), f"{where}.digest", 60.0), enabled=enabled,
+        actions=tuple(_action(a, f"{where}.actions[{i}]", env) for i, a in enumerate(actions)),
+        feed_health=feed_health, origin=origin,
+    )
+
+
+def parse_rules(raw: Any, origin: str, env: Mapping[str, str], topic_names: set[str]) -> tuple[RuleSpec, ...]:
+    """Validate a list of rules from ``origin`` (a file name); errors read ``origin: rules[i] (name).field``."""
+    if raw is None:
+        return ()
+    if isinstance(raw, Mapping):
+        raw = raw["rules"] if set(raw) == {"rules"} else [raw]
+    if not isinstance(raw, list):
+        raise _fail(f"{origin}: rules", "expected a list of rules")
+    return tuple(_rule(r, f"{origin}: rules[{i}]", origin, env, topic_names) for i, r in enumerate(raw))
+
+
+def read_rules_dir(directory: Path) -> list[tuple[str, Any]]:
+    """The parsed YAML of every rule file in ``directory``, sorted by name, as (file, document)."""
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: rules_dir is not a directory")
+    documents = []
+    for path in sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()):
+        try:
+            documents.append((str(path), yaml.safe_load(path.read_text(encoding="utf-8"))))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read rule file: {exc}") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" line {mark.line + 1}:" if mark is not None else ""
+            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError(f"{path}:{line} invalid YAML: {reason}") from None
+    return documents
+
+
+def check_unique_names(rules: tuple[RuleSpec, ...]) -> None:
+    seen: dict[str, RuleSpec] = {}
+    for rule in rules:
+        if rule.name in seen:
+            raise ConfigError(f"{rule.origin}: rule {rule.name!r}: name already used in {seen[rule.name].origin}")
+        seen[rule.name] = rule

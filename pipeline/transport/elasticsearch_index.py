@@ -1,0 +1,311 @@
+"""The at-scale search index: Elasticsearch 9 through the official client (the only module importing it).
+
+``index: http(s)://host:port[,host:port...]``; options under ``elasticsearch:`` in the settings,
+credentials only from the environment (``NEWSMON_ES_API_KEY``, or ``NEWSMON_ES_USERNAME`` and
+``NEWSMON_ES_PASSWORD``). The index layout, the document shape and the query translation are in
+:mod:`pipeline.transport.elasticsearch_mapping`.
+
+Construction checks that the cluster answers and accepts the credentials, and raises ConfigError
+(one line, exit code 2) when it does not. :meth:`ElasticsearchIndex.setup` installs the index
+template, the current month's index and the read alias, idempotently; ``newsmon setup`` calls it,
+and so does the first flush of every process, so an indexer never writes into an unmapped index.
+
+Writing (:meth:`flush`), in order:
+
+1. look the queued ids up through the alias, so an item already indexed stays in its index;
+2. send the documents with ``helpers.streaming_bulk`` in chunks bounded by ``bulk_docs`` and
+   ``bulk_bytes``, ``_id`` = item id (re-indexing replaces); documents rejected with 429 are
+   retried alone, ``bulk_retries`` times with capped exponential backoff;
+3. a document rejected with 400 (the mapping refuses a value) is returned as a
+   :class:`~pipeline.transport.base.Rejection` and leaves the queue (the indexer dead-letters it);
+4. anything else (cluster down, timeouts, 5xx, 429 after the retries) raises RetryLater, keeping only
+   the documents not yet acknowledged queued: the consume loop backs off, commits nothing and
+   flushes again until the cluster is back, without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from elasticsearch import (
+    ApiError, AuthenticationException, AuthorizationException, BadRequestError, Elasticsearch, TransportError,
+    UnsupportedProductError, helpers,
+)
+
+from pipeline.errors import ConfigError, RetryLater, SchemaError, UserInputError
+from pipeline.item import format_time, utc_now
+from pipeline.query import Query
+from pipeline.settings import ElasticsearchSettings, Settings
+from pipeline.transport.base import Hit, Rejection, SearchFilters, SearchResult
+from pipeline.transport.elasticsearch_mapping import (
+    TEMPLATE_FILE, from_source, load_template, monthly_index, parse_hosts, search_body, to_source,
+)
+
+__all__ = ["ElasticsearchIndex"]
+
+logger = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+_LOOKUP_CHUNK = 1000  # ids per lookup request (well under index.max_result_window)
+_NOT_THE_DOCUMENT = {"index_closed_exception", "cluster_block_exception"}  # 400s that are not about the document
+
+
+def _quiet_transport_log() -> None:
+    """The client logs every request at INFO and each failed attempt with a traceback; newsmon logs
+    one key=value line per retry itself, so keep the client's lines for ``--log-level debug`` only."""
+    transport = logging.getLogger("elastic_transport")
+    if transport.level == logging.NOTSET and logging.getLogger().level > logging.DEBUG:
+        transport.setLevel(logging.ERROR)
+
+
+def _client(hosts: list[str], es: ElasticsearchSettings) -> Elasticsearch:
+    options: Json = {"request_timeout": es.request_timeout, "max_retries": 2, "retry_on_timeout": True}
+    if es.api_key:
+        options["api_key"] = es.api_key
+    elif es.username:
+        options["basic_auth"] = (es.username, es.password)
+    if es.ca_file:
+        if not Path(es.ca_file).is_file():
+            raise ConfigError(f"elasticsearch.ca_file: {es.ca_file}: no such file")
+        options["ca_certs"] = es.ca_file
+    return Elasticsearch(hosts, **options)
+
+
+def _check(client: Elasticsearch, hosts: list[str]) -> None:
+    """One request at start-up, so a wrong URL, a dead cluster or bad credentials fail in one line."""
+    where = ", ".join(hosts)
+    try:
+        client.info()
+    except AuthenticationException:
+        raise ConfigError(f"index: Elasticsearch at {where} rejected the credentials (401): check"
+                          " NEWSMON_ES_API_KEY or NEWSMON_ES_USERNAME/NEWSMON_ES_PASSWORD") from None
+    except AuthorizationException:
+        return  # authenticated, only not allowed to read cluster info: writes may still be allowed
+    except UnsupportedProductError as exc:
+        raise ConfigError(f"index: {where} is not Elasticsearch: {exc}") from None
+    except ApiError as exc:
+        raise ConfigError(f"index: Elasticsearch at {where} answered {exc.status_code}: {exc.message}") from None
+    except TransportError as exc:
+        raise ConfigError(f"index: cannot connect to Elasticsearch at {where}: {exc.message}") from None
+
+
+def _item(info: Json) -> Json:
+    return next(iter(info.values()))
+
+
+def _reason(item: Json) -> str:
+    error = item.get("error") or {}
+    if not isinstance(error, dict):
+        return str(error)
+    reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+    cause = error.get("caused_by")
+    if isinstance(cause, dict) and cause.get("reason"):
+        reason += f" ({cause['reason']})"
+    return reason
+
+
+def _permanent(item: Json) -> bool:
+    error = item.get("error")
+    kind = error.get("type") if isinstance(error, dict) else None
+    return item.get("status") == 400 and kind not in _NOT_THE_DOCUMENT
+
+
+class ElasticsearchIndex:
+    """:class:`~pipeline.transport.base.SearchIndex` on Elasticsearch: monthly indices behind an alias."""
+
+    def __init__(self, url: str, settings: Settings | None = None) -> None:
+        self.options = settings.elasticsearch if settings is not None else ElasticsearchSettings()
+        self.alias = self.options.alias
+        self.hosts = parse_hosts(url)
+        self._template = Path(self.options.template_file) if self.options.template_file else TEMPLATE_FILE
+        _quiet_transport_log()
+        self._client = _client(self.hosts, self.options)
+        _check(self._client, self.hosts)
+        self._pending: dict[str, Json] = {}
+        self._rejected: list[Rejection] = []  # kept across a failed flush, returned by the next good one
+        self._known: set[str] = set()  # indices known to exist
+        self._shaper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsmon-es-shape")
+        self._ready = False
+
+    # -- setup ---------------------------------------------------------------------------------
+
+    def setup(self) -> str:
+        """Install the template (when missing or older), this month's index and the alias; idempotent.
+        Raises ConfigError naming what failed (``newsmon setup`` reports it in one line)."""
+        try:
+            return self._setup()
+        except AuthorizationException as exc:
+            raise ConfigError(f"index: not allowed to set up {self.alias!r} (template, index, alias): {exc.message};"
+                              " run `newsmon setup` as a user that may") from None
+        except ApiError as exc:
+            raise ConfigError(f"index: setting up {self.alias!r} failed: {exc.status_code} {exc.message}") from None
+        except TransportError as exc:
+            raise ConfigError(f"index: cannot connect to Elasticsearch at {', '.join(self.hosts)}: {exc.message}") from None
+
+    def _setup(self) -> str:
+        es = self.options
+        template = load_template(self._template, self.alias, es.shards, es.replicas)
+        version = template.get("version", 0)
+        installed = self._installed_version()
+        if installed is None or installed < version:
+            self._client.indices.put_index_template(name=self.alias, body=template)
+            logger.info("event=template_installed name=%s version=%s previous=%s", self.alias, version, installed)
+        first = monthly_index(self.alias, format_time(utc_now()))
+        self._ensure_index(first)
+        self._client.indices.put_alias(index=f"{self.alias}-*", name=self.alias)
+        self._ready = True
+        state = "up to date" if installed is not None and installed >= version else "installed"
+        return f"template {self.alias} v{version} {state}, index {first}, alias {self.alias}"
+
+    def _setup_for_writing(self) -> None:
+        """The first flush of a process sets up too; a writer without the privilege to manage templates
+        relies on an earlier ``newsmon setup`` (its documents are still written)."""
+        try:
+            self._setup()
+        except AuthorizationException as exc:
+            logger.warning("event=setup_skipped index=%s reason=%r hint='run newsmon setup as a user that may'",
+                           self.alias, exc.message)
+            self._ready = True
+
+    def _installed_version(self) -> int | None:
+        found = self._client.options(ignore_status=404).indices.get_index_template(name=self.alias)
+        templates = found.body.get("index_templates") or []
+        return templates[0]["index_template"].get("version", 0) if templates else None
+
+    def _ensure_index(self, name: str) -> None:
+        if name in self._known:
+            return
+        try:
+            self._client.indices.create(index=name)
+            logger.info("event=index_created index=%s", name)
+        except BadRequestError as exc:
+            if exc.error != "resource_already_exists_exception":
+                raise
+        self._known.add(name)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def index(self, docs: Sequence[Json]) -> None:
+        for doc in docs:
+            self._pending[doc["id"]] = doc
+
+    def flush(self) -> list[Rejection]:
+        if self._pending:
+            try:
+                if not self._ready:
+                    self._setup_for_writing()
+                self._write(self._targets())
+            except (ApiError, TransportError) as exc:
+                self._known.clear()
+                raise RetryLater(f"Elasticsearch unavailable: {type(exc).__name__}: {exc}",
+                                 retry_after=_retry_after(exc)) from exc
+        rejected, self._rejected = self._rejected, []
+        return rejected
+
+    def _targets(self) -> dict[str, str]:
+        """The index of every queued document: where it already is, else its @timestamp month."""
+        found = self._locate(list(self._pending))
+        targets = {}
+        for doc_id, doc in list(self._pending.items()):
+            try:
+                targets[doc_id] = found.get(doc_id) or monthly_index(self.alias, doc.get("@timestamp"))
+            except SchemaError as exc:
+                self._reject(doc_id, str(exc))
+        for name in set(targets.values()):
+            self._ensure_index(name)
+        return targets
+
+    def _locate(self, ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start:start + _LOOKUP_CHUNK]
+            response = self._client.search(index=self.alias, query={"ids": {"values": chunk}}, size=len(chunk),
+                                           source=False, ignore_unavailable=True, allow_no_indices=True)
+            found.update((hit["_id"], hit["_index"]) for hit in response["hits"]["hits"])
+        return found
+
+    def _action(self, target: tuple[str, str]) -> Json:
+        doc_id, index = target
+        return {"_op_type": "index", "_index": index, "_id": doc_id, "_source": to_source(self._pending[doc_id])}
+
+    def _actions(self, targets: dict[str, str]) -> Iterator[Json]:
+        """The bulk actions, shaped by a helper thread that runs ahead of the bulk requests, so the
+        tokenising of the next chunk overlaps the wait for the current one."""
+        return self._shaper.map(self._action, list(targets.items()))
+
+    def _write(self, targets: dict[str, str]) -> None:
+        es = self.options
+        failed: list[str] = []
+        for ok, info in helpers.streaming_bulk(
+                self._client, self._actions(targets), chunk_size=es.bulk_docs, max_chunk_bytes=es.bulk_bytes,
+                raise_on_error=False, max_retries=es.bulk_retries, initial_backoff=es.bulk_backoff_initial,
+                max_backoff=es.bulk_backoff_max):
+            item = _item(info)
+            doc_id = str(item.get("_id"))
+            if ok:
+                self._pending.pop(doc_id, None)
+            elif _permanent(item):
+                self._reject(doc_id, _reason(item))
+            else:
+                failed.append(f"{doc_id}: {item.get('status')} {_reason(item)}")
+        if failed:
+            raise RetryLater(f"Elasticsearch did not take {len(failed)} documents, first {failed[0]}")
+
+    def _reject(self, doc_id: str, reason: str) -> None:
+        logger.warning("event=document_rejected index=%s id=%s reason=%r", self.alias, doc_id, reason)
+        self._pending.pop(doc_id, None)
+        self._rejected.append(Rejection(doc_id, reason))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def search(self, query: Query, filters: SearchFilters, *, limit: int = 20, offset: int = 0,
+               sort: str = "relevance", now: datetime | None = None) -> SearchResult:
+        body = search_body(query, filters, now or utc_now(), limit=limit, offset=offset, sort=sort)
+        response = self._read(lambda: self._client.search(index=self.alias, body=body, ignore_unavailable=True,
+                                                          allow_no_indices=True))
+        hits = response["hits"]
+        return SearchResult(hits["total"]["value"], [
+            Hit(from_source(hit["_source"]), None if hit.get("_score") is None else round(hit["_score"], 4))
+            for hit in hits["hits"]])
+
+    def get(self, item_id: str) -> Json | None:
+        response = self._read(lambda: self._client.search(
+            index=self.alias, query={"ids": {"values": [item_id]}}, size=1, ignore_unavailable=True,
+            allow_no_indices=True))
+        hits = response["hits"]["hits"]
+        return from_source(hits[0]["_source"]) if hits else None
+
+    def count(self) -> int:
+        response = self._read(lambda: self._client.count(index=self.alias, ignore_unavailable=True,
+                                                         allow_no_indices=True))
+        return int(response["count"])
+
+    def refresh(self) -> None:
+        """Make everything written so far searchable now (tests, benchmarks; normally within 1 s)."""
+        self._read(lambda: self._client.indices.refresh(index=self.alias, ignore_unavailable=True,
+                                                        allow_no_indices=True))
+
+    def _read(self, request: Any) -> Any:
+        try:
+            return request()
+        except BadRequestError as exc:
+            raise UserInputError(f"Elasticsearch refused the search: {exc.message}") from None
+        except (ApiError, TransportError) as exc:
+            raise RetryLater(f"Elasticsearch unavailable: {type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        self._shaper.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
+
+
+def _retry_after(exc: Exception) -> float | None:
+    meta = getattr(exc, "meta", None)
+    value = meta.headers.get("retry-after") if meta is not None and getattr(meta, "headers", None) else None
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,150 @@
+"""Feed health: is each feed working, and is it still publishing? And the alert when it is not.
+
+:func:`assess` is pure: from a feed's stored state and the clock it derives a :class:`FeedHealth`:
+
+- ``new`` — never polled;
+- ``broken`` — the error streak reached ``producer.broken_after``;
+- ``stale`` — no new item for longer than ``max(3 × usual gap, producer.stale_after)``; the usual
+  gap is the median gap between the feed's recent publish times;
+- ``failing`` — the last poll(s) failed, but not yet ``broken_after`` times in a row;
+- ``ok`` — otherwise.
+
+:class:`HealthAlerts` is the hook the poller calls when a feed *turns* broken or stale: for every
+rule with ``feed_health: true`` it claims the story id ``feed:<feed id>:<status>:<UTC day>`` and
+queues one delivery per action in the alert outbox, so a feed that flaps alerts at most once a
+day per status. The alerter delivers it like any other alert: the document's ``kind`` is
+``feed-health``, its ``rule`` the configuring rule (whose actions deliver it), its ``item`` a
+synthetic one whose title says which feed and why.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, ContextManager, Protocol, Sequence
+
+from pipeline.item import format_time
+from pipeline.settings import FeedSpec, ProducerSettings, RuleSpec
+from producers.state import FeedState
+
+__all__ = ["FLAGGED", "HEALTH_KIND", "FeedHealth", "stale_threshold", "assess", "alert_status",
+           "AlertOutbox", "HealthAlerts"]
+
+logger = logging.getLogger(__name__)
+
+#: Statuses that raise an alert.
+FLAGGED = ("broken", "stale")
+#: The ``kind`` of a feed-health alert document (story alerts are ``story``, digests ``digest``).
+HEALTH_KIND = "feed-health"
+_STALE_GAPS = 3
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    feed_id: str
+    status: str  # new, ok, failing, broken, stale
+    reason: str  # one line, "" when ok
+    last_success: float | None
+    error_streak: int
+    items_per_day: float | None  # from the usual gap between publish times
+    usual_gap: float | None
+    latest_item: float | None
+    stale_after: float  # seconds without a new item before the feed counts as stale
+
+
+def stale_threshold(usual_gap: float | None, settings: ProducerSettings) -> float:
+    return max(settings.stale_after, _STALE_GAPS * usual_gap) if usual_gap else settings.stale_after
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}".replace(".0", "")
+    return f"{seconds:.0f}s"
+
+
+def _errors(count: int) -> str:
+    return f"{count} error{'' if count == 1 else 's'}"
+
+
+def _status(state: FeedState, now: float, threshold: float, settings: ProducerSettings) -> tuple[str, str]:
+    if state.error_count >= settings.broken_after:
+        return "broken", f"{_errors(state.error_count)} in a row: {state.last_error or 'unknown error'}"
+    if state.last_attempt is None:
+        return "new", "not polled yet"
+    if state.latest_item is not None and now - state.latest_item > threshold:
+        return "stale", f"no new item for {_span(now - state.latest_item)} (threshold {_span(threshold)})"
+    if state.latest_item is None and state.last_success and now - (state.first_attempt or now) > threshold:
+        return "stale", f"no item at all in {_span(now - (state.first_attempt or now))}"
+    if state.error_count:
+        return "failing", f"{_errors(state.error_count)} in a row: {state.last_error or 'unknown error'}"
+    return "ok", ""
+
+
+def assess(state: FeedState, now: float, settings: ProducerSettings) -> FeedHealth:
+    """The health of one feed at ``now`` (Unix seconds)."""
+    threshold = stale_threshold(state.usual_gap, settings)
+    status, reason = _status(state, now, threshold, settings)
+    return FeedHealth(
+        feed_id=state.feed_id, status=status, reason=reason, last_success=state.last_success,
+        error_streak=state.error_count, items_per_day=86400.0 / state.usual_gap if state.usual_gap else None,
+        usual_gap=state.usual_gap, latest_item=state.latest_item, stale_after=threshold,
+    )
+
+
+def alert_status(health: FeedHealth, previous_flag: str | None) -> str | None:
+    """The status to alert on when the feed just turned broken or stale, else None."""
+    return health.status if health.status in FLAGGED and health.status != previous_flag else None
+
+
+class AlertOutbox(Protocol):
+    """What :class:`HealthAlerts` needs of the alert store (``consumers.alert_store.AlertStore``):
+    ``transaction()`` yielding an object with ``history``, ``add_claim`` and ``add_outbox``."""
+
+    def transaction(self) -> ContextManager[Any]: ...
+
+
+class HealthAlerts:
+    """Claims feed-health alerts for every action of the rules that ask for them."""
+
+    def __init__(self, rules: Sequence[RuleSpec], outbox: AlertOutbox) -> None:
+        self.rules = [rule for rule in rules if rule.feed_health and getattr(rule, "enabled", True)]
+        self.outbox = outbox
+
+    def __call__(self, feed: FeedSpec, health: FeedHealth, now: float) -> int:
+        """Queue the alerts for ``feed`` turning ``health.status``; returns how many deliveries were queued."""
+        moment = datetime.fromtimestamp(now, timezone.utc)
+        story_id = f"feed:{feed.id}:{health.status}:{moment:%Y-%m-%d}"
+        created = 0
+        with self.outbox.transaction() as tx:
+            for rule in self.rules:
+                if tx.history(rule.name, story_id, now).last_seq is not None:
+                    continue  # already alerted today (the feed flapped)
+                payload = _payload(rule, feed, health, story_id, format_time(moment))
+                tx.add_claim(payload, f"feed:{feed.id}", now)
+                created += tx.add_outbox(payload, [(i, _target(a)) for i, a in enumerate(rule.actions)], now)
+        if created:
+            logger.info("event=feed_health_alert feed=%s status=%s alerts=%d", feed.id, health.status, created)
+        return created
+
+
+def _target(action: Any) -> str:
+    return getattr(action, "target", None) or (action.url.split("?")[0] if action.url else action.type)
+
+
+def _payload(rule: RuleSpec, feed: FeedSpec, health: FeedHealth, story_id: str, when: str) -> dict[str, Any]:
+    """An alert document in the alerter's envelope, of kind ``feed-health``, with a synthetic item so
+    that every action renders it like a story."""
+    title = f"Feed {feed.id} ({feed.source}) is {health.status}: {health.reason}"
+    last_success = (format_time(datetime.fromtimestamp(health.last_success, timezone.utc))
+                    if health.last_success else None)
+    return {
+        "schema": "newsmon.alert/1", "id": f"{rule.name}/{HEALTH_KIND}/{story_id}", "kind": HEALTH_KIND,
+        "rule": rule.name, "severity": getattr(rule, "severity", "warning"), "query": "", "created_at": when,
+        "story_id": story_id, "seq": 0, "matched_at": when,
+        "feed": {"id": feed.id, "url": feed.url, "source": feed.source, "status": health.status,
+                 "reason": health.reason, "error_streak": health.error_streak, "last_success": last_success},
+        "item": {"id": f"feed:{feed.id}", "title": title, "summary": health.reason, "url": feed.url,
+                 "source": feed.source, "fetched_at": when},
+    }

@@ -1,0 +1,59 @@
+"""The indexer stage: documents the index rejects at flush go to the DLQ, the rest of the batch is
+indexed and committed; an unavailable index is retried without losing or committing anything."""
+
+from __future__ import annotations
+
+import json
+
+from consumers.indexer import IndexerStage
+from pipeline.loop import ConsumeLoop, StopSignal
+from pipeline.settings import ConsumerSettings
+from pipeline.transport.base import TOPIC_CLASSIFIED, TOPIC_DLQ, Rejection
+from pipeline.transport.memory import MemoryIndex, MemoryLog
+from tests.factories import make_classified
+
+FAST = ConsumerSettings(batch_size=10, poll_timeout=0, backoff_initial=0.001, backoff_max=0.01)
+
+
+class RejectingIndex(MemoryIndex):
+    """Rejects the documents whose id is in ``refuse`` at flush, like a mapping error would."""
+
+    def __init__(self, refuse: set[str]) -> None:
+        super().__init__()
+        self.refuse = refuse
+
+    def flush(self) -> list[Rejection]:
+        rejected = [Rejection(doc_id, "document_parsing_exception: bad latitude") for doc_id in self.pending
+                    if doc_id in self.refuse]
+        for rejection in rejected:
+            del self.pending[rejection.doc_id]
+        super().flush()
+        return rejected
+
+
+def run(index: MemoryIndex, ids: list[str]) -> MemoryLog:
+    log = MemoryLog()
+    for item_id in ids:
+        log.append(TOPIC_CLASSIFIED, item_id, make_classified(id=item_id, url=f"https://x.test/{item_id}").to_json())
+    loop = ConsumeLoop(IndexerStage(index), log.consumer("indexer", [TOPIC_CLASSIFIED]), log.producer(), FAST,
+                       StopSignal())
+    loop.run(until_idle=True)
+    return log
+
+
+def test_a_rejected_document_goes_to_the_dlq_and_the_rest_of_its_batch_is_indexed():
+    index = RejectingIndex({"b"})
+    log = run(index, ["a", "b", "c"])
+    assert sorted(index.docs) == ["a", "c"]
+    letters = [json.loads(v) for v in log.values(TOPIC_DLQ)]
+    assert [(d["stage"], d["key"], d["offset"]) for d in letters] == [("indexer", "b", 2)]
+    assert "index rejected item b: document_parsing_exception" in letters[0]["error"]
+    assert log.committed[("indexer", TOPIC_CLASSIFIED)] == 4
+
+
+def test_an_unavailable_index_is_retried_and_nothing_is_lost():
+    index = MemoryIndex()
+    index.fail_next_flushes = 3
+    log = run(index, ["a", "b"])
+    assert sorted(index.docs) == ["a", "b"] and not log.values(TOPIC_DLQ)
+    assert log.committed[("indexer", TOPIC_CLASSIFIED)] == 3
