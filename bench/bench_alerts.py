@@ -102,8 +102,8 @@ class Receiver:
         return Handler
 
 
-_WORDS = [a + b for a in ("ka", "lo", "mi", "ne", "pu", "ra", "si", "to", "vu", "ze")
-          for b in ("bar", "den", "gor", "lim", "nus", "pek", "ros", "tav", "wex", "yul")]
+_SYLLABLES = ("ka", "lo", "mi", "ne", "pu", "ra", "si", "to", "vu", "ze")
+_WORDS = [a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in ("bar", "den", "gor", "lim", "nus", "pek")]
 
 
 def _words(rng: random.Random, count: int) -> str:
@@ -114,8 +114,8 @@ def _item(prefix: str, n: int, classified: bool) -> RawItem:
     """An item with its own story: title and summary words drawn at random, so no two cluster together."""
     rng = random.Random(f"{prefix}-{n}")
     raw = RawItem(id=f"{prefix}-{n}", url=f"https://bench.example/{prefix}/{n}", guid="", source="Bench",
-                  feed=FeedRef("bench", ""), title=f"Militants attack police post in {_words(rng, 5)}",
-                  summary=f"TTP terrorists struck {_words(rng, 12)}; the Counter Terrorism Department responded.",
+                  feed=FeedRef("bench", ""), title=f"{_words(rng, 7)} police post attacked",
+                  summary=f"TTP terrorists struck {_words(rng, 14)}.",
                   fetched_at=format_time(utc_now()))
     if not classified:
         return raw

@@ -1,0 +1,54 @@
+"""The topic text model: train from labelled items, save weights without text, load, predict; the shipped model."""
+
+import json
+
+import pytest
+
+from pipeline.nlp.corpus import split_rows
+from pipeline.nlp.lemmas import LemmaTables, load_spacy, topic_pipeline
+from pipeline.nlp.textcat import load_topic_model, shipped_model_path
+from pipeline.nlp.train import TrainingItem, TrainingOptions, train_topic_model
+
+LABELS = ["counterterrorism", "minerals_cooperation"]
+CT = ["Militants attacked a police post", "Suicide bomber strikes convoy", "Terrorists killed in operation",
+      "TTP claims attack on checkpoint", "Bomb blast kills soldiers"]
+MIN = ["Copper mine investment agreed", "Lithium exploration licence awarded", "Gas pipeline deal signed",
+       "Critical minerals partnership announced", "Oil and gas blocks auctioned"]
+NONE = ["Cricket team wins series", "Rain expected in Lahore", "Film festival opens", "Bank profits rise",
+        "School exams postponed"]
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return LemmaTables.from_nlp(load_spacy("", exclude=["parser", "tagger", "ner", "tok2vec"]))
+
+
+def test_train_save_load_predict(tables, tmp_path):
+    items = [TrainingItem(f"c{i}", t, frozenset({"counterterrorism"})) for i, t in enumerate(CT)]
+    items += [TrainingItem(f"m{i}", t, frozenset({"minerals_cooperation"})) for i, t in enumerate(MIN)]
+    items += [TrainingItem(f"n{i}", t, frozenset()) for i, t in enumerate(NONE)]
+    meta = train_topic_model(items, LABELS, tables, tmp_path / "model", TrainingOptions(epochs=10))
+    assert meta.labels == tuple(LABELS) and meta.training["items"] == 15
+    saved = json.loads((tmp_path / "model" / "meta.json").read_text())
+    assert saved["model_version"] == meta.model_version
+    assert b"Cricket" not in (tmp_path / "model" / "textcat.bin").read_bytes()  # weights only, no text
+    nlp = topic_pipeline(tables)
+    load_topic_model(nlp, tmp_path / "model")
+    cats = nlp("Militants attack a convoy").cats
+    assert cats["counterterrorism"] > 0.5 > cats["minerals_cooperation"]
+
+
+def test_the_shipped_model_is_small_and_versioned(tables):
+    folder = shipped_model_path()
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 5 * 1024 * 1024
+    nlp = topic_pipeline(tables)
+    meta = load_topic_model(nlp)
+    assert meta.model_version and set(meta.labels) == set(LABELS)
+
+
+def test_split_is_stratified_and_depends_on_ids_only():
+    rows = [{"id": f"i{n}", "labels": ["counterterrorism"] if n % 4 == 0 else []} for n in range(200)]
+    train, held = split_rows(rows, 0.3)
+    again, _ = split_rows(list(reversed(rows)), 0.3)
+    assert {r["id"] for r in train} == {r["id"] for r in again}
+    assert len(held) == 60 and sum(bool(r["labels"]) for r in held) == 15
