@@ -236,10 +236,10 @@ def _run_mode(mode: str) -> dict | str:
 
 
 _LABELS = {
-    "alerter": "embedded, alerter stage alone: `newsmon.classified` (SQLite) → `newsmon consume alerter` → webhook",
-    "stages": "embedded, stage processes: `newsmon.raw` (SQLite) → `consume classifier` → `consume alerter` → webhook",
+    "alerter": "embedded, alerter alone: `newsmon.classified` (SQLite) → `consume alerter` → webhook",
+    "stages": "embedded, stage processes: `newsmon.raw` (SQLite) → `consume classifier` → `consume alerter`",
     "run": "embedded, `newsmon run` (one process) fed by another process through `newsmon.raw`",
-    "kafka": "Kafka, stage processes: `newsmon.raw` (6 partitions) → `consume classifier` → `consume alerter` → webhook",
+    "kafka": "Kafka, stage processes: `newsmon.raw` (6 partitions) → `consume classifier` → `consume alerter`",
 }
 
 
@@ -249,7 +249,8 @@ def run() -> list[str]:
     lines = ["## Alert latency", "",
              f"From an item published to the log (flush returned) to its webhook received, {COUNT} items per mode"
              f" at {RATE:g} items/s, one story per item, one rule matching all. Goal: p99 < 1 s embedded,"
-             " < 2 s on Kafka.", "", "| mode | received | p50 ms | p99 ms | max ms | duplicates |", "|---|---|---|---|---|---|"]
+             " < 2 s on Kafka.", "",
+             "| mode | received | p50 ms | p99 ms | max ms | duplicates |", "|---|---|---|---|---|---|"]
     notes = []
     for mode in selected:
         print(f"  bench_alerts: mode {mode} ...", file=sys.stderr)

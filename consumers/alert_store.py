@@ -116,7 +116,8 @@ class AlertTransaction:
         return cursor.rowcount == 1
 
     def set_verdict(self, rule: str, item_id: str, verdict: str) -> None:
-        self._db.execute("UPDATE alert_matches SET verdict = ? WHERE rule = ? AND item_id = ?", (verdict, rule, item_id))
+        self._db.execute("UPDATE alert_matches SET verdict = ? WHERE rule = ? AND item_id = ?",
+                         (verdict, rule, item_id))
 
     def history(self, rule: str, story_id: str, now: float) -> StoryHistory:
         last = self._db.execute("SELECT seq, claimed_at FROM alert_claims WHERE rule = ? AND story_id = ?"

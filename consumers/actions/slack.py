@@ -55,7 +55,8 @@ def _story_blocks(story: StoryView, alert: Alert) -> list[Block]:
                  f"*Severity:* {_esc(str(alert.get('severity', '')))}", f"*Rule:* {_esc(str(alert.get('rule', '')))}"),
     ]
     if story.topics:
-        blocks.append({"type": "section", "fields": [_mrkdwn(f"*{_esc(t)}*\n{s:.2f}", _FIELD) for t, s in story.topics][:10]})
+        fields = [_mrkdwn(f"*{_esc(t)}*\n{s:.2f}", _FIELD) for t, s in story.topics]
+        blocks.append({"type": "section", "fields": fields[:10]})
     if story.evidence:
         lines = "\n".join(f"• {_esc(t)}: {_esc(clip(', '.join(p), 300))}" for t, p in story.evidence)
         blocks.append({"type": "section", "text": _mrkdwn(f"*Evidence*\n{lines}")})

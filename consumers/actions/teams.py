@@ -60,7 +60,8 @@ def _story_body(story: StoryView, alert: Alert) -> list[Element]:
 def _digest_body(stories: list[StoryView]) -> list[Element]:
     body: list[Element] = []
     for story in stories[:MAX_DIGEST_STORIES]:
-        details = " · ".join(p for p in (story.source, story.when, ", ".join(f"{t} {s:.2f}" for t, s in story.topics)) if p)
+        scores = ", ".join(f"{t} {s:.2f}" for t, s in story.topics)
+        details = " · ".join(p for p in (story.source, story.when, scores) if p)
         body.append({"type": "Container", "separator": True, "items": [
             _text(_link(story), weight="Bolder"), _text(details, isSubtle=True, spacing="None")]})
     if len(stories) > MAX_DIGEST_STORIES:

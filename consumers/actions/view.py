@@ -51,7 +51,8 @@ def _story(story_id: str, item: dict[str, Any]) -> StoryView:
     evidence = tuple((t, tuple((item.get("evidence") or {}).get(t, ())[:_MAX_EVIDENCE])) for t, _ in topics)
     entities = tuple((kind, tuple(names[:_MAX_NAMES])) for kind, names in (item.get("entities") or {}).items() if names)
     return StoryView(
-        title=str(item.get("title") or "(no title)"), url=safe_url(item.get("url")), source=str(item.get("source") or ""),
+        title=str(item.get("title") or "(no title)"), url=safe_url(item.get("url")),
+        source=str(item.get("source") or ""),
         when=when(item.get("published") or item.get("fetched_at")), summary=str(item.get("summary") or ""),
         topics=topics, evidence=tuple(e for e in evidence if e[1]), entities=entities,
         countries=tuple(item.get("countries") or ()), story_id=story_id,

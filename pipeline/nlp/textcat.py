@@ -1,8 +1,8 @@
 """The trained half of the topic judgement: a linear bag-of-lemma-n-grams ``textcat_multilabel``.
 
 The architecture (``newsmon.LemmaBOW.v1``) is spaCy's sparse linear BOW classifier over hashed
-lemma unigrams and bigrams instead of exact spellings, so "attacks" and "attacked" share a weight
-and a few hundred labelled items go further. It needs no tok2vec, so it costs about as much as the
+lemma n-grams instead of exact spellings, so "attacks" and "attacked" share a weight and a few
+hundred labelled items go further, with length-normalised log counts (:func:`lemma_features`). It needs no tok2vec, so it costs about as much as the
 tokenizer. A saved model is a folder with ``meta.json`` (``model_version``, labels, architecture,
 training summary) and ``textcat.bin`` (weights only: no vocabulary, no text): a few MB at most. The
 shipped one lives in ``pipeline/models/topics/``; ``classifier.topic_model`` points elsewhere.
@@ -19,7 +19,6 @@ from typing import Any
 
 from spacy.attrs import LEMMA
 from spacy.language import Language
-from spacy.ml.extract_ngrams import extract_ngrams
 from spacy.util import registry
 from thinc.api import Logistic, Model, SparseLinear_v2, chain, resizable, with_cpu
 from thinc.layers.resizable import resize_linear_weighted, resize_model
@@ -34,12 +33,38 @@ _NEG_VALUE = -5000.0
 _PIPE = "textcat_multilabel"
 
 
+def lemma_features(ngram_size: int) -> Model:
+    """Hashed lemma n-grams of each doc with L2-normalised log counts: ``(1 + ln n) / norm``.
+
+    spaCy's own extractor uses raw counts, so a long article's logit grows with its length and the
+    model answers 0.00 or 1.00; normalised, a 40 KB briefing and a headline are on one scale.
+    """
+    def forward(model: Model, docs: list, is_train: bool) -> tuple:
+        xp = model.ops.xp
+        keys_all, vals_all, lengths = [], [], []
+        for doc in docs:
+            unigrams = model.ops.asarray(doc.to_array([LEMMA]))
+            grams = [unigrams] + [model.ops.ngrams(n, unigrams) for n in range(2, ngram_size + 1)]
+            keys, counts = xp.unique(xp.concatenate(grams), return_counts=True)
+            weights = 1.0 + xp.log(counts.astype("f"))
+            norm = float(xp.sqrt((weights * weights).sum())) or 1.0
+            keys_all.append(keys)
+            vals_all.append(weights / norm)
+            lengths.append(keys.shape[0])
+        output = (xp.concatenate(keys_all) if keys_all else xp.zeros((0,), dtype="uint64"),
+                  model.ops.asarray(xp.concatenate(vals_all) if vals_all else xp.zeros((0,)), dtype="f"),
+                  model.ops.asarray(lengths, dtype="int32"))
+        return output, lambda dY: []
+
+    return Model("newsmon_lemma_features", forward, attrs={"ngram_size": ngram_size})
+
+
 @registry.architectures(ARCHITECTURE)
 def lemma_bow(ngram_size: int = 2, length: int = 2 ** 18, nO: int | None = None) -> Model:
     """Logistic regression over hashed lemma n-grams (multi-label: one sigmoid per topic)."""
     sparse = SparseLinear_v2(nO=nO, length=2 ** (length - 1).bit_length())
     layer = resizable(sparse, resize_layer=lambda m, n: resize_linear_weighted(m, n, fill_defaults={"b": _NEG_VALUE, "W": 0}))
-    model = chain(with_cpu(chain(extract_ngrams(ngram_size, attr=LEMMA), layer), layer.ops), Logistic())
+    model = chain(with_cpu(chain(lemma_features(ngram_size), layer), layer.ops), Logistic())
     if nO is not None:
         model.set_dim("nO", nO)
     model.set_ref("output_layer", sparse)

@@ -42,7 +42,7 @@ class TrainingOptions:
     epochs: int = 30
     dropout: float = 0.2
     batch_size: int = 16
-    learn_rate: float = 0.01
+    learn_rate: float = 0.05
     ngram_size: int = 1
     length: int = 2 ** 17
     max_chars: int = 4000

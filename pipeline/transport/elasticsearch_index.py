@@ -26,7 +26,6 @@ Writing (:meth:`flush`), in order:
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -128,7 +127,6 @@ class ElasticsearchIndex:
         self._pending: dict[str, Json] = {}
         self._rejected: list[Rejection] = []  # kept across a failed flush, returned by the next good one
         self._known: set[str] = set()  # indices known to exist
-        self._shaper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsmon-es-shape")
         self._ready = False
 
     # -- setup ---------------------------------------------------------------------------------
@@ -199,6 +197,9 @@ class ElasticsearchIndex:
                 if not self._ready:
                     self._setup_for_writing()
                 self._write(self._targets())
+            except RetryLater:
+                self._known.clear()  # an index may have been deleted meanwhile: check again next time
+                raise
             except (ApiError, TransportError) as exc:
                 self._known.clear()
                 raise RetryLater(f"Elasticsearch unavailable: {type(exc).__name__}: {exc}",
@@ -228,14 +229,9 @@ class ElasticsearchIndex:
             found.update((hit["_id"], hit["_index"]) for hit in response["hits"]["hits"])
         return found
 
-    def _action(self, target: tuple[str, str]) -> Json:
-        doc_id, index = target
-        return {"_op_type": "index", "_index": index, "_id": doc_id, "_source": to_source(self._pending[doc_id])}
-
     def _actions(self, targets: dict[str, str]) -> Iterator[Json]:
-        """The bulk actions, shaped by a helper thread that runs ahead of the bulk requests, so the
-        tokenising of the next chunk overlaps the wait for the current one."""
-        return self._shaper.map(self._action, list(targets.items()))
+        for doc_id, index in targets.items():
+            yield {"_op_type": "index", "_index": index, "_id": doc_id, "_source": to_source(self._pending[doc_id])}
 
     def _write(self, targets: dict[str, str]) -> None:
         es = self.options
@@ -298,7 +294,6 @@ class ElasticsearchIndex:
             raise RetryLater(f"Elasticsearch unavailable: {type(exc).__name__}: {exc}") from exc
 
     def close(self) -> None:
-        self._shaper.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 
 

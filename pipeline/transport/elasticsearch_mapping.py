@@ -31,6 +31,7 @@ Empty values
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -40,13 +41,13 @@ from pipeline.errors import ConfigError, SchemaError
 from pipeline.fields import TEXT_FIELDS
 from pipeline.item import ClassifiedItem, parse_time
 from pipeline.query import Query, to_elasticsearch
-from pipeline.query.analysis import tokens
+from pipeline.query.analysis import is_token_char, tokens
 from pipeline.query.ast import positive_text_leaves
 from pipeline.query.datemath import format_bound
 from pipeline.transport.base import SearchFilters
 
 __all__ = [
-    "TEMPLATE_FILE", "parse_hosts", "monthly_index", "load_template", "to_source", "from_source",
+    "TEMPLATE_FILE", "parse_hosts", "monthly_index", "load_template", "fts_text", "to_source", "from_source",
     "use_fts_fields", "search_body",
 ]
 
@@ -102,6 +103,41 @@ def load_template(path: Path, alias: str, shards: int, replicas: int) -> Json:
     return template
 
 
+def _separator_class() -> str:
+    """A regex class of the ASCII, Latin-1 and general-punctuation code points FTS5 treats as
+    separators (taken from :func:`is_token_char`, so it cannot disagree with it)."""
+    blocks = ((0x00, 0xBF), (0x2000, 0x206F), (0x3000, 0x303F))
+    points = [chr(c) for low, high in blocks for c in range(low, high + 1) if not is_token_char(chr(c))]
+    return "[" + "".join(re.escape(p) for p in points) + "]+"
+
+
+_SEPARATORS = re.compile(_separator_class())
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_SPACES = re.compile(r"  +")
+
+
+def fts_text(text: str) -> str:
+    """``" ".join(tokens(text))``, computed faster: separators are context-free, so the common ones
+    become spaces in one regex pass, ASCII words are lower-cased in bulk, and only the words that still
+    hold a non-ASCII character go through :func:`tokens` (the tests compare both on random text)."""
+    spaced = _SEPARATORS.sub(" ", text)
+    if spaced.isascii():
+        return spaced.strip(" ").lower()
+    out: list[str] = []
+    done = 0
+    for match in _NON_ASCII.finditer(spaced):
+        if match.start() < done:
+            continue  # in a word already handled
+        start = spaced.rfind(" ", 0, match.start()) + 1
+        end = spaced.find(" ", match.end())
+        end = len(spaced) if end < 0 else end
+        out.append(spaced[done:start].lower())
+        out.append(" ".join(tokens(spaced[start:end])))
+        done = end
+    out.append(spaced[done:].lower())
+    return _SPACES.sub(" ", "".join(out)).strip(" ")
+
+
 def _pruned(value: Any) -> Any:
     """The value without empty strings and nulls, in dicts and lists at any depth."""
     if isinstance(value, dict):
@@ -121,7 +157,7 @@ def to_source(doc: Json) -> Json:
     """The Elasticsearch ``_source`` of an index document: empties left out, ``fts.*`` tokens and
     ``locations[].point`` (geo_point) added."""
     source = _pruned(doc)
-    fts = {name: " ".join(tokens(doc[name])) for name in TEXT_FIELDS
+    fts = {name: fts_text(doc[name]) for name in TEXT_FIELDS
            if isinstance(doc.get(name), str) and doc[name] != ""}
     if fts:
         source[_DERIVED] = fts

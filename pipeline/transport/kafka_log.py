@@ -260,15 +260,16 @@ class KafkaLogProducer:
 
 
 class _Membership(ConsumerRebalanceListener):
-    """Logs rebalances and tells ``poll()`` whether an assignment is in place.
+    """Logs rebalances and tells ``poll()`` whether an assignment is in place. It never commits.
 
-    kafka-python runs these callbacks on its IO thread, but only while ``KafkaConsumer.poll()`` is
-    rejoining the group (revoke before JoinGroup, assign after SyncGroup; EAGER protocol), so the
-    caller is blocked in ``poll()`` at that moment. The consume loop commits every batch before it
-    polls again, so when partitions are revoked nothing processed is uncommitted: there is nothing
-    to commit here. (Committing from here would also block the IO loop the commit itself needs.)
-    A rebalance that starts while a batch is processed only makes the heartbeat request a rejoin;
-    the generation stays valid and the broker accepts that batch's commit.
+    kafka-python runs these callbacks on its IO thread, and only from ``KafkaConsumer.poll()`` (a
+    rejoin: revoke before JoinGroup, assign after SyncGroup; EAGER protocol) or ``close()``; the
+    caller is blocked in that call. The consume loop commits every batch before it polls again, so
+    at a revoke nothing processed is uncommitted. At close, a batch left uncommitted was left so on
+    purpose (a stop while its flush was being retried): committing it here would lose it. A
+    rebalance that starts while a batch is processed only makes the heartbeat ask for a rejoin; the
+    generation stays valid and the broker still accepts that batch's commit. (A blocking commit
+    from here would also fail: this client refuses blocking calls on its IO thread.)
     """
 
     def __init__(self, group: str) -> None:
@@ -292,6 +293,8 @@ class _Membership(ConsumerRebalanceListener):
 
 
 class KafkaLogConsumer:
+    """One member of a stage's consumer group (see the module docstring: idle rule, commits)."""
+
     def __init__(self, url: str, client: KafkaConsumer, group: str, topics: Sequence[str], *,
                  join_wait: float, commit_timeout: float) -> None:
         self._url, self._client, self._group = url, client, group

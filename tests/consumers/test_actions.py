@@ -69,7 +69,8 @@ def test_slack_and_teams_requests_are_signed_too(kind):
     with WebhookReceiver() as receiver:
         send(ActionSpec(type=kind, url=f"{receiver.base}/{kind}", secret="k"), story())
         delivery = receiver.accepted()[0]
-    assert delivery.path == f"/{kind}" and verify_signature(b"k", delivery.headers["X-Newsmon-Signature"], delivery.body)
+    assert delivery.path == f"/{kind}"
+    assert verify_signature(b"k", delivery.headers["X-Newsmon-Signature"], delivery.body)
 
 
 def test_http_statuses_map_to_retry_or_permanent():

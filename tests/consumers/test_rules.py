@@ -4,7 +4,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from consumers.rules import Decision, StoryHistory, Verdict, backtest, compile_rules, decide, digest_window, rule_matches
+from consumers.rules import (Decision, StoryHistory, Verdict, backtest, compile_rules, decide, digest_window,
+                             rule_matches)
 from pipeline.document import index_document
 from pipeline.rule_settings import RuleSpec
 from tests.factories import make_classified
@@ -15,7 +16,8 @@ NOW = datetime(2026, 1, 2, 12, 0, tzinfo=timezone.utc)
 def doc(**overrides):
     values = dict(title="TTP attack in Quetta", source="Dawn", topics=("counterterrorism",),
                   scores={"counterterrorism": 0.8, "minerals_cooperation": 0.2}, countries=("PK",),
-                  entities={"persons": [], "organizations": [], "places": ["Quetta"], "groups": ["Tehreek-e-Taliban Pakistan"]},
+                  entities={"persons": [], "organizations": [], "places": ["Quetta"],
+                            "groups": ["Tehreek-e-Taliban Pakistan"]},
                   story_id="s1")
     values.update(overrides)
     return index_document(make_classified(**values), NOW)

@@ -4,6 +4,7 @@ both processes, which race to claim the story. Every (rule, story) alert is deli
 
 from __future__ import annotations
 
+import re
 import signal
 
 import pytest
@@ -11,12 +12,18 @@ import pytest
 from pipeline.transport.base import TOPIC_CLASSIFIED
 from tests.factories import make_classified
 from tests.integration.conftest import stopped_line, wait_until
-from tests.integration.test_kafka_group import assigned
 from tests.receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration
 
 STORIES, PER_STORY = 200, 3
+_ASSIGNED = re.compile(r"event=partitions_assigned group=alerter partitions=(\S+)")
+
+
+def assigned(stderr: str) -> set[str]:
+    """The partitions of the process's latest assignment."""
+    found = _ASSIGNED.findall(stderr)
+    return set() if not found or found[-1] == "-" else set(found[-1].split(","))
 
 
 def records():

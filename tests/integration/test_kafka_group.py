@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import signal
 import sqlite3
-import time
 
 import pytest
 

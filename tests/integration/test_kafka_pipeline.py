@@ -13,7 +13,7 @@ import pytest
 from pipeline.transport.base import TOPIC_CLASSIFIED, TOPIC_DLQ, TOPIC_RAW
 from tests.feedserver import FeedServer
 from tests.integration.conftest import raw_records
-from tests.test_end_to_end import FIXTURES, REAL_FEEDS, expected_ids
+from tests.test_end_to_end import FIXTURES, REAL_FEEDS, expected_ids, newsmon
 
 pytestmark = pytest.mark.integration
 
@@ -95,18 +95,17 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_classifier_moves_on(
 
 @pytest.mark.parametrize("log_url, reason", [
     ("kafka://nohost.invalid:9092", "no broker reachable after 2s (KafkaConnectionError: DNS Resolution failure)"),
-    ("kafka://127.0.0.1:1", "no broker reachable after 2s (KafkaConnectionError: 111 ECONNREFUSED)"),
+    ("kafka://127.0.0.1:1", "no broker reachable after 2s (KafkaConnectionError: "),  # errno text varies
 ], ids=["unknown-host", "nothing-listening"])
 def test_an_unreachable_broker_is_one_line_and_exit_2_within_the_connect_bound(tmp_path, log_url, reason):
     config = tmp_path / "bad.yaml"
     config.write_text(f"log: {log_url}\nindex: sqlite:///{tmp_path}/index.db\nkafka: {{request_timeout: 2s}}\n")
-    from tests.test_end_to_end import newsmon
-
     started = time.monotonic()
     result = newsmon("setup", "-c", str(config), cwd=tmp_path)
     assert time.monotonic() - started < 15
     assert result.returncode == 2
-    assert result.stderr == f"newsmon: log: {log_url}: {reason}\n"
+    assert result.stderr.startswith(f"newsmon: log: {log_url}: {reason}")
+    assert result.stderr.count("\n") == 1 and result.stderr.endswith(")\n")
 
 
 def test_tls_against_a_plaintext_listener_is_reported_as_such(kafka):

@@ -100,7 +100,8 @@ def test_errors_name_the_file_rule_and_field(tmp_path, text, message):
 
 @pytest.mark.parametrize("text, message", [
     ("name: r\nrealert: 5 minutes\n", r"bad.yaml: rules\[0\] \(r\).realert: not a duration"),
-    ("name: r\nactions: [{type: webhook, url: 'https://h.test', secret: abc}]\n", r"bad.yaml: actions\[0\].secret: secrets are read only"),
+    ("name: r\nactions: [{type: webhook, url: 'https://h.test', secret: abc}]\n",
+     r"bad.yaml: actions\[0\].secret: secrets are read only"),
     ("name: [unclosed\n", r"bad.yaml: line \d+: invalid YAML"),
 ])
 def test_rules_dir_errors_name_the_file(tmp_path, text, message):

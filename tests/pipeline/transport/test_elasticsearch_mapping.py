@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import fields
 from datetime import datetime, timezone
 
@@ -17,7 +18,7 @@ from pipeline.query.analysis import tokens
 from pipeline.settings import load_settings
 from pipeline.transport.base import SearchFilters
 from pipeline.transport.elasticsearch_mapping import (
-    TEMPLATE_FILE, from_source, load_template, monthly_index, parse_hosts, search_body, to_source, use_fts_fields,
+    TEMPLATE_FILE, from_source, fts_text, load_template, monthly_index, parse_hosts, search_body, to_source, use_fts_fields,
 )
 from tests.factories import make_classified
 
@@ -56,6 +57,19 @@ def test_the_monthly_index_follows_the_timestamp():
     assert monthly_index("newsmon-items", "2026-02-01T00:00:00Z") == "newsmon-items-2026.02"
     with pytest.raises(SchemaError):
         monthly_index("newsmon-items", None)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fts_text_is_the_embedded_index_s_tokens(seed):
+    rng = random.Random(seed)
+    pool = [chr(c) for c in [*range(0x250), *range(0x300, 0x370), *range(0x2000, 0x2070), *range(0x3000, 0x3040),
+                             0x130, 0x1E9E, 0x3A3, 0x40B, 0x5D0, 0x627, 0x915, 0x4E2D, 0x1F600, 0xFEFF, 0x58D,
+                             0x13F8, 0x1E900, 0x10400, 0x212A, 0xE000]] + [" "] * 20 + list("Pakistan")
+    for _ in range(5000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 40)))
+        assert fts_text(text) == " ".join(tokens(text)), repr(text)
+    for text in ("Pakistan’s café", "US-Pakistan “rare-earth” deal — 3.5%", "e\u0301te\u0301 İstanbul ǖ", "", "  "):
+        assert fts_text(text) == " ".join(tokens(text))
 
 
 def test_the_source_leaves_out_empties_and_adds_tokens_and_points():
