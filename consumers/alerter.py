@@ -12,6 +12,7 @@ never fail the stage: they stay in the outbox.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
@@ -22,6 +23,7 @@ from consumers.alert_store import AlertStore
 from consumers.delivery import Deliverer, Sender
 from consumers.rules import CompiledRule, compile_rules, decide, rule_matches
 from pipeline.document import index_document
+from pipeline.errors import RetryLater
 from pipeline.item import ClassifiedItem, decode_json
 from pipeline.rule_settings import RuleSpec
 from pipeline.transport.base import Record
@@ -87,13 +89,15 @@ class AlerterStage:
 
     def flush(self) -> None:
         """Close the digest windows that have ended, then deliver whatever is due."""
-        self._close_digests()
-        self.alerts_sent += self.deliverer.deliver_due()
+        try:
+            self._close_digests()
+            self.alerts_sent += self.deliverer.deliver_due()
+        except sqlite3.OperationalError as exc:  # the state database stayed busy past its timeout
+            raise RetryLater(f"alert store: {exc}") from None
 
     def idle(self) -> None:
-        self.flush()
-
-    def deliver_due(self) -> int:
-        sent = self.deliverer.deliver_due()
-        self.alerts_sent += sent
-        return sent
+        """Called by the loop when nothing arrived (outside its retry handling): never raises RetryLater."""
+        try:
+            self.flush()
+        except RetryLater as exc:
+            logger.warning("event=alert_store_busy error=%s", exc)

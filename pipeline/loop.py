@@ -110,7 +110,9 @@ class ConsumeLoop:
 
     def run_once(self) -> int:
         """Poll one batch and take it through process → flush → commit; returns its size."""
-        batch = self.consumer.poll(self.settings.batch_size, self.settings.poll_timeout)
+        batch = self._poll()
+        if batch is None:
+            return 0  # stopped while the log was unavailable
         if not batch:
             idle = getattr(self.stage, "idle", None)
             if idle is not None:
@@ -127,6 +129,14 @@ class ConsumeLoop:
             if self.metrics:
                 self.metrics.batch_seconds.labels(self.stage.name).observe(time.monotonic() - started)
         return len(batch)
+
+    def _poll(self) -> list[Record] | None:
+        """The next batch; a log that is unavailable is retried with backoff (None: stopped meanwhile)."""
+        polled: list[list[Record]] = []
+        if not self._retrying(lambda: polled.append(self.consumer.poll(self.settings.batch_size,
+                                                                          self.settings.poll_timeout))):
+            return None
+        return polled[-1]
 
     def _process(self, batch: list[Record]) -> bool:
         for record in batch:

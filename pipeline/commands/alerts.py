@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from consumers.alert_store import STATUSES, AlertRecord, AlertStore
-from consumers.rules import BacktestStory, backtest, compile_rules
+from consumers.rules import BacktestItem, BacktestStory, backtest, compile_rules
 from pipeline.commands.inspect import parse_since
 from pipeline.durations import parse_duration
 from pipeline.errors import UserInputError
@@ -81,7 +82,7 @@ def _backtest_docs(settings: Settings, rule: RuleSpec, since: datetime) -> tuple
     return [hit.doc for hit in result.hits], result.total
 
 
-def _verdict(item: Any) -> str:
+def _verdict(item: BacktestItem) -> str:
     decision = item.decision
     if decision.window:
         return f"digest {_when(decision.window[0])[11:]}-{_when(decision.window[1])[11:]}"
@@ -133,7 +134,7 @@ def cmd_rules_test(settings: Settings, name: str, since: str, limit: int, as_jso
 
 
 def _record_json(record: AlertRecord) -> dict[str, Any]:
-    out = dict(record.__dict__)
+    out = asdict(record)
     for key in ("created_at", "sent_at", "next_attempt"):
         out[key] = format_time(datetime.fromtimestamp(out[key], timezone.utc)) if out[key] else None
     return out

@@ -162,18 +162,44 @@ def cmd_eval(settings: Settings, path: str, as_json: bool, errors: bool = False)
     classifier, stories = build_classifier(settings), StoryAssigner(window=settings.classifier.story_window)
     topics = list(settings.topics)
     pairs = []
-    rows = ((where, _raw_item(data, where), _labels(data, where, set(topics))) for where, data in read_json_lines(path))
+    countries = [0, 0, 0, 0]  # items with country labels, true positives, false positives, false negatives
+    rows = ((where, data, _raw_item(data, where), _labels(data, where, set(topics)))
+            for where, data in read_json_lines(path))
     for labelled in _batches(rows, settings.classifier.batch_size):
-        items = classify_items(classifier, stories, [raw for _, raw, _ in labelled], utc_now())
-        for (where, _, labels), item in zip(labelled, items):
+        items = classify_items(classifier, stories, [raw for _, _, raw, _ in labelled], utc_now())
+        for (where, data, _, labels), item in zip(labelled, items):
             pairs.append((set(item.topics), labels))
+            if isinstance(data.get("countries"), list):
+                _count_countries(countries, set(item.countries), set(data["countries"]))
             if errors and not as_json:
                 _print_errors(where, item, labels, topics)
     result = evaluate(topics, pairs)
+    country_report = _country_report(countries)
     if as_json:
-        print(json.dumps(result.as_json()))
+        print(json.dumps({**result.as_json(), **({"countries": country_report} if country_report else {})}))
     else:
         if errors:
             print()
         _print_table(result)
+        if country_report:
+            print(f"{'countries (micro)':<24} {country_report['precision']:>9.3f} {country_report['recall']:>7.3f}"
+                  f" {country_report['f1']:>7.3f}   ({country_report['items']} items with country labels)")
     return 0
+
+
+def _count_countries(counts: list[int], predicted: set[str], wanted: set[str]) -> None:
+    counts[0] += 1
+    counts[1] += len(predicted & wanted)
+    counts[2] += len(predicted - wanted)
+    counts[3] += len(wanted - predicted)
+
+
+def _country_report(counts: list[int]) -> dict[str, Any] | None:
+    """Micro precision/recall of ``countries`` over the items whose rows carry a ``countries`` list."""
+    items, tp, fp, fn = counts
+    if not items:
+        return None
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4),
+            "items": items}

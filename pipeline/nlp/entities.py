@@ -113,6 +113,7 @@ class EntityExtractor:
     def __init__(self, nlp: Language, gazetteer: dict[str, Any], geo: Geography, english: set[str]) -> None:
         self.nlp = nlp
         self.geo = geo
+        self._english = english
         self.places: dict[str, _Place] = {}
         before = {"before": "ner"} if "ner" in nlp.pipe_names else {}
         self.ruler = nlp.add_pipe("newsmon_gazetteer", **before)
@@ -187,8 +188,8 @@ class EntityExtractor:
             return "", "", ""
         if ent.label_ == "PERSON" and any(ch.isupper() for ch in text):
             return "persons", text, ""
-        if ent.label_ == "ORG":
-            return "organizations", text, ""
+        if ent.label_ == "ORG" and not (" " not in text and text.lower() in self._english):
+            return "organizations", text, ""  # not a lone common word ("State", "Interior")
         if ent.label_ in ("GPE", "LOC"):
             code = self.geo.country(text) or self.geo.country_of_capital.get(text.lower(), "")
             if code:

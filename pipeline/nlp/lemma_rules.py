@@ -76,7 +76,7 @@ class LemmaRules:
             entry = self._entries[key]
             by_topic[entry.topic].append((start, end, entry))
         near = self._near_positions(doc) if any(e.phrase.near for m in by_topic.values() for *_, e in m) else {}
-        return {name: self._topic_score(_longest_first(matches), title_tokens, near)
+        return {name: self._topic_score(_longest_first([m for m in matches if _counts(m, near)]), title_tokens)
                 for name, matches in by_topic.items()}
 
     def _near_positions(self, doc: Doc) -> dict[str, list[int]]:
@@ -86,12 +86,9 @@ class LemmaRules:
         return found
 
     @staticmethod
-    def _topic_score(matches: list[tuple[int, int, _Entry]], title_tokens: int,
-                     near: dict[str, list[int]]) -> RuleScore:
+    def _topic_score(matches: list[tuple[int, int, _Entry]], title_tokens: int) -> RuleScore:
         counts: Counter[_Entry] = Counter()
         for start, end, entry in matches:
-            if entry.phrase.near and not _is_near(entry.phrase, start, end, near):
-                continue
             if entry.negative and entry.phrase.veto:
                 return RuleScore(0.0, 0.0, (f"-{entry.phrase.text} (veto)",), veto=True)
             counts[entry] += _TITLE_FACTOR if start < title_tokens else 1.0
@@ -110,6 +107,12 @@ def _near_key(word: str) -> str:
     return f"near|{word.lower()}"
 
 
+def _counts(match: tuple[int, int, _Entry], near: dict[str, list[int]]) -> bool:
+    """A plain phrase always counts; a proximity phrase only with one of its words nearby."""
+    start, end, entry = match
+    return not entry.phrase.near or _is_near(entry.phrase, start, end, near)
+
+
 def _is_near(phrase: Phrase, start: int, end: int, near: dict[str, list[int]]) -> bool:
     for word in phrase.near:
         for position in near.get(_near_key(word), ()):
@@ -119,10 +122,10 @@ def _is_near(phrase: Phrase, start: int, end: int, near: dict[str, list[int]]) -
 
 
 def _longest_first(matches: list[tuple[int, int, _Entry]]) -> list[tuple[int, int, _Entry]]:
-    """Non-overlapping matches of one topic, longer phrases taking precedence, in text order."""
+    """Non-overlapping matches of one topic, longer phrases taking precedence (then heavier), in text order."""
     taken: set[int] = set()
     kept = []
-    for start, end, entry in sorted(matches, key=lambda m: (m[0] - m[1], m[0])):
+    for start, end, entry in sorted(matches, key=lambda m: (m[0] - m[1], -m[2].phrase.weight, m[0])):
         if not taken.intersection(range(start, end)):
             taken.update(range(start, end))
             kept.append((start, end, entry))

@@ -314,24 +314,20 @@ class KafkaLogConsumer:
         while True:
             left = self._deadline(start, timeout) - time.monotonic()
             records = self._fetch(max_records, max(0.0, left))
-            if records is None or records or time.monotonic() >= self._deadline(start, timeout):
-                return records or []
+            if records or time.monotonic() >= self._deadline(start, timeout):
+                return records
 
     def _deadline(self, start: float, timeout: float) -> float:
         if not self._membership.settled.is_set():  # joining or rebalancing: not idle yet
             return start + max(timeout, self._join_wait)
         return max(start + timeout, self._membership.settled_at + timeout)
 
-    def _fetch(self, max_records: int, seconds: float) -> list[Record] | None:
-        """None when the client failed transiently (logged; the caller's next poll retries)."""
+    def _fetch(self, max_records: int, seconds: float) -> list[Record]:
+        """Raises RetryLater when the client failed transiently (the consume loop backs off and polls again)."""
         try:
             batches = self._client.poll(timeout_ms=int(seconds * 1000), max_records=max_records)
         except Errors.KafkaError as exc:
-            error = kafka_error(self._url, f"poll for group {self._group}", exc)
-            if not isinstance(error, RetryLater):
-                raise error from exc
-            logger.warning("event=poll_failed group=%s error=%s", self._group, error)
-            return None
+            raise kafka_error(self._url, f"poll for group {self._group}", exc) from exc
         return [_record(message) for messages in batches.values() for message in messages]
 
     def commit(self, offsets: dict[tuple[str, int], int]) -> None:

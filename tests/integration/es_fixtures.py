@@ -57,6 +57,14 @@ def java21_home() -> Path | None:
     return max(candidates, key=_java_major, default=None)
 
 
+def _answers(url: str) -> bool:
+    with Elasticsearch(url, request_timeout=5, max_retries=0) as client:
+        try:
+            return bool(client.ping())
+        except Exception:
+            return False
+
+
 @pytest.fixture(scope="session")
 def es_url() -> Iterator[str]:
     """The URL of a running Elasticsearch node for the whole session."""
@@ -70,6 +78,9 @@ def es_url() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; CI must run them, a skip is a failure", pytrace=False)
         pytest.skip(reason)
+    if _answers(LOCAL_ES_URL):  # running, whoever started it: use it, leave it running
+        yield LOCAL_ES_URL
+        return
     was_running = services("status", "elasticsearch").returncode == 0
     started = services("up", "elasticsearch")
     if started.returncode != 0:
@@ -90,8 +101,10 @@ class EsEnv:
 
     @property
     def local(self) -> bool:
-        """True when the node is the local one, which a test may stop and start."""
-        return self.url == LOCAL_ES_URL and not os.environ.get("NEWSMON_ES_URL")
+        """True when the node is the local one run by deploy/local/services.sh (its pid file in place),
+        which a test may stop and start."""
+        return (self.url == LOCAL_ES_URL and not os.environ.get("NEWSMON_ES_URL")
+                and services("status", "elasticsearch").returncode == 0)
 
     def yaml(self) -> str:
         """The index part of a configuration file."""

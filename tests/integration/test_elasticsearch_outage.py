@@ -35,7 +35,8 @@ def count(es) -> int:
 
 def test_the_indexer_rides_out_an_elasticsearch_outage(kafka, es):
     if not es.local:
-        pytest.skip("needs the local node from deploy/local/services.sh (it is stopped and started)")
+        pytest.skip("needs the local node run by deploy/local/services.sh, with its pid file (it is stopped"
+                    " and started)")
     config = kafka.tmp / "newsmon.yaml"
     config.write_text(f"""log: {kafka.url}
 state: sqlite:///{kafka.tmp}/state.db
@@ -48,7 +49,7 @@ consumer: {{batch_size: 25, poll_timeout: 0.5s, backoff_initial: 0.2s, backoff_m
     wait_until(lambda: count(es) > 0, 60, "the first documents to be indexed")
 
     stopped = services("down", "elasticsearch")
-    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.returncode == 0 and services("status", "elasticsearch").returncode == 3, stopped.stderr
     kafka.publish(config, records(150, 300) + records(0, 50))  # more items, and 50 replays of earlier ones
     time.sleep(6)  # the indexer is failing and retrying now
     assert indexer.popen.poll() is None, indexer.stderr()

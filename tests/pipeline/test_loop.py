@@ -102,3 +102,20 @@ def test_producer_outage_is_retried_before_commit():
     loop.run(until_idle=True)
     assert len(log.values(TOPIC_DLQ)) == 1
     assert log.committed[("g", "in")] == 2
+
+
+def test_an_unavailable_log_is_polled_again_with_backoff():
+    log = MemoryLog()
+    fill(log, ["a"])
+    stage = RecordingStage()
+    loop = loop_for(log, stage)
+    real_poll, failures = loop.consumer.poll, [RetryLater("broker down"), RetryLater("still down")]
+
+    def flaky_poll(max_records, timeout):
+        if failures:
+            raise failures.pop(0)
+        return real_poll(max_records, timeout)
+
+    loop.consumer.poll = flaky_poll
+    loop.run(until_idle=True)
+    assert stage.flushed == ["a"] and loop.stats.retries == 2
