@@ -215,8 +215,16 @@ def _delete_everything(bootstrap: str) -> None:
 
 
 def _groups_deleted(admin) -> bool:
-    """True when no stage group is left (a group with live members, e.g. a killed one, is retried)."""
-    results = admin.delete_groups(list(STAGE_GROUPS))
+    """True when no stage group is left (a group with live members, e.g. a killed one, is retried;
+    so is a fresh broker whose group coordinator is not available yet)."""
+    from kafka.errors import KafkaError
+
+    try:
+        results = admin.delete_groups(list(STAGE_GROUPS))
+    except KafkaError as exc:
+        if getattr(exc, "retriable", False):
+            return False
+        raise
     return all(result in ("OK", "GroupIdNotFoundError") for result in results.values())
 
 
