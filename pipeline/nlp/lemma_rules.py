@@ -47,10 +47,6 @@ class _Entry:
     negative: bool
 
 
-def _lemmas(nlp: Language, text: str) -> list[str]:
-    return [token.lemma_ for token in nlp(text)]
-
-
 class LemmaRules:
     """Scores every topic's rules on a lemmatised ``Doc``; build once per set of topics and reuse."""
 
