@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.commands.text import read_json_lines
+from pipeline.commands.text import _labels, _text_field, read_json_lines
 from pipeline.errors import ConfigError, UserInputError
 from pipeline.settings import Settings
 
@@ -18,14 +18,8 @@ logger = logging.getLogger(__name__)
 def _rows(path: str, topics: set[str]) -> list[tuple[str, dict]]:
     rows = []
     for where, data in read_json_lines(path):
-        if not isinstance(data.get("title"), str) or not data["title"].strip():
-            raise UserInputError(f"{where}: field 'title': expected a non-empty string")
-        labels = data.get("labels")
-        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-            raise UserInputError(f"{where}: field 'labels': expected a list of topic names")
-        unknown = set(labels) - topics
-        if unknown:
-            raise UserInputError(f"{where}: field 'labels': unknown topic {sorted(unknown)[0]!r}")
+        _text_field(data, "title", where, required=True)
+        _labels(data, where, topics)
         rows.append((where, data))
     if not rows:
         raise UserInputError(f"{path}: no labelled items")
