@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 STAGES = ("classifier", "indexer", "alerter")
 INPUT_TOPIC = {"classifier": TOPIC_RAW, "indexer": TOPIC_CLASSIFIED, "alerter": TOPIC_CLASSIFIED}
+_DRAIN_ORDER = ("classifier", "alerter", "indexer")  # alerts first: they are the time-critical output
+_IDLE_TICK = 0.05  # seconds an idle embedded loop waits before looking for new records again
+_FEED_CHECK_EVERY = 1.0  # at most this long between looks at which feeds are due
 
 
 @dataclass
@@ -161,9 +165,22 @@ def _stage_counts(loops: dict[str, ConsumeLoop], progress: Progress) -> None:
     progress.dead_letters = sum(loop.stats.dead_lettered for loop in loops.values())
 
 
+def _drain(loops: dict[str, ConsumeLoop], stop: StopSignal) -> int:
+    """One batch per stage in turn until every stage is idle, so an item classified in one batch reaches
+    the alerter before the classifier takes its next batch; returns the number of records handled."""
+    handled = 0
+    while not stop.is_set():
+        sizes = [loop.run_once() for loop in loops.values()]
+        handled += sum(sizes)
+        if not any(sizes):
+            break
+    return handled
+
+
 def run_embedded(settings: Settings, stop: StopSignal, *, once: bool,
                  on_progress: Callable[[Progress], None] = lambda p: None) -> Progress:
-    """Every stage in one process: poll due feeds, then drain classifier, indexer and alerter, repeat.
+    """Every stage in one process: poll feeds when due, and pass new records through classifier, alerter
+    and indexer; when idle, look for records (also from other processes) every ``_IDLE_TICK`` seconds.
 
     With ``once``: poll every feed once, drain every stage, return.
     """
@@ -171,20 +188,23 @@ def run_embedded(settings: Settings, stop: StopSignal, *, once: bool,
     log = open_log(settings)
     log.ensure_topics(ALL_TOPICS)
     poller = _poller(settings, log)
-    loops = {name: build_loop(name, settings, log, stop, poll_timeout=0.0, metrics=metrics) for name in STAGES}
+    loops = {name: build_loop(name, settings, log, stop, poll_timeout=0.0, metrics=metrics) for name in _DRAIN_ORDER}
     progress = Progress()
+    next_poll = 0.0
     try:
         while not stop.is_set():
-            report = _poll_due(poller, settings, once, metrics)
-            if report:
-                progress.add_poll(report)
-            for loop in loops.values():
-                loop.run(until_idle=True)
-            _stage_counts(loops, progress)
-            on_progress(progress)
+            report = None
+            if once or time.monotonic() >= next_poll:
+                report = _poll_due(poller, settings, once, metrics)
+                if report:
+                    progress.add_poll(report)
+                next_poll = time.monotonic() + min(poller.seconds_until_due(), _FEED_CHECK_EVERY)
+            if _drain(loops, stop) or report:
+                _stage_counts(loops, progress)
+                on_progress(progress)
             if once:
                 break
-            stop.wait(min(poller.seconds_until_due(), 1.0))
+            stop.wait(_IDLE_TICK)
     finally:
         log.close()
     return progress

@@ -55,6 +55,7 @@ class ProducerSettings:
     broken_after: int = 5  # an error streak this long flags the feed broken
     stale_after: float = 86400.0  # a feed is stale after max(this, 3 x its usual gap) without a new item
     dedup_window: float = 7 * 86400.0  # how long content fingerprints are kept for near-duplicate checks
+    seen_retention: float = 90 * 86400.0  # a published id is forgotten once no feed has listed it this long
     user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon; feed monitor)"
 
 
@@ -176,7 +177,7 @@ _PRODUCER_FIELDS: dict[str, Callable[[Any], Any]] = {
     "error_backoff_max": parse_duration, "timeout": parse_duration, "total_timeout": parse_duration,
     "max_redirects": _positive_int, "max_bytes": _positive_int, "concurrency": _positive_int,
     "per_host_concurrency": _positive_int, "broken_after": _positive_int, "stale_after": parse_duration,
-    "dedup_window": parse_duration, "user_agent": _text,
+    "dedup_window": parse_duration, "seen_retention": parse_duration, "user_agent": _text,
 }
 def _choice(*allowed: str) -> Callable[[Any], str]:
     def convert(value: Any) -> str:

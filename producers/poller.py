@@ -180,7 +180,7 @@ class FeedPoller:
 
     def _fresh(self, feed: FeedSpec, items: list[RawItem], now: float) -> _Fresh:
         """The items never published, less the near-duplicates of the same source's recent items."""
-        unseen = self.store.unseen(item.id for item in items)
+        unseen = self.store.unseen((item.id for item in items), now)
         fresh = _Fresh()
         candidates = [item for item in items if item.id in unseen]
         if not candidates:
@@ -238,6 +238,9 @@ class FeedPoller:
             removed = self.store.prune_fingerprints(now - self.settings.dedup_window)
             if removed:
                 logger.info("event=fingerprints_pruned removed=%d", removed)
+            forgotten = self.store.prune_seen(now - self.settings.seen_retention)
+            if forgotten:
+                logger.info("event=published_ids_pruned removed=%d", forgotten)
 
 
 def _epoch(text: str) -> float:

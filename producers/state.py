@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS fingerprints (item_id TEXT PRIMARY KEY, source TEXT N
 CREATE INDEX IF NOT EXISTS fingerprints_source ON fingerprints(source, seen);
 """
 _ADDED_COLUMNS = {"usual_gap": "REAL", "latest_item": "REAL", "health_flag": "TEXT", "first_attempt": "REAL"}
+_TOUCH_AFTER = 86400.0  # a listed id's last-seen time is refreshed at most once a day
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class FeedStateStore:
         for name, kind in _ADDED_COLUMNS.items():
             if name not in present:
                 self._db.execute(f"ALTER TABLE feed_state ADD COLUMN {name} {kind}")
+        if "last_seen" not in {row[1] for row in self._db.execute("PRAGMA table_info(seen_items)")}:
+            self._db.execute("ALTER TABLE seen_items ADD COLUMN last_seen REAL")  # NULL: first_seen
 
     def get(self, feed_id: str, url: str) -> FeedState:
         return self.get_many([(feed_id, url)])[feed_id]
@@ -94,19 +97,34 @@ class FeedStateStore:
         rows = [(s.feed_id, s.url, s.validators.etag, s.validators.last_modified, *astuple(s)[3:]) for s in states]
         self._write(lambda: self._db.executemany(sql, rows))
 
-    def unseen(self, item_ids: Iterable[str]) -> set[str]:
-        """The ids among ``item_ids`` that were never published."""
+    def unseen(self, item_ids: Iterable[str], now: float | None = None) -> set[str]:
+        """The ids among ``item_ids`` that were never published. With ``now``, the ids already published
+        are noted as still listed by their feed (at most once a day), which keeps them from being pruned."""
         ids = list(dict.fromkeys(item_ids))
         seen: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+        for chunk in _chunks(ids):
             marks = ", ".join("?" for _ in chunk)
             seen.update(r[0] for r in self._db.execute(f"SELECT item_id FROM seen_items WHERE item_id IN ({marks})", chunk))
+        if now is not None and seen:
+            self._touch(sorted(seen), now)
         return set(ids) - seen
 
+    def _touch(self, item_ids: list[str], now: float) -> None:
+        def update() -> None:
+            for chunk in _chunks(item_ids):
+                marks = ", ".join("?" for _ in chunk)
+                self._db.execute(f"UPDATE seen_items SET last_seen = ? WHERE item_id IN ({marks})"
+                                 " AND COALESCE(last_seen, first_seen) < ?", (now, *chunk, now - _TOUCH_AFTER))
+        self._write(update)
+
+    def prune_seen(self, before: float) -> int:
+        """Forget published ids that no feed has listed since ``before``."""
+        return self._db.execute("DELETE FROM seen_items WHERE COALESCE(last_seen, first_seen) < ?", (before,)).rowcount
+
     def mark_seen(self, feed_id: str, item_ids: Iterable[str], now: float) -> None:
-        rows = [(i, feed_id, now) for i in item_ids]
-        self._write(lambda: self._db.executemany("INSERT OR IGNORE INTO seen_items VALUES (?, ?, ?)", rows))
+        rows = [(i, feed_id, now, now) for i in item_ids]
+        self._write(lambda: self._db.executemany(
+            "INSERT OR IGNORE INTO seen_items (item_id, feed_id, first_seen, last_seen) VALUES (?, ?, ?, ?)", rows))
 
     def fingerprints(self, source: str, since: float) -> list[tuple[str, Fingerprint]]:
         """Fingerprints of the items of ``source`` published since ``since``, newest first."""
@@ -132,6 +150,11 @@ class FeedStateStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def _state(feed_id: str, url: str, row: tuple | None) -> FeedState:
