@@ -3,7 +3,9 @@
 Tables, each with the unique key that makes it idempotent:
 
 - ``alert_matches`` (rule, item): every item that matched a rule, with the verdict; an item seen
-  again (a replay, a second alerter process) is recognised here and never decided twice;
+  again (a replay, a second alerter process) is recognised here and never decided twice; kept for
+  ``MATCH_RETENTION`` (consumers/alerter.py), after which a replayed item is decided again
+  (a story already alerted still does not alert twice: its claim is kept);
 - ``alert_claims`` (rule, story, seq): one row per alert of a story, ``seq`` 0 then 1, 2... on
   realerts; a digest claim waits in its window until the window is closed;
 - ``alert_digests`` (rule, window start): a closed digest window;
@@ -48,6 +50,7 @@ CREATE TABLE IF NOT EXISTS alert_outbox (id INTEGER PRIMARY KEY, alert_id TEXT N
   next_attempt REAL NOT NULL, lease_until REAL NOT NULL DEFAULT 0, last_error TEXT, created_at REAL NOT NULL,
   sent_at REAL, UNIQUE (alert_id, action));
 CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox(status, next_attempt);
+CREATE INDEX IF NOT EXISTS alert_matches_time ON alert_matches(matched_at);
 CREATE TABLE IF NOT EXISTS alert_silences (rule TEXT NOT NULL, story_id TEXT NOT NULL, until REAL NOT NULL,
   created_at REAL NOT NULL, reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (rule, story_id));
 """
@@ -278,6 +281,10 @@ class AlertStore:
     def unsilence(self, rule: str, story_id: str) -> bool:
         cursor = self._db.execute("DELETE FROM alert_silences WHERE rule = ? AND story_id = ?", (rule, story_id))
         return cursor.rowcount == 1
+
+    def prune_matches(self, before: float) -> int:
+        """Forget the matches recorded before ``before`` (claims, digests and the outbox are kept)."""
+        return self._db.execute("DELETE FROM alert_matches WHERE matched_at < ?", (before,)).rowcount
 
     def silences(self, now: float) -> list[Silence]:
         rows = self._db.execute("SELECT rule, story_id, until, reason FROM alert_silences WHERE until > ?"

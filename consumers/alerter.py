@@ -32,6 +32,9 @@ __all__ = ["AlerterStage"]
 
 logger = logging.getLogger(__name__)
 
+MATCH_RETENTION = 90 * 86400.0  # how long (rule, item) matches are remembered to recognise replays
+_PRUNE_EVERY = 3600.0
+
 
 def _targets(rule: RuleSpec) -> list[tuple[int, str]]:
     return [(index, action.target) for index, action in enumerate(rule.actions)]
@@ -48,6 +51,7 @@ class AlerterStage:
         self.deliverer = Deliverer(self.specs, store, sender, clock)
         self.alerts_created = 0  # outbox rows this process created (one per alert and action)
         self.alerts_sent = 0
+        self._pruned_at = 0.0
 
     def handle(self, record: Record) -> None:
         item = ClassifiedItem.from_dict(decode_json(record.value, f"{record.topic} offset {record.offset}"))
@@ -92,8 +96,17 @@ class AlerterStage:
         try:
             self._close_digests()
             self.alerts_sent += self.deliverer.deliver_due()
+            self._prune_matches()
         except sqlite3.OperationalError as exc:  # the state database stayed busy past its timeout
             raise RetryLater(f"alert store: {exc}") from None
+
+    def _prune_matches(self) -> None:
+        now = self.clock()
+        if now - self._pruned_at >= _PRUNE_EVERY:
+            self._pruned_at = now
+            removed = self.store.prune_matches(now - MATCH_RETENTION)
+            if removed:
+                logger.info("event=alert_matches_pruned removed=%d", removed)
 
     def idle(self) -> None:
         """Called by the loop when nothing arrived (outside its retry handling): never raises RetryLater."""

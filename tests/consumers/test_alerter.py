@@ -4,7 +4,7 @@ parking, restarts, and a real local HTTP receiver for faults (500, a stall past 
 import pytest
 
 from consumers.alert_store import AlertStore
-from consumers.alerter import AlerterStage
+from consumers.alerter import MATCH_RETENTION, AlerterStage
 from pipeline.errors import PermanentError, RetryLater
 from pipeline.rule_settings import ActionSpec, RuleSpec
 from pipeline.transport.base import Record
@@ -99,6 +99,18 @@ def test_without_realert_a_story_alerts_once_ever(store):
     clock.now += 30 * 86400
     feed(stage, ct_item("b"))
     assert len(sender.sent) == 1
+
+
+def test_matches_are_forgotten_after_the_retention_but_the_story_still_alerts_once(store):
+    clock, sender = Clock(), Sender()
+    stage = AlerterStage([RULE], store, sender, clock)
+    feed(stage, ct_item("a"))
+    clock.now += MATCH_RETENTION + 3600
+    feed(stage, ct_item("b", story="story-2"))  # flush prunes matches older than the retention
+    assert store.verdict_counts(RULE.name) == {"alert": 1}  # only b's match is left
+    feed(stage, ct_item("a"))  # a replay of the forgotten item is decided again, and its story does not re-alert
+    assert len(sender.sent) == 2
+    assert sum(store.verdict_counts(RULE.name).values()) == 2
 
 
 def test_digest_sends_one_message_per_rule_per_window(store):
