@@ -235,28 +235,17 @@ es_up() {
         cmd=(setpriv --reuid="$ES_USER" --regid="$ES_USER" --init-groups -- "${cmd[@]}")
     fi
     start_detached "$ES_PIDFILE" "$ES_LOG" "${cmd[@]}"
-    wait_for_pidfile "$ES_PIDFILE" || fail_start elasticsearch "$ES_LOG" "no pid file written"
-    local pid deadline health
-    pid="$(<"$ES_PIDFILE")"
-    deadline=$((SECONDS + ES_START_TIMEOUT))
-    while :; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            rm -f "$ES_PIDFILE"
-            fail_start elasticsearch "$ES_LOG" "process $pid exited"
-        fi
-        if port_open "$ES_PORT"; then
-            health="$(es_health)"
-            if [[ "$health" == *'"timed_out":false'* && "$health" =~ \"status\":\"(yellow|green)\" ]]; then
-                break
-            fi
-        fi
-        if ((SECONDS >= deadline)); then
-            stop_pid elasticsearch "$ES_PIDFILE" "$ES_MARKER" 5 || true
-            fail_start elasticsearch "$ES_LOG" "cluster health not yellow after ${ES_START_TIMEOUT}s"
-        fi
-        sleep 0.3
-    done
+    local pid
+    pid="$(wait_ready elasticsearch "$ES_PIDFILE" "$ES_MARKER" "$ES_LOG" "$ES_START_TIMEOUT" 0.3 "cluster health" es_ready)"
     log "elasticsearch: $ES_VERSION ready on http://127.0.0.1:$ES_PORT (pid $pid, java $(java_major "$ES_JAVA_HOME_DIR") from $ES_JAVA_HOME_DIR) in $(elapsed "$start")s"
+}
+
+# ready once the cluster health answers yellow or green
+es_ready() {
+    local health
+    port_open "$ES_PORT" || return 1
+    health="$(es_health)"
+    [[ "$health" == *'"timed_out":false'* && "$health" =~ \"status\":\"(yellow|green)\" ]]
 }
 
 es_down() {

@@ -130,25 +130,13 @@ kafka_up() {
     : >"$KAFKA_LOG"
     start_detached "$KAFKA_PIDFILE" "$KAFKA_LOG" \
         "$KAFKA_JAVA" "${KAFKA_JAVA_OPTS[@]}" kafka.Kafka "$KAFKA_CONFIG"
-    wait_for_pidfile "$KAFKA_PIDFILE" || fail_start kafka "$KAFKA_LOG" "no pid file written"
-    local pid deadline
-    pid="$(<"$KAFKA_PIDFILE")"
-    deadline=$((SECONDS + KAFKA_START_TIMEOUT))
-    while :; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            rm -f "$KAFKA_PIDFILE"
-            fail_start kafka "$KAFKA_LOG" "process $pid exited"
-        fi
-        if grep -q 'Kafka Server started' "$KAFKA_LOG" && port_open "$KAFKA_PORT"; then
-            break
-        fi
-        if ((SECONDS >= deadline)); then
-            stop_pid kafka "$KAFKA_PIDFILE" "$KAFKA_MARKER" 5 || true
-            fail_start kafka "$KAFKA_LOG" "not ready after ${KAFKA_START_TIMEOUT}s"
-        fi
-        sleep 0.2
-    done
+    local pid
+    pid="$(wait_ready kafka "$KAFKA_PIDFILE" "$KAFKA_MARKER" "$KAFKA_LOG" "$KAFKA_START_TIMEOUT" 0.2 broker kafka_ready)"
     log "kafka: $KAFKA_VERSION ready on 127.0.0.1:$KAFKA_PORT (pid $pid) in $(elapsed "$start")s"
+}
+
+kafka_ready() {
+    grep -q 'Kafka Server started' "$KAFKA_LOG" && port_open "$KAFKA_PORT"
 }
 
 kafka_down() {

@@ -109,3 +109,27 @@ wait_for_pidfile() {
     done
     return 1
 }
+
+# wait_ready NAME PIDFILE MARKER LOGFILE TIMEOUT INTERVAL WHAT CHECK...: after start_detached, wait until the
+# command CHECK... succeeds; the process exiting, or TIMEOUT seconds passing (the process is then stopped),
+# fails the start with the end of its log ("WHAT not ready after TIMEOUTs"). Prints the pid.
+wait_ready() {
+    local name="$1" pidfile="$2" marker="$3" logfile="$4" timeout="$5" interval="$6" what="$7"
+    shift 7
+    wait_for_pidfile "$pidfile" || fail_start "$name" "$logfile" "no pid file written"
+    local pid deadline
+    pid="$(<"$pidfile")"
+    deadline=$((SECONDS + timeout))
+    until "$@"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            rm -f "$pidfile"
+            fail_start "$name" "$logfile" "process $pid exited"
+        fi
+        if ((SECONDS >= deadline)); then
+            stop_pid "$name" "$pidfile" "$marker" 5 || true
+            fail_start "$name" "$logfile" "$what not ready after ${timeout}s"
+        fi
+        sleep "$interval"
+    done
+    printf '%s' "$pid"
+}
