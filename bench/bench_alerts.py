@@ -26,7 +26,6 @@ Modes:
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import random
 import signal
@@ -35,10 +34,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
@@ -47,6 +44,7 @@ sys.path.insert(0, str(REPO))
 
 from pipeline.item import ClassifiedItem, FeedRef, RawItem, format_time, utc_now  # noqa: E402
 from pipeline.settings import load_settings  # noqa: E402
+from tests.receiver import WebhookReceiver  # noqa: E402
 from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_RAW  # noqa: E402
 from pipeline.transport.registry import open_log  # noqa: E402
 
@@ -57,49 +55,39 @@ MODES = ("alerter", "stages", "run", "kafka")
 
 
 class Receiver:
-    """Notes when the alert of each item arrives (the first time)."""
+    """When the alert of each item first arrived, read from the tests' webhook receiver."""
 
     def __init__(self) -> None:
+        self.hook = WebhookReceiver().__enter__()
         self.arrived: dict[str, float] = {}
         self.duplicates = 0
-        self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self._seen = 0  # deliveries already read
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+        return f"{self.hook.base}/hook"
+
+    def read(self) -> None:
+        deliveries = self.hook.accepted()
+        for delivery in deliveries[self._seen:]:
+            item_id = delivery.json()["item"]["id"]
+            if item_id in self.arrived:
+                self.duplicates += 1
+            self.arrived.setdefault(item_id, delivery.received_at)
+        self._seen = len(deliveries)
 
     def wait_for(self, ids: set[str], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self.lock:
-                if ids <= self.arrived.keys():
-                    return True
+            self.read()
+            if ids <= self.arrived.keys():
+                return True
             time.sleep(0.05)
+        self.read()
         return False
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                now = time.time()
-                item_id = json.loads(body)["item"]["id"]
-                with receiver.lock:
-                    if item_id in receiver.arrived:
-                        receiver.duplicates += 1
-                    receiver.arrived.setdefault(item_id, now)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        return Handler
+    def close(self) -> None:
+        self.hook.__exit__(None, None, None)
 
 
 _SYLLABLES = ("ka", "lo", "mi", "ne", "pu", "ra", "si", "to", "vu", "ze")
@@ -182,6 +170,8 @@ def _measure(mode: str, log_url: str, commands: list[tuple[str, ...]], topic: st
                 process.send_signal(signal.SIGINT)
             for process in processes:
                 process.wait(60)
+            receiver.read()  # duplicates arriving after the last first arrival count too
+            receiver.close()
     latencies = sorted(receiver.arrived[i] - t for i, t in published.items() if i in receiver.arrived)
     if not latencies:
         raise RuntimeError(f"none of the {len(published)} alerts arrived")

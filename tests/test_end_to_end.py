@@ -6,19 +6,13 @@ import json
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from pipeline.item import FeedRef
-from producers.normalise import normalise_feed
-from producers.parse import parse_feed
-from tests.conftest import SHARED
 from tests.feedserver import FeedServer
+from tests.pipeline_feeds import alert_rules, expected_ids, feed_entries, serve_feeds
 
-FIXTURES = Path(__file__).parent / "fixtures" / "e2e"
-REAL_FEEDS = sorted((SHARED / "corpora" / "real-feeds").glob("*.xml"))[:6] if SHARED.is_dir() else []
 
 
 def newsmon(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -26,45 +20,20 @@ def newsmon(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.Compl
                           capture_output=True, text=True, timeout=300)
 
 
-def expected_ids(files: dict[str, Path], base: str) -> set[str]:
-    """The item ids the producer should publish, computed with the pure parse/normalise functions."""
-    ids = set()
-    for url_path, path in files.items():
-        parsed = parse_feed(path.read_bytes(), url=base + url_path)
-        entries, _ = normalise_feed(parsed, feed=FeedRef("x", base + url_path), source="x",
-                                    fetched_at=datetime.now(timezone.utc))
-        ids.update(e.item.id for e in entries)
-    return ids
-
-
 @pytest.fixture
 def server():
-    files = {"/frontier.xml": FIXTURES / "frontier-desk.xml", "/energy.json": FIXTURES / "energy-wire.json"}
-    files.update({f"/real/{p.name}": p for p in REAL_FEEDS})
-    with FeedServer(files=files) as srv:
-        yield srv
+    yield from serve_feeds()
 
 
 def write_config(tmp_path: Path, server: FeedServer) -> Path:
-    feeds = "\n".join(f"  - {{id: {p.strip('/').replace('/', '-').replace('.', '-')}, source: Test, url: '{server.base}{p}'}}"
-                      for p in server.files)
     config = tmp_path / "newsmon.yaml"
     config.write_text(f"""
 log: sqlite:///{tmp_path}/log.db
 index: sqlite:///{tmp_path}/index.db
 feeds:
-{feeds}
+{feed_entries(server)}
   - {{id: unreachable, source: Nowhere, url: 'http://127.0.0.1:9/feed.xml'}}
-rules:
-  - name: ct-balochistan
-    query: 'Balochistan OR Quetta'
-    topics: [counterterrorism]
-    actions: [{{type: webhook, url: '{server.base}/hook/ct'}}]
-  - name: minerals
-    query: '"Reko Diq" OR "Thar coal"'
-    topics: [minerals_cooperation]
-    actions: [{{type: webhook, url: '{server.base}/hook/min'}}]
-""")
+{alert_rules(server)}""")
     return config
 
 

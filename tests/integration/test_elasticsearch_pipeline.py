@@ -14,7 +14,7 @@ from pipeline.query import matches, parse_query
 from pipeline.transport.base import SearchFilters
 from tests.feedserver import FeedServer
 from tests.integration.es_fixtures import es, es_url  # noqa: F401  (fixtures)
-from tests.test_end_to_end import FIXTURES, REAL_FEEDS, expected_ids
+from tests.pipeline_feeds import expected_ids, feed_entries, serve_feeds
 
 pytestmark = pytest.mark.integration
 
@@ -23,15 +23,11 @@ SOURCES = {"/frontier.xml": "Frontier Desk", "/energy.json": "Energy Wire"}
 
 @pytest.fixture
 def feeds():
-    files = {"/frontier.xml": FIXTURES / "frontier-desk.xml", "/energy.json": FIXTURES / "energy-wire.json"}
-    files.update({f"/real/{p.name}": p for p in REAL_FEEDS})
-    with FeedServer(files=files) as server:
-        yield server
+    yield from serve_feeds()
 
 
 def write_config(kafka, es, server: FeedServer):
-    feeds = "\n".join(f"  - {{id: f{i}, source: '{SOURCES.get(path, 'US State Department')}', url: '{server.base}{path}'}}"
-                      for i, path in enumerate(server.files))
+    feeds = feed_entries(server, lambda path: SOURCES.get(path, "US State Department"))
     config = kafka.tmp / "newsmon.yaml"
     config.write_text(f"""log: {kafka.url}
 state: sqlite:///{kafka.tmp}/state.db
@@ -64,9 +60,7 @@ def test_a_full_kafka_to_elasticsearch_run_indexes_every_item_once_and_searches_
         result = kafka.newsmon(*step, "-c", str(config), timeout=300)
         assert result.returncode == 0, f"{step}: {result.stderr}"
     es.refresh()
-    expected = expected_ids({p: FIXTURES / n for p, n in (("/frontier.xml", "frontier-desk.xml"),
-                                                          ("/energy.json", "energy-wire.json"))}
-                            | {f"/real/{p.name}": p for p in REAL_FEEDS}, feeds.base)
+    expected = expected_ids(feeds.files, feeds.base)
     docs = all_docs(es)
     assert sorted(d["id"] for d in docs) == sorted(expected)  # every item, once
     with es.client() as client:

@@ -13,7 +13,8 @@ import pytest
 from pipeline.transport.base import TOPIC_CLASSIFIED, TOPIC_DLQ, TOPIC_RAW
 from tests.feedserver import FeedServer
 from tests.integration.conftest import raw_records
-from tests.test_end_to_end import FIXTURES, REAL_FEEDS, expected_ids, newsmon
+from tests.pipeline_feeds import alert_rules, expected_ids, feed_entries, serve_feeds
+from tests.test_end_to_end import newsmon
 
 pytestmark = pytest.mark.integration
 
@@ -27,27 +28,11 @@ def index_ids(tmp_path: Path) -> list[str]:
 
 @pytest.fixture
 def feeds():
-    files = {"/frontier.xml": FIXTURES / "frontier-desk.xml", "/energy.json": FIXTURES / "energy-wire.json"}
-    files.update({f"/real/{p.name}": p for p in REAL_FEEDS})
-    with FeedServer(files=files) as server:
-        yield server
+    yield from serve_feeds()
 
 
 def feed_config(server: FeedServer) -> str:
-    feeds = "\n".join(f"  - {{id: f{i}, source: Test, url: '{server.base}{path}'}}"
-                      for i, path in enumerate(server.files))
-    return f"""feeds:
-{feeds}
-rules:
-  - name: ct-balochistan
-    query: 'Balochistan OR Quetta'
-    topics: [counterterrorism]
-    actions: [{{type: webhook, url: '{server.base}/hook/ct'}}]
-  - name: minerals
-    query: '"Reko Diq" OR "Thar coal"'
-    topics: [minerals_cooperation]
-    actions: [{{type: webhook, url: '{server.base}/hook/min'}}]
-"""
+    return f"feeds:\n{feed_entries(server)}\n{alert_rules(server)}"
 
 
 def test_every_stage_as_its_own_process_indexes_every_item_and_commits(kafka, feeds):
