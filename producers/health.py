@@ -51,6 +51,7 @@ class FeedHealth:
     usual_gap: float | None
     latest_item: float | None
     stale_after: float  # seconds without a new item before the feed counts as stale
+    moved_to: str | None = None  # the address a permanent redirect gave; the configuration still has the old one
 
 
 def stale_threshold(usual_gap: float | None, settings: ProducerSettings) -> float:
@@ -89,7 +90,7 @@ def assess(state: FeedState, now: float, settings: ProducerSettings) -> FeedHeal
     return FeedHealth(
         feed_id=state.feed_id, status=status, reason=reason, last_success=state.last_success,
         error_streak=state.error_count, items_per_day=86400.0 / state.usual_gap if state.usual_gap else None,
-        usual_gap=state.usual_gap, latest_item=state.latest_item, stale_after=threshold,
+        usual_gap=state.usual_gap, latest_item=state.latest_item, stale_after=threshold, moved_to=state.moved_to,
     )
 
 

@@ -94,7 +94,7 @@ class FeedPoller:
         """Fetch the given feeds concurrently, publish their new items, record state and health."""
         report = PollReport()
         states = self._states(feeds)
-        outcomes = map_per_host(feeds, lambda f: host_of(f.url), lambda f: self._fetch(f, states[f.id].validators),
+        outcomes = map_per_host(feeds, lambda f: host_of(f.url), lambda f: self._fetch(states[f.id]),
                                 concurrency=self.settings.concurrency, per_host=self.settings.per_host_concurrency)
         updated = []
         for feed, outcome in zip(feeds, outcomes):
@@ -110,9 +110,10 @@ class FeedPoller:
         self._prune()
         return report
 
-    def _fetch(self, feed: FeedSpec, validators: Validators) -> FetchResult | Exception:
+    def _fetch(self, state: FeedState) -> FetchResult | Exception:
+        """Fetch the feed where it lives now: its URL, or where it permanently moved to."""
         try:
-            return self.fetcher(feed.url, validators)
+            return self.fetcher(state.moved_to or state.url, state.validators)
         except Exception as exc:  # reported per feed; one feed never stops the others
             return exc
 
@@ -128,9 +129,10 @@ class FeedPoller:
                        next_check=self.clock() + delay)
 
     def _after_result(self, feed: FeedSpec, state: FeedState, result: FetchResult, report: PollReport) -> FeedState:
-        if result.moved_to:
-            logger.warning("event=feed_moved feed=%s url=%s moved_to=%s hint=update the feed's url in the configuration",
-                           feed.id, feed.url, result.moved_to)
+        if result.moved_to and result.moved_to != state.moved_to:
+            logger.warning("event=feed_moved feed=%s url=%s moved_to=%s hint=fetched from the new address from now"
+                           " on; update the feed's url in the configuration", feed.id, feed.url, result.moved_to)
+            state = replace(state, moved_to=result.moved_to)
         ttl, published, gap, latest = None, 0, state.usual_gap, state.latest_item
         if result.not_modified:
             report.feeds_not_modified += 1

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS fingerprints (item_id TEXT PRIMARY KEY, source TEXT N
   shingles BLOB NOT NULL, title_words BLOB NOT NULL, numbers BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS fingerprints_source ON fingerprints(source, seen);
 """
-_ADDED_COLUMNS = {"usual_gap": "REAL", "latest_item": "REAL", "health_flag": "TEXT", "first_attempt": "REAL"}
+_ADDED_COLUMNS = {"usual_gap": "REAL", "latest_item": "REAL", "health_flag": "TEXT", "first_attempt": "REAL",
+                  "moved_to": "TEXT"}
 _TOUCH_AFTER = 86400.0  # a listed id's last-seen time is refreshed at most once a day
 
 
@@ -49,6 +50,7 @@ class FeedState:
     latest_item: float | None = None  # newest publish time seen (fetch time for undated new items)
     health_flag: str | None = None  # "broken" or "stale" once alerted, until the feed is healthy again
     first_attempt: float | None = None
+    moved_to: str | None = None  # where the feed answered a permanent redirect (301/308) to; fetched from then on
 
 
 _COLUMNS = ("url", "etag", "last_modified", *(f.name for f in fields(FeedState)[3:]))
@@ -162,7 +164,7 @@ def _state(feed_id: str, url: str, row: tuple | None) -> FeedState:
         return FeedState(feed_id, url)
     values = dict(zip(_COLUMNS, row))
     kept = {k: values[k] for k in ("items_published", "usual_gap", "latest_item", "health_flag", "first_attempt")}
-    if values["url"] != url:  # the feed moved in the configuration: forget validators and schedule
+    if values["url"] != url:  # the feed moved in the configuration: forget validators, schedule and redirect
         return FeedState(feed_id, url, **kept)
     rest = {k: v for k, v in values.items() if k not in ("url", "etag", "last_modified")}
     return FeedState(feed_id, url, Validators(values["etag"], values["last_modified"]), **rest)

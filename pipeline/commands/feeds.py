@@ -79,7 +79,8 @@ def _health_row(health: FeedHealth, source: str) -> dict[str, Any]:
     return {"id": health.feed_id, "source": source, "status": health.status, "reason": health.reason,
             "last_success": _when(health.last_success), "error_streak": health.error_streak,
             "items_per_day": round(health.items_per_day, 1) if health.items_per_day is not None else None,
-            "latest_item": _when(health.latest_item), "stale_after_hours": round(health.stale_after / 3600, 1)}
+            "latest_item": _when(health.latest_item), "stale_after_hours": round(health.stale_after / 3600, 1),
+            "moved_to": health.moved_to}
 
 
 def cmd_feeds_check(settings: Settings, as_json: bool, strict: bool) -> int:
@@ -100,6 +101,8 @@ def cmd_feeds_check(settings: Settings, as_json: bool, strict: bool) -> int:
                   f" {per_day:>9}  {row['latest_item']:<17}")
             if row["status"] not in ("ok", "new") and row["reason"]:
                 print(f"    {row['status']}: {row['reason']}")
+            if row["moved_to"]:
+                print(f"    moved permanently to {row['moved_to']} (fetched there; update its url in the configuration)")
         print(f"{len(rows)} feeds, {len(flagged)} broken or stale", file=sys.stderr)
     return 1 if strict and flagged else 0
 

@@ -12,6 +12,7 @@ import pytest
 from pipeline.settings import FeedSpec, ProducerSettings
 from pipeline.transport.base import TOPIC_RAW
 from pipeline.transport.memory import MemoryLog
+from producers.health import assess
 from producers.poller import FeedPoller
 from producers.state import FeedStateStore
 from tests.faultserver import (
@@ -254,3 +255,19 @@ def test_one_bad_feed_among_many_does_not_stop_the_others(server, db):
     poller = make_poller(feeds, db)
     report = poller.poll(poller.feeds)
     assert report.feeds_polled == 20 and 0 < report.feeds_failed < 20
+
+
+def test_a_permanently_moved_feed_is_fetched_at_its_new_address_until_the_configuration_changes(server, db):
+    server.routes.update({"/old": redirect("/new", 301), "/new": content(rss(STORIES))})
+    clock = Clock()
+    moved = feed(server, "/old", feed_id="desk")
+    poller = make_poller([moved], db, clock=clock)
+    assert poller.poll(poller.feeds).items_published == 3
+    clock.now += 3600
+    poller.poll(poller.feeds)
+    assert [path for path, _ in server.requests] == ["/old", "/new", "/new"]  # the old address asked once
+    state = poller.store.get("desk", moved.url)
+    assert state.moved_to == server.url("/new")
+    assert assess(state, clock.now, SETTINGS).moved_to == server.url("/new")
+    updated = replace(moved, url=server.url("/new"))  # the configuration now has the new address
+    assert poller.store.get("desk", updated.url).moved_to is None
