@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -26,8 +27,23 @@ def _rows(path: str, topics: set[str]) -> list[tuple[str, dict]]:
     return rows
 
 
-def cmd_train(settings: Settings, path: str, out: str, epochs: int | None, seed: int | None) -> int:
+def _print_cross_validation(folder: Path) -> None:
+    """The out-of-fold figures ``combiner.json`` records (the model's own estimate of how it will do)."""
+    from pipeline.nlp.combiner import COMBINER_FILE
+
+    path = folder / COMBINER_FILE
+    if not path.is_file():
+        return
+    summary = json.loads(path.read_text(encoding="utf-8")).get("cross_validation", {})
+    for name, m in summary.get("topics", {}).items():
+        print(f"{name}: {summary.get('folds')}-fold cross-validated precision={m['precision']:.3f}"
+              f" recall={m['recall']:.3f} f1={m['f1']:.3f} support={m['support']}")
+
+
+def cmd_train(settings: Settings, path: str, out: str, epochs: int | None, seed: int | None,
+              combiner_folds: int | None = None) -> int:
     """Train on every item of ``path`` (hold your evaluation items out yourself) and save to ``out``."""
+    from pipeline.nlp.combiner import load_combiners
     from pipeline.nlp.lemmas import LemmaTables, load_spacy
     from pipeline.nlp.train import TrainingOptions, train_topic_model, training_items
 
@@ -45,8 +61,13 @@ def cmd_train(settings: Settings, path: str, out: str, epochs: int | None, seed:
         options = replace(options, epochs=epochs)
     if seed is not None:
         options = replace(options, seed=seed)
-    meta = train_topic_model(items, labels, tables, Path(out), options)
+    if combiner_folds is not None:
+        options = replace(options, folds=combiner_folds)
+    meta = train_topic_model(items, labels, tables, Path(out), options, topics=settings.topics)
     positives = ", ".join(f"{k}={v}" for k, v in meta.training["positives"].items())
     print(f"{out}: model_version={meta.model_version} items={len(items)} positives: {positives}")
+    for name, combiner in load_combiners(Path(out), labels).items():
+        print(f"{name}: combiner threshold={combiner.threshold:.3f}")
+    _print_cross_validation(Path(out))
     print(f"use it with classifier.topic_model: {out} (or NEWSMON_CLASSIFIER_TOPIC_MODEL={out})")
     return 0

@@ -4,10 +4,14 @@ Per batch of items (one ``nlp.pipe`` per stage, cheapest first):
 
 1. topic stage: tokenizer, tagger-free lemmatizer and the BOW ``textcat_multilabel`` over the title,
    summary and start of the body (``max_chars``); the lemma rules score the same docs;
-2. per topic, ``score = model_weight * model + (1 - model_weight) * rules`` (a rule veto zeroes it;
-   a topic the model does not know uses its rules alone); assigned at or above the threshold, or
-   when the rule score alone reaches ``rules_alone`` (then the score is raised to the threshold); the
-   evidence is the rule phrases, strongest first, then ``model:0.93``;
+2. per topic, when the model folder carries a fitted combiner for it (``combiner.json``, see
+   :mod:`pipeline.nlp.combiner`), the score is the combiner's probability from the model's
+   probability and the rules' positive and negative weights, assigned at or above the combiner's
+   threshold; otherwise ``score = model_weight * model + (1 - model_weight) * rules`` (a topic the
+   model does not know uses its rules alone), assigned at or above the topic's threshold, or when
+   the rule score alone reaches ``rules_alone`` (then the score is raised to the threshold). A rule
+   veto zeroes the score either way. The evidence is the rule phrases, strongest first, then
+   ``model:0.93``;
 3. the gazetteer entity ruler on every item (cheap);
 4. spaCy NER only where it adds value (``ner: relevant``: items with a topic, or that the gazetteer
    already finds to be about Pakistan, the United States or Afghanistan; ``all``; ``off``), on the
@@ -28,11 +32,12 @@ from typing import Mapping, Sequence
 from spacy.tokens import Doc
 
 from pipeline.classify import Judgement
+from pipeline.nlp.combiner import Combiner, load_combiners
 from pipeline.nlp.entities import EntityExtractor, load_gazetteer_data
 from pipeline.nlp.geo import geography
 from pipeline.nlp.lemma_rules import LemmaRules, RuleScore
 from pipeline.nlp.lemmas import LemmaTables, clip_text, load_spacy, topic_pipeline
-from pipeline.nlp.textcat import TopicModelMeta, load_topic_model
+from pipeline.nlp.textcat import TopicModelMeta, load_topic_model, shipped_model_path
 from pipeline.settings import ClassifierSettings
 from pipeline.topics import TopicDefinition
 
@@ -68,8 +73,11 @@ class HybridClassifier:
             self._ner_nlp.remove_pipe("lemmatizer")
         self._nlp = topic_pipeline(tables, base=self._ner_nlp)
         self._meta: TopicModelMeta | None = None
+        self._combiners: dict[str, Combiner] = {}
         if options.topic_model.lower() != "none":
-            self._meta = load_topic_model(self._nlp, Path(options.topic_model) if options.topic_model else None)
+            folder = Path(options.topic_model) if options.topic_model else shipped_model_path()
+            self._meta = load_topic_model(self._nlp, folder)
+            self._combiners = load_combiners(folder, self._meta.labels)
         self._rules = LemmaRules(self._nlp, self._topics)
         self._entities = EntityExtractor(self._ner_nlp, load_gazetteer_data(), geography(), tables.all_lemmas())
         self.version = self._version()
@@ -95,14 +103,27 @@ class HybridClassifier:
         for name, definition in self._topics.items():
             rule = rules[name]
             model = doc.cats.get(name)
-            weight = definition.model_weight if model is not None else 0.0
-            score = 0.0 if rule.veto else weight * (model or 0.0) + (1.0 - weight) * rule.score
-            if score >= definition.threshold or (not rule.veto and rule.score >= definition.rules_alone):
-                score = max(score, definition.threshold)
-                topics.append(name)
+            combiner = self._combiners.get(name) if model is not None else None
+            if combiner is not None:
+                score = 0.0 if rule.veto else combiner.score(model, rule.positive, rule.negative)
+                if not rule.veto and score >= combiner.threshold:
+                    topics.append(name)
+            else:
+                score = self._hand_score(definition, rule, model)
+                if score >= definition.threshold:
+                    topics.append(name)
             scores[name] = round(score, 4)
             evidence[name] = list(rule.evidence[:10]) + ([f"model:{model:.2f}"] if model is not None else [])
         return TopicResult(tuple(topics), scores, evidence, doc, title_chars)
+
+    @staticmethod
+    def _hand_score(definition: TopicDefinition, rule: RuleScore, model: float | None) -> float:
+        """The configured blend of model and rules; a sure rule score lifts it to the threshold."""
+        if rule.veto:
+            return 0.0
+        weight = definition.model_weight if model is not None else 0.0
+        score = weight * (model or 0.0) + (1.0 - weight) * rule.score
+        return max(score, definition.threshold) if rule.score >= definition.rules_alone else score
 
     def classify_many(self, items: Sequence[tuple[str, str]]) -> list[Judgement]:
         """Full judgement (topics, entities, countries, locations) for (title, text) pairs."""

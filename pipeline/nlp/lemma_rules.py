@@ -38,6 +38,8 @@ class RuleScore:
     total: float
     evidence: tuple[str, ...]
     veto: bool = False
+    positive: float = 0.0  # the weights of the matched phrases, before negatives
+    negative: float = 0.0  # the weights of the matched negative phrases
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,11 @@ class LemmaRules:
             label = f"-{entry.phrase.text}" if entry.negative else entry.phrase.text
             weights[label] += sign * entry.phrase.weight * (1.0 + math.log(count))
         total = sum(weights.values())
+        positive = sum(w for w in weights.values() if w > 0)
         score = 0.0 if total <= 0 else 1.0 - math.exp(-total / _SCALE)
         evidence = tuple(name for name, _ in sorted(weights.items(), key=lambda kv: (-abs(kv[1]), kv[0])))
-        return RuleScore(round(score, 4), round(total, 4), evidence)
+        return RuleScore(round(score, 4), round(total, 4), evidence, positive=round(positive, 4),
+                         negative=round(positive - total, 4))
 
 
 def _near_key(word: str) -> str:

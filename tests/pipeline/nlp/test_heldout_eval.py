@@ -23,5 +23,5 @@ def test_heldout_split_meets_its_floor(shared, tmp_path):
     report = json.loads(result.stdout)
     ct, mn = report["topics"]["counterterrorism"], report["topics"]["minerals_cooperation"]
     assert ct["support"] == 63 and mn["support"] == 33
-    assert ct["precision"] >= 0.8 and mn["precision"] >= 0.85, report  # measured 0.850 and 0.917
-    assert report["macro_f1"] >= 0.77, report  # measured 0.801
+    assert ct["precision"] >= 0.8 and mn["precision"] >= 0.85, report  # measured 0.862 and 0.880
+    assert report["macro_f1"] >= 0.77, report  # measured 0.793

@@ -51,3 +51,9 @@ def test_veto_zeroes_and_says_so(nlp):
     r = rules(nlp, phrases=["mining"], negative=[{"text": "crypto mining", "veto": True}])
     result = score(nlp, r, "Crypto mining", "mining mining")
     assert result.veto and result.score == 0.0 and result.evidence == ("-crypto mining (veto)",)
+
+
+def test_positive_and_negative_weights_are_reported_apart(nlp):
+    r = rules(nlp, phrases=[{"text": "mining", "weight": 2}], negative=[{"text": "price", "weight": 0.5}])
+    result = score(nlp, r, "x", "mining deal; gold price")
+    assert result.positive == 2 and result.negative == 0.5 and result.total == pytest.approx(1.5)

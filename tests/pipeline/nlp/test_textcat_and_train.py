@@ -8,6 +8,7 @@ from pipeline.nlp.corpus import split_rows
 from pipeline.nlp.lemmas import LemmaTables, load_spacy, topic_pipeline
 from pipeline.nlp.textcat import load_topic_model, shipped_model_path
 from pipeline.nlp.train import TrainingItem, TrainingOptions, train_topic_model
+from pipeline.topics import builtin_topics
 
 LABELS = ["counterterrorism", "minerals_cooperation"]
 CT = ["Militants attacked a police post", "Suicide bomber strikes convoy", "Terrorists killed in operation",
@@ -52,3 +53,41 @@ def test_split_is_stratified_and_depends_on_ids_only():
     again, _ = split_rows(list(reversed(rows)), 0.3)
     assert {r["id"] for r in train} == {r["id"] for r in again}
     assert len(held) == 60 and sum(bool(r["labels"]) for r in held) == 15
+
+
+def test_training_with_topic_rules_fits_combiners_that_the_classifier_uses(tables, tmp_path):
+    from pipeline.nlp.combiner import load_combiners
+    from pipeline.nlp.hybrid import HybridClassifier
+    from pipeline.settings import ClassifierSettings
+    from pipeline.topics import builtin_topics
+
+    items = [TrainingItem(f"c{i}", t, frozenset({"counterterrorism"}), t) for i, t in enumerate(CT)]
+    items += [TrainingItem(f"m{i}", t, frozenset({"minerals_cooperation"}), t) for i, t in enumerate(MIN)]
+    items += [TrainingItem(f"n{i}", t, frozenset(), t) for i, t in enumerate(NONE)]
+    topics = builtin_topics()
+    meta = train_topic_model(items, LABELS, tables, tmp_path / "m", TrainingOptions(epochs=5, folds=3), topics=topics)
+    combiners = load_combiners(tmp_path / "m", LABELS)
+    assert set(combiners) == set(LABELS) and meta.training["folds"] == 3
+    summary = json.loads((tmp_path / "m" / "combiner.json").read_text())["cross_validation"]
+    assert summary["topics"]["counterterrorism"]["support"] == len(CT)
+    classifier = HybridClassifier(topics, ClassifierSettings(topic_model=str(tmp_path / "m"), ner="off"))
+    (result,) = classifier.topic_stage([("Suicide bomber kills militants", "Suicide bomber kills militants")])
+    ct = combiners["counterterrorism"]
+    assert result.scores["counterterrorism"] == pytest.approx(ct.score(float(result.evidence["counterterrorism"][-1][6:]),
+                                                                    *_rule_weights(classifier, result)), abs=0.02)
+    assert ("counterterrorism" in result.topics) == (result.scores["counterterrorism"] >= ct.threshold)
+
+
+def _rule_weights(classifier, result):
+    rule = classifier._rules.score(result.doc, 4)["counterterrorism"]
+    return rule.positive, rule.negative
+
+
+def test_the_shipped_model_decides_by_the_hand_blend_and_training_fits_no_combiner_unless_asked(tables, tmp_path):
+    from pipeline.nlp.combiner import load_combiners
+
+    assert load_combiners(shipped_model_path(), LABELS) == {}
+    items = [TrainingItem(f"c{i}", t, frozenset({"counterterrorism"})) for i, t in enumerate(CT)]
+    items += [TrainingItem(f"n{i}", t, frozenset()) for i, t in enumerate(NONE)]
+    train_topic_model(items, LABELS, tables, tmp_path / "m", TrainingOptions(epochs=1), topics=builtin_topics())
+    assert not (tmp_path / "m" / "combiner.json").exists()
