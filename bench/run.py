@@ -1,6 +1,6 @@
 """Runs every benchmark module in bench/ (``bench_*.py``, each with ``run() -> list[str]``) and
 rewrites bench/RESULTS.md with their figures and the machine they ran on. ``make bench`` calls it;
-``python bench/run.py embedded`` runs only ``bench_embedded.py``."""
+``python bench/run.py embedded`` runs only ``bench_embedded.py`` and replaces only its section."""
 
 from __future__ import annotations
 
@@ -40,8 +40,28 @@ def main(selected: list[str]) -> None:
               f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `make bench` on: {machine()}.", ""]
     text = "\n".join(header) + "\n" + "\n\n".join(sections) + "\n"
     print(text)
+    results = BENCH / "RESULTS.md"
     if not selected:
-        (BENCH / "RESULTS.md").write_text(text)
+        results.write_text(text)
+    elif results.is_file():  # replace only the sections that ran, each with its own "Run ..." line
+        stamp = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M}"
+        merged = results.read_text()
+        for name, section in zip(names, sections):
+            heading, _, rest = section.partition("\n")
+            section = f"{heading}\n\nRun {stamp} UTC with `python bench/run.py {name}` on: {machine()}.\n{rest}"
+            merged = replace_section(merged, heading, section)
+        results.write_text(merged)
+
+
+def replace_section(text: str, heading: str, section: str) -> str:
+    """``text`` with the part from the line ``heading`` to the next ``## `` heading replaced (or appended)."""
+    lines = text.rstrip("\n").split("\n")
+    if heading not in lines:
+        return "\n".join(lines) + "\n\n" + section.rstrip("\n") + "\n"
+    start = lines.index(heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    kept_after = ["", *lines[end:]] if end < len(lines) else []
+    return "\n".join([*lines[:start], *section.rstrip("\n").split("\n"), *kept_after]) + "\n"
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ def cmd_search(settings: Settings, args: Any) -> int:
     filters = SearchFilters(
         topics=tuple(args.topic or ()), countries=tuple(c.upper() for c in args.country or ()),
         sources=tuple(args.source or ()), since=parse_since(args.since, datetime.now(timezone.utc)),
+        entities=tuple(args.entity or ()),
     )
     _print_hits(_search(settings, args.query, filters, args.limit, args.sort), args.json)
     return 0

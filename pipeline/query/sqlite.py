@@ -2,7 +2,7 @@
 
 The index schema (created by the index module)::
 
-    docs(rowid, id, doc, ts, published, fetched_at, classified_at, indexed_at)  -- dates: epoch seconds UTC
+    docs(rowid, id, ts, published, fetched_at, classified_at, indexed_at, ...)  -- dates: epoch seconds UTC
     doc_keywords(rowid, field, value)   -- one row per keyword value, value = original.casefold()
     doc_numbers(rowid, field, value)    -- e.g. field 'scores.counterterrorism'
     docs_fts USING fts5(title, summary, body, tokenize='unicode61 remove_diacritics 2')

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
+
+from pipeline.errors import UserInputError
 
 __all__ = [
     "TOPIC_RAW", "TOPIC_CLASSIFIED", "TOPIC_DLQ", "ALL_TOPICS",
     "Record", "PartitionLag", "LogProducer", "LogConsumer", "Log",
     "SearchFilters", "Hit", "SearchResult", "Rejection", "SearchIndex",
+    "ENTITY_FIELDS", "FACET_FIELDS", "HISTOGRAM_INTERVALS", "check_facets", "check_interval", "top_values",
+    "story_key",
 ]
 
 TOPIC_RAW = "newsmon.raw"
@@ -78,15 +82,23 @@ class Log(Protocol):
     def close(self) -> None: ...
 
 
+ENTITY_FIELDS = ("entities.persons", "entities.organizations", "entities.places", "entities.groups")
+FACET_FIELDS = ("topics", "countries", "source", *ENTITY_FIELDS)
+HISTOGRAM_INTERVALS = ("hour", "day", "week")
+
+
 @dataclass(frozen=True)
 class SearchFilters:
-    """Filters applied on top of the query; all of them must hold."""
+    """Filters applied on top of the query; all of them must hold. Within one field any of the values
+    will do, compared case-insensitively; ``entities`` looks in all four ``entities.*`` fields;
+    ``since`` (inclusive) and ``until`` (exclusive) bound ``@timestamp``."""
 
     topics: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
+    entities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,8 +133,47 @@ class SearchIndex(Protocol):
                sort: str = "relevance", now: datetime | None = None) -> SearchResult:
         """``query`` is a parsed :class:`pipeline.query.Query`; ``sort`` is ``relevance`` or ``newest``."""
 
+    def facets(self, query: Any, filters: SearchFilters, fields: Sequence[str], *, size: int = 10,
+               now: datetime | None = None) -> dict[str, list[tuple[str, int]]]:
+        """For each of ``fields`` (among :data:`FACET_FIELDS`), the ``size`` values carried by the most
+        matching documents, as (value, number of documents): most documents first, then by value.
+        Values are counted as stored (case-sensitive), except that Elasticsearch reports ``topics``
+        lower-cased. An unknown field or a size below 1 raises UserInputError."""
+
+    def histogram(self, query: Any, filters: SearchFilters, *, interval: str,
+                  now: datetime | None = None) -> list[tuple[datetime, dict[str, int]]]:
+        """Matching documents in buckets of ``@timestamp`` (``interval`` ``hour``, ``day`` or ``week``,
+        weeks starting on Monday, all in UTC), oldest first, empty buckets left out. Each bucket's
+        dict holds ``"all"``: the number of distinct stories (``story_id``; a document without one is
+        a story of its own), and per topic the number of distinct stories among the documents carrying it."""
+
     def get(self, item_id: str) -> dict[str, Any] | None: ...
 
     def count(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+def check_facets(fields: Sequence[str], size: int) -> None:
+    """UserInputError naming the first field :meth:`SearchIndex.facets` cannot count, or a bad size."""
+    for name in fields:
+        if name not in FACET_FIELDS:
+            raise UserInputError(f"facets: unknown field {name!r} (known: {', '.join(FACET_FIELDS)})")
+    if size < 1:
+        raise UserInputError(f"facets: size must be at least 1, got {size}")
+
+
+def check_interval(interval: str) -> None:
+    if interval not in HISTOGRAM_INTERVALS:
+        raise UserInputError(f"histogram: unknown interval {interval!r} (known: {', '.join(HISTOGRAM_INTERVALS)})")
+
+
+def top_values(counts: Iterable[tuple[str, int]], size: int) -> list[tuple[str, int]]:
+    """The ``size`` (value, count) pairs with the highest counts, ties by value (code point order)."""
+    return sorted(counts, key=lambda pair: (-pair[1], pair[0]))[:size]
+
+
+def story_key(doc: dict[str, Any]) -> str:
+    """What a histogram counts as one story: the case-folded ``story_id``; a document without one is
+    a story of its own (a NUL before its id keeps it apart from every story id)."""
+    return str(doc["story_id"]).casefold() if doc.get("story_id") else "\0" + str(doc["id"])

@@ -12,7 +12,9 @@ and so does the first flush of every process, so an indexer never writes into an
 
 Writing (:meth:`flush`), in order:
 
-1. look the queued ids up through the alias, so an item already indexed stays in its index;
+1. look the queued ids up through the alias, so an item already indexed stays in its index (in a
+   second thread, while this one shapes the documents with
+   :func:`~pipeline.transport.elasticsearch_mapping.to_source`, so the two overlap);
 2. send the documents with ``helpers.streaming_bulk`` in chunks bounded by ``bulk_docs`` and
    ``bulk_bytes``, ``_id`` = item id (re-indexing replaces); documents rejected with 429 are
    retried alone, ``bulk_retries`` times with capped exponential backoff;
@@ -26,6 +28,7 @@ Writing (:meth:`flush`), in order:
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -39,7 +42,8 @@ from pipeline.errors import ConfigError, RetryLater, SchemaError, UserInputError
 from pipeline.item import format_time, utc_now
 from pipeline.query import Query
 from pipeline.settings import ElasticsearchSettings, Settings
-from pipeline.transport.base import Hit, Rejection, SearchFilters, SearchResult
+from pipeline.transport.base import Hit, Rejection, SearchFilters, SearchResult, check_facets, check_interval
+from pipeline.transport.elasticsearch_aggs import facets_body, histogram_body, read_facets, read_histogram
 from pipeline.transport.elasticsearch_mapping import (
     TEMPLATE_FILE, from_source, load_template, monthly_index, parse_hosts, search_body, to_source,
 )
@@ -196,7 +200,7 @@ class ElasticsearchIndex:
             try:
                 if not self._ready:
                     self._setup_for_writing()
-                self._write(self._targets())
+                self._write()
             except RetryLater:
                 self._known.clear()  # an index may have been deleted meanwhile: check again next time
                 raise
@@ -207,9 +211,9 @@ class ElasticsearchIndex:
         rejected, self._rejected = self._rejected, []
         return rejected
 
-    def _targets(self) -> dict[str, str]:
-        """The index of every queued document: where it already is, else its @timestamp month."""
-        found = self._locate(list(self._pending))
+    def _targets(self, found: dict[str, str]) -> dict[str, str]:
+        """The index of every queued document: where it already is (``found`` by :meth:`_locate`), else
+        its @timestamp month."""
         targets = {}
         for doc_id, doc in list(self._pending.items()):
             try:
@@ -229,15 +233,27 @@ class ElasticsearchIndex:
             found.update((hit["_id"], hit["_index"]) for hit in response["hits"]["hits"])
         return found
 
-    def _actions(self, targets: dict[str, str]) -> Iterator[Json]:
-        for doc_id, index in targets.items():
-            yield {"_op_type": "index", "_index": index, "_id": doc_id, "_source": to_source(self._pending[doc_id])}
+    def _write(self) -> None:
+        """Shape the queued documents here while a second thread waits for the id lookup (the client
+        is thread-safe), so the shaping overlaps the lookup's round trip; then send them."""
+        queued = list(self._pending.items())
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsmon-es-lookup") as lookup:
+            found = lookup.submit(self._locate, [doc_id for doc_id, _ in queued])
+            shaped = [(doc_id, to_source(doc)) for doc_id, doc in queued]
+            targets = self._targets(found.result())
+        self._send(targets, shaped)
 
-    def _write(self, targets: dict[str, str]) -> None:
+    @staticmethod
+    def _actions(targets: dict[str, str], shaped: list[tuple[str, Json]]) -> Iterator[Json]:
+        for doc_id, source in shaped:
+            if doc_id in targets:  # not rejected on the way
+                yield {"_op_type": "index", "_index": targets[doc_id], "_id": doc_id, "_source": source}
+
+    def _send(self, targets: dict[str, str], shaped: list[tuple[str, Json]]) -> None:
         es = self.options
         failed: list[str] = []
         for ok, info in helpers.streaming_bulk(
-                self._client, self._actions(targets), chunk_size=es.bulk_docs, max_chunk_bytes=es.bulk_bytes,
+                self._client, self._actions(targets, shaped), chunk_size=es.bulk_docs, max_chunk_bytes=es.bulk_bytes,
                 raise_on_error=False, max_retries=es.bulk_retries, initial_backoff=es.bulk_backoff_initial,
                 max_backoff=es.bulk_backoff_max):
             item = _item(info)
@@ -267,6 +283,24 @@ class ElasticsearchIndex:
         return SearchResult(hits["total"]["value"], [
             Hit(from_source(hit["_source"]), None if hit.get("_score") is None else round(hit["_score"], 4))
             for hit in hits["hits"]])
+
+    def facets(self, query: Query, filters: SearchFilters, fields: Sequence[str], *, size: int = 10,
+               now: datetime | None = None) -> dict[str, list[tuple[str, int]]]:
+        """Top values per field (terms aggregations; see :mod:`pipeline.transport.elasticsearch_aggs`)."""
+        check_facets(fields, size)
+        wanted = list(dict.fromkeys(fields))
+        body = facets_body(query, filters, now or utc_now(), wanted, size)
+        return read_facets(self._read(lambda: self._client.search(
+            index=self.alias, body=body, ignore_unavailable=True, allow_no_indices=True)), wanted)
+
+    def histogram(self, query: Query, filters: SearchFilters, *, interval: str,
+                  now: datetime | None = None) -> list[tuple[datetime, dict[str, int]]]:
+        """Distinct stories per bucket: exact up to 10,000 stories per bucket, approximate above
+        (``cardinality``; see :mod:`pipeline.transport.elasticsearch_aggs`)."""
+        check_interval(interval)
+        body = histogram_body(query, filters, now or utc_now(), interval)
+        return read_histogram(self._read(lambda: self._client.search(
+            index=self.alias, body=body, ignore_unavailable=True, allow_no_indices=True)))
 
     def get(self, item_id: str) -> Json | None:
         response = self._read(lambda: self._client.search(

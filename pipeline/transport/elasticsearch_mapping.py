@@ -18,8 +18,10 @@ Text analysis
     module, which the test node does not have. So the writer stores, next to ``title``, ``summary``
     and ``body`` (``standard``, for people searching in Kibana), the FTS5 tokens of each in
     ``fts.title``, ``fts.summary`` and ``fts.body`` (``whitespace`` analyzer, present in every
-    distribution), made by :func:`pipeline.query.analysis.tokens`, and newsmon's own search runs on those.
-    Both backends then see the same tokens at the same positions.
+    distribution), made by :func:`pipeline.query.analysis.token_text` (the tokens separated by runs of
+    spaces, which the whitespace analyzer splits back into exactly :func:`~pipeline.query.analysis.tokens`,
+    cutting only tokens over 255 characters), and newsmon's own search runs on those. Both backends
+    then see the same tokens at the same positions.
 
 Empty values
     A text, keyword or date value that is ``""`` or null is left out of the Elasticsearch document,
@@ -31,7 +33,6 @@ Empty values
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -41,14 +42,14 @@ from pipeline.errors import ConfigError, SchemaError
 from pipeline.fields import TEXT_FIELDS
 from pipeline.item import ClassifiedItem, parse_time
 from pipeline.query import Query, to_elasticsearch
-from pipeline.query.analysis import is_token_char, tokens
+from pipeline.query.analysis import token_text
 from pipeline.query.ast import positive_text_leaves
 from pipeline.query.datemath import format_bound
-from pipeline.transport.base import SearchFilters
+from pipeline.transport.base import ENTITY_FIELDS, SearchFilters
 
 __all__ = [
-    "TEMPLATE_FILE", "parse_hosts", "monthly_index", "load_template", "fts_text", "to_source", "from_source",
-    "use_fts_fields", "search_body",
+    "TEMPLATE_FILE", "parse_hosts", "monthly_index", "load_template", "to_source", "from_source",
+    "use_fts_fields", "query_clause", "search_body",
 ]
 
 TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "deploy" / "elasticsearch" / "newsmon-items.template.json"
@@ -103,47 +104,14 @@ def load_template(path: Path, alias: str, shards: int, replicas: int) -> Json:
     return template
 
 
-def _separator_class() -> str:
-    """A regex class of the ASCII, Latin-1 and general-punctuation code points FTS5 treats as
-    separators (taken from :func:`is_token_char`, so it cannot disagree with it)."""
-    blocks = ((0x00, 0xBF), (0x2000, 0x206F), (0x3000, 0x303F))
-    points = [chr(c) for low, high in blocks for c in range(low, high + 1) if not is_token_char(chr(c))]
-    return "[" + "".join(re.escape(p) for p in points) + "]+"
-
-
-_SEPARATORS = re.compile(_separator_class())
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_SPACES = re.compile(r"  +")
-
-
-def fts_text(text: str) -> str:
-    """``" ".join(tokens(text))``, computed faster: separators are context-free, so the common ones
-    become spaces in one regex pass, ASCII words are lower-cased in bulk, and only the words that still
-    hold a non-ASCII character go through :func:`tokens` (the tests compare both on random text)."""
-    spaced = _SEPARATORS.sub(" ", text)
-    if spaced.isascii():
-        return spaced.strip(" ").lower()
-    out: list[str] = []
-    done = 0
-    for match in _NON_ASCII.finditer(spaced):
-        if match.start() < done:
-            continue  # in a word already handled
-        start = spaced.rfind(" ", 0, match.start()) + 1
-        end = spaced.find(" ", match.end())
-        end = len(spaced) if end < 0 else end
-        out.append(spaced[done:start].lower())
-        out.append(" ".join(tokens(spaced[start:end])))
-        done = end
-    out.append(spaced[done:].lower())
-    return _SPACES.sub(" ", "".join(out)).strip(" ")
-
-
 def _pruned(value: Any) -> Any:
-    """The value without empty strings and nulls, in dicts and lists at any depth."""
+    """The value without empty strings and nulls, in dicts and lists at any depth (scalars and empty
+    containers are taken as they are, which is most of a document)."""
     if isinstance(value, dict):
-        return {k: _pruned(v) for k, v in value.items() if v is not None and v != ""}
+        return {k: _pruned(v) if v and isinstance(v, (dict, list)) else v
+                for k, v in value.items() if v is not None and v != ""}
     if isinstance(value, list):
-        return [_pruned(v) for v in value if v is not None and v != ""]
+        return [_pruned(v) if v and isinstance(v, (dict, list)) else v for v in value if v is not None and v != ""]
     return value
 
 
@@ -157,7 +125,7 @@ def to_source(doc: Json) -> Json:
     """The Elasticsearch ``_source`` of an index document: empties left out, ``fts.*`` tokens and
     ``locations[].point`` (geo_point) added."""
     source = _pruned(doc)
-    fts = {name: fts_text(doc[name]) for name in TEXT_FIELDS
+    fts = {name: token_text(doc[name]) for name in TEXT_FIELDS
            if isinstance(doc.get(name), str) and doc[name] != ""}
     if fts:
         source[_DERIVED] = fts
@@ -218,6 +186,10 @@ def _filters(filters: SearchFilters) -> list[Json]:
     for field, values in (("topics", filters.topics), ("countries", filters.countries), ("source", filters.sources)):
         if values:
             clauses.append({"terms": {field: [v.lower() for v in values]}})
+    if filters.entities:
+        wanted = [v.lower() for v in filters.entities]
+        clauses.append({"bool": {"should": [{"terms": {field: wanted}} for field in ENTITY_FIELDS],
+                                 "minimum_should_match": 1}})
     window: Json = {}
     if filters.since is not None:
         window["gte"] = _ceil_millis(filters.since)
@@ -228,15 +200,19 @@ def _filters(filters: SearchFilters) -> list[Json]:
     return clauses
 
 
+def query_clause(query: Query, filters: SearchFilters, now: datetime) -> Json:
+    """The ``query`` of a request: the translated query (text on ``fts.*``) under the filters."""
+    return {"bool": {"must": [use_fts_fields(to_elasticsearch(query, now))], "filter": _filters(filters)}}
+
+
 def search_body(query: Query, filters: SearchFilters, now: datetime, *, limit: int, offset: int,
                 sort: str) -> Json:
     """The search request: the translated query, the filters, and the sort (``relevance`` is bm25
     then newest when the query has positive text clauses, else newest, as the embedded index does)."""
-    clause = use_fts_fields(to_elasticsearch(query, now))
     ranked = sort == "relevance" and bool(positive_text_leaves(query.root))
     order: list[Any] = ["_score"] if ranked else []
     order += [{"@timestamp": {"order": "desc"}}, {"id": {"order": "desc"}}]
     return {
-        "query": {"bool": {"must": [clause], "filter": _filters(filters)}},
+        "query": query_clause(query, filters, now),
         "from": offset, "size": limit, "sort": order, "track_total_hits": True,
     }

@@ -7,14 +7,19 @@ exists replaces it. Fault injection: set ``fail_next_flushes`` to make the next 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections import Counter
+from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
 from pipeline.errors import RetryLater
+from pipeline.fields import keyword_values
 from pipeline.query import Query, matches
-from pipeline.transport.base import Hit, Record, Rejection, SearchFilters, SearchResult
+from pipeline.transport.base import (
+    ENTITY_FIELDS, Hit, Record, Rejection, SearchFilters, SearchResult, check_facets, check_interval, story_key,
+    top_values,
+)
 
-__all__ = ["MemoryLog", "MemoryIndex"]
+__all__ = ["MemoryLog", "MemoryIndex", "bucket_start"]
 
 
 class MemoryLog:
@@ -109,10 +114,40 @@ class MemoryIndex:
 
     def search(self, query: Query, filters: SearchFilters, *, limit: int = 20, offset: int = 0,
                sort: str = "relevance", now: datetime | None = None) -> SearchResult:
-        now = now or datetime.now(timezone.utc)
-        found = [d for d in self.docs.values() if matches(query, d, now) and _passes(d, filters)]
+        found = self._matching(query, filters, now)
         found.sort(key=lambda d: d.get("@timestamp") or "", reverse=True)
         return SearchResult(len(found), [Hit(d) for d in found[offset:offset + limit]])
+
+    def facets(self, query: Query, filters: SearchFilters, fields: Sequence[str], *, size: int = 10,
+               now: datetime | None = None) -> dict[str, list[tuple[str, int]]]:
+        check_facets(fields, size)
+        found = self._matching(query, filters, now)
+        out = {}
+        for name in fields:
+            counts: Counter[str] = Counter()
+            for doc in found:
+                counts.update(set(keyword_values(doc, name)))
+            out[name] = top_values(counts.items(), size)
+        return out
+
+    def histogram(self, query: Query, filters: SearchFilters, *, interval: str,
+                  now: datetime | None = None) -> list[tuple[datetime, dict[str, int]]]:
+        check_interval(interval)
+        buckets: dict[datetime, dict[str, set[str]]] = {}
+        for doc in self._matching(query, filters, now):
+            moment = _moment(doc)
+            if moment is None:
+                continue
+            story = story_key(doc)
+            stories = buckets.setdefault(bucket_start(moment, interval), {"all": set()})
+            stories["all"].add(story)
+            for topic in set(keyword_values(doc, "topics")):
+                stories.setdefault(topic, set()).add(story)
+        return [(start, {name: len(ids) for name, ids in buckets[start].items()}) for start in sorted(buckets)]
+
+    def _matching(self, query: Query, filters: SearchFilters, now: datetime | None) -> list[dict[str, Any]]:
+        now = now or datetime.now(timezone.utc)
+        return [d for d in self.docs.values() if matches(query, d, now) and _passes(d, filters)]
 
     def get(self, item_id: str) -> dict[str, Any] | None:
         return self.docs.get(item_id)
@@ -124,17 +159,29 @@ class MemoryIndex:
         pass
 
 
+def bucket_start(moment: datetime, interval: str) -> datetime:
+    """The start of the UTC hour, day or week (from Monday) holding ``moment``."""
+    moment = moment.astimezone(timezone.utc)
+    if interval == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day if interval == "day" else day - timedelta(days=day.weekday())
+
+
+def _moment(doc: dict[str, Any]) -> datetime | None:
+    stamp = doc.get("@timestamp")
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+
+
 def _passes(doc: dict[str, Any], filters: SearchFilters) -> bool:
-    def has_any(field: str, wanted: tuple[str, ...]) -> bool:
-        values = doc.get(field) or []
-        values = {str(v).casefold() for v in (values if isinstance(values, list) else [values])}
+    def has_any(fields: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
+        values = {v.casefold() for name in fields for v in keyword_values(doc, name)}
         return not wanted or bool(values & {w.casefold() for w in wanted})
 
-    stamp = doc.get("@timestamp")
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+    moment = _moment(doc)
     if filters.since and (moment is None or moment < filters.since):
         return False
     if filters.until and (moment is None or moment >= filters.until):
         return False
-    return has_any("topics", filters.topics) and has_any("countries", filters.countries) and has_any(
-        "source", filters.sources)
+    return (has_any(("topics",), filters.topics) and has_any(("countries",), filters.countries)
+            and has_any(("source",), filters.sources) and has_any(ENTITY_FIELDS, filters.entities))

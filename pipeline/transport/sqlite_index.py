@@ -1,46 +1,71 @@
 """The embedded search index: SQLite FTS5 with bm25 ranking, keyword/number side tables for filters.
 
-Schema (the query translator in :mod:`pipeline.query.sqlite` relies on it):
+Schema (the query translator in :mod:`pipeline.query.sqlite` relies on the first four):
 
-- ``docs``: one row per item id, the JSON document, and dates as Unix seconds (``ts`` = @timestamp);
+- ``docs``: one narrow row per item id: dates as Unix seconds (``ts`` = @timestamp), ``story`` (the
+  case-folded ``story_id``, see :func:`~pipeline.transport.base.story_key`) and ``seq``, the
+  number of the flush that last wrote it;
 - ``doc_keywords``: one row per keyword value (case-folded), e.g. (rowid, 'topics', 'counterterrorism');
 - ``doc_numbers``: one row per number field, e.g. (rowid, 'scores.counterterrorism', 0.93);
-- ``docs_fts``: FTS5 over title, summary and body (``unicode61 remove_diacritics 2``), rowid = docs.rowid.
+- ``docs_fts``: FTS5 over title, summary and body (``unicode61 remove_diacritics 2``), rowid = docs.rowid;
+- ``doc_json``: the JSON document, apart, so that filtering on ``docs`` reads small pages;
+- ``doc_facets``: the values of the facet fields as written (original case), for facets.
 
-Indexing an id that exists replaces the document, so replays never create a second copy.
+Facets and histograms count over the matching rowids with the in-memory columns of
+:mod:`pipeline.transport.sqlite_columns`, brought up to date from ``docs.seq`` before each use.
+Indexing an id that exists replaces the document, so replays never create a second copy. A file
+written by an older newsmon (JSON inside ``docs``) is converted once, when it is opened.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from pipeline.errors import RetryLater
+from pipeline.errors import ConfigError, RetryLater
 from pipeline.fields import DATE_FIELDS, KEYWORD_FIELDS, TEXT_FIELDS, keyword_values
 from pipeline.item import parse_time
 from pipeline.query import Query, to_sqlite
-from pipeline.transport.base import Hit, Rejection, SearchFilters, SearchResult
+from pipeline.query.ast import MatchAll
+from pipeline.transport.base import (
+    ENTITY_FIELDS, FACET_FIELDS, Hit, Rejection, SearchFilters, SearchResult, check_facets, check_interval,
+    story_key,
+)
+from pipeline.transport.sqlite_columns import Columns, latest_seq, rowid_array
 from pipeline.transport.sqlite_common import connect, sqlite_path
 
 __all__ = ["SqliteIndex"]
 
+_RECENT = 8  # rowid sets kept for the next calls
+_VERSION = 1  # PRAGMA user_version of this schema; 0: a file from before doc_json and doc_facets
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS docs (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc TEXT NOT NULL,
-  ts REAL, published REAL, fetched_at REAL, classified_at REAL, indexed_at REAL);
+CREATE TABLE IF NOT EXISTS docs (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, ts REAL, published REAL,
+  fetched_at REAL, classified_at REAL, indexed_at REAL, story TEXT NOT NULL, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS docs_ts ON docs(ts);
+CREATE INDEX IF NOT EXISTS docs_seq ON docs(seq);
+CREATE TABLE IF NOT EXISTS doc_json (rowid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS doc_keywords (rowid INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS doc_keywords_fv ON doc_keywords(field, value, rowid);
 CREATE INDEX IF NOT EXISTS doc_keywords_row ON doc_keywords(rowid);
 CREATE TABLE IF NOT EXISTS doc_numbers (rowid INTEGER NOT NULL, field TEXT NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS doc_numbers_fv ON doc_numbers(field, value, rowid);
 CREATE INDEX IF NOT EXISTS doc_numbers_row ON doc_numbers(rowid);
-CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(title, summary, body, tokenize='unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS doc_facets (field TEXT NOT NULL, value TEXT NOT NULL, rowid INTEGER NOT NULL,
+  PRIMARY KEY (field, value, rowid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_facets_row ON doc_facets(rowid);
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(title, summary, body, tokenize='unicode61 remove_diacritics 2')
 """
 _DATE_COLUMNS = {"@timestamp": "ts", "published": "published", "fetched_at": "fetched_at",
                  "classified_at": "classified_at", "indexed_at": "indexed_at"}
 assert set(_DATE_COLUMNS) == set(DATE_FIELDS)
+_UPSERT = (
+    f"INSERT INTO docs (id, story, seq, {', '.join(_DATE_COLUMNS.values())}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET story = excluded.story, seq = excluded.seq, "
+    + ", ".join(f"{c} = excluded.{c}" for c in _DATE_COLUMNS.values()) + " RETURNING rowid"
+)
 
 
 def _epoch(doc: dict[str, Any], name: str) -> float | None:
@@ -48,12 +73,58 @@ def _epoch(doc: dict[str, Any], name: str) -> float | None:
     return parse_time(value, name).timestamp() if isinstance(value, str) and value else None
 
 
+def _facet_rows(rowid: int, doc: dict[str, Any]) -> list[tuple[str, str, int]]:
+    return list({(name, value, rowid) for name in FACET_FIELDS for value in keyword_values(doc, name)})
+
+
+def _prepare(db: sqlite3.Connection, path: Any) -> None:
+    """Create the schema, or convert a file of schema version 0, once; concurrent openers take turns."""
+    if db.execute("PRAGMA user_version").fetchone()[0] == _VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > _VERSION:
+            raise ConfigError(f"{path}: search index schema {version} is newer than this newsmon's ({_VERSION})")
+        if version < _VERSION:
+            old = "doc" in {row[1] for row in db.execute("PRAGMA table_info(docs)")}
+            if old:
+                db.execute("ALTER TABLE docs RENAME TO docs_v0")
+                db.execute("DROP INDEX IF EXISTS docs_ts")
+            for statement in _SCHEMA.split(";"):
+                db.execute(statement)
+            if old:
+                _convert_v0(db)
+            db.execute(f"PRAGMA user_version = {_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _convert_v0(db: sqlite3.Connection, chunk: int = 1000) -> None:
+    """Move the JSON out of ``docs_v0`` and derive ``story`` and ``doc_facets`` from it."""
+    db.execute("INSERT INTO doc_json (rowid, doc) SELECT rowid, doc FROM docs_v0")
+    last = 0
+    while rows := db.execute("SELECT rowid, id, ts, published, fetched_at, classified_at, indexed_at, doc"
+                             " FROM docs_v0 WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, chunk)).fetchall():
+        for rowid, *columns, text in rows:
+            doc = json.loads(text)
+            db.execute("INSERT INTO docs (rowid, id, ts, published, fetched_at, classified_at, indexed_at, story, seq)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)", (rowid, *columns, story_key(doc)))
+            db.executemany("INSERT OR IGNORE INTO doc_facets VALUES (?, ?, ?)", _facet_rows(rowid, doc))
+        last = rows[-1][0]
+    db.execute("DROP TABLE docs_v0")
+
+
 class SqliteIndex:
     def __init__(self, url: str, settings: object = None) -> None:
         self.path = sqlite_path(url)
         self._db = connect(self.path)
-        self._db.executescript(_SCHEMA)
+        _prepare(self._db, self.path)
         self._pending: dict[str, dict[str, Any]] = {}
+        self._columns: Columns | None = None  # made on the first facets or histogram
+        self._recent: OrderedDict[tuple, Any] = OrderedDict()  # (where, params, seq) -> rowids
 
     def index(self, docs: Sequence[dict[str, Any]]) -> None:
         for doc in docs:
@@ -65,8 +136,9 @@ class SqliteIndex:
             return []
         try:
             self._db.execute("BEGIN IMMEDIATE")
+            seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM docs").fetchone()[0]
             for doc in self._pending.values():
-                self._write(doc)
+                self._write(doc, seq)
             self._db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             if self._db.in_transaction:
@@ -75,21 +147,18 @@ class SqliteIndex:
         self._pending.clear()
         return []
 
-    def _write(self, doc: dict[str, Any]) -> None:
+    def _write(self, doc: dict[str, Any], seq: int) -> None:
         dates = [_epoch(doc, name) for name in _DATE_COLUMNS]
-        columns = ", ".join(_DATE_COLUMNS.values())
-        rowid = self._db.execute(
-            f"INSERT INTO docs (id, doc, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
-            f" doc = excluded.doc, " + ", ".join(f"{c} = excluded.{c}" for c in _DATE_COLUMNS.values())
-            + " RETURNING rowid",
-            (doc["id"], json.dumps(doc, ensure_ascii=False), *dates),
-        ).fetchone()[0]
-        for table in ("doc_keywords", "doc_numbers", "docs_fts"):
+        rowid = self._db.execute(_UPSERT, (doc["id"], story_key(doc), seq, *dates)).fetchone()[0]
+        for table in ("doc_keywords", "doc_numbers", "doc_facets", "docs_fts"):
             self._db.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
+        self._db.execute("INSERT OR REPLACE INTO doc_json (rowid, doc) VALUES (?, ?)",
+                         (rowid, json.dumps(doc, ensure_ascii=False)))
         self._db.executemany(
             "INSERT INTO doc_keywords VALUES (?, ?, ?)",
             [(rowid, name, value.casefold()) for name in KEYWORD_FIELDS for value in keyword_values(doc, name)],
         )
+        self._db.executemany("INSERT INTO doc_facets VALUES (?, ?, ?)", _facet_rows(rowid, doc))
         scores = doc.get("scores") or {}
         self._db.executemany(
             "INSERT INTO doc_numbers VALUES (?, ?, ?)",
@@ -104,22 +173,65 @@ class SqliteIndex:
                sort: str = "relevance", now: datetime | None = None) -> SearchResult:
         translated = to_sqlite(query, now or datetime.now(timezone.utc))
         where, params = _with_filters(translated.where, list(translated.params), filters)
-        total = self._db.execute(f"SELECT COUNT(*) FROM docs d WHERE {where}", params).fetchone()[0]
         if translated.match and sort == "relevance":
-            sql = (
-                "SELECT d.doc, r.rank FROM docs d LEFT JOIN (SELECT rowid, bm25(docs_fts) AS rank FROM docs_fts"
-                f" WHERE docs_fts MATCH ?) r ON r.rowid = d.rowid WHERE {where}"
-                " ORDER BY r.rank IS NULL, r.rank, d.ts DESC LIMIT ? OFFSET ?"
-            )
-            rows = self._db.execute(sql, [translated.match, *params, limit, offset]).fetchall()
+            page = ("SELECT d.rowid, r.rank FROM docs d LEFT JOIN (SELECT rowid, bm25(docs_fts) AS rank"
+                    f" FROM docs_fts WHERE docs_fts MATCH ?) r ON r.rowid = d.rowid WHERE {where}"
+                    " ORDER BY r.rank IS NULL, r.rank, d.ts DESC LIMIT ? OFFSET ?")
+            page_params = [translated.match, *params, limit, offset]
         else:
-            sql = f"SELECT d.doc, NULL FROM docs d WHERE {where} ORDER BY d.ts DESC, d.rowid DESC LIMIT ? OFFSET ?"
-            rows = self._db.execute(sql, [*params, limit, offset]).fetchall()
-        hits = [Hit(json.loads(doc), None if rank is None else round(-rank, 4)) for doc, rank in rows]
+            page = (f"SELECT d.rowid, NULL AS rank FROM docs d WHERE {where}"
+                    " ORDER BY d.ts DESC, d.rowid DESC LIMIT ? OFFSET ?")
+            page_params = [*params, limit, offset]
+        with _snapshot(self._db):
+            rowids = self._rowids(query, filters, where, params)
+            total = self.count() if rowids is None else len(rowids)
+            ranked = self._db.execute(page, page_params).fetchall()  # the page's rowids first, then only its JSON
+            docs = dict(self._db.execute("SELECT rowid, doc FROM doc_json WHERE rowid IN"
+                                         " (SELECT value FROM json_each(?))", (json.dumps([r for r, _ in ranked]),)))
+        hits = [Hit(json.loads(docs[rowid]), None if rank is None else round(-rank, 4)) for rowid, rank in ranked]
         return SearchResult(total, hits)
 
+    def facets(self, query: Query, filters: SearchFilters, fields: Sequence[str], *, size: int = 10,
+               now: datetime | None = None) -> dict[str, list[tuple[str, int]]]:
+        check_facets(fields, size)
+        columns, rowids = self._matching(query, filters, now)
+        return columns.facets(list(dict.fromkeys(fields)), rowids, size)
+
+    def histogram(self, query: Query, filters: SearchFilters, *, interval: str,
+                  now: datetime | None = None) -> list[tuple[datetime, dict[str, int]]]:
+        check_interval(interval)
+        columns, rowids = self._matching(query, filters, now)
+        return columns.histogram(rowids, interval)
+
+    def _matching(self, query: Query, filters: SearchFilters, now: datetime | None) -> tuple[Columns, Any]:
+        """The up-to-date columns and the rowids of the matching documents, read in one snapshot."""
+        translated = to_sqlite(query, now or datetime.now(timezone.utc))
+        where, params = _with_filters(translated.where, list(translated.params), filters)
+        if self._columns is None:
+            self._columns = Columns()
+        with _snapshot(self._db):
+            self._columns.refresh(self._db)
+            return self._columns, self._rowids(query, filters, where, params)
+
+    def _rowids(self, query: Query, filters: SearchFilters, where: str, params: list[Any]) -> Any:
+        """The rowids matching ``where`` (None: every document). The last few answers are kept while
+        nothing is written: the search page asks for hits, facets and a histogram of one query (and
+        facets of each filter field without that field's filter)."""
+        if isinstance(query.root, MatchAll) and filters == SearchFilters():
+            return None
+        key = (where, tuple(params), latest_seq(self._db))
+        if key in self._recent:
+            self._recent.move_to_end(key)
+        else:
+            sql = f"SELECT group_concat(d.rowid) FROM docs d WHERE {where}"
+            self._recent[key] = rowid_array(self._db, sql, params)
+            while len(self._recent) > _RECENT:
+                self._recent.popitem(last=False)
+        return self._recent[key]
+
     def get(self, item_id: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT doc FROM docs WHERE id = ?", (item_id,)).fetchone()
+        row = self._db.execute("SELECT j.doc FROM docs d JOIN doc_json j ON j.rowid = d.rowid WHERE d.id = ?",
+                               (item_id,)).fetchone()
         return json.loads(row[0]) if row else None
 
     def count(self) -> int:
@@ -129,18 +241,33 @@ class SqliteIndex:
         self._db.close()
 
 
-def _keyword_filter(field: str, values: tuple[str, ...], params: list[Any]) -> str:
-    params.append(field)
+class _snapshot:
+    """A read transaction, so that several statements see the same state of the file."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN")
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.execute("COMMIT")
+
+
+def _keyword_filter(fields: tuple[str, ...], values: tuple[str, ...], params: list[Any]) -> str:
+    params.extend(fields)
     params.extend(v.casefold() for v in values)
+    names = ", ".join("?" for _ in fields)
     marks = ", ".join("?" for _ in values)
-    return f"d.rowid IN (SELECT rowid FROM doc_keywords WHERE field = ? AND value IN ({marks}))"
+    return f"d.rowid IN (SELECT rowid FROM doc_keywords WHERE field IN ({names}) AND value IN ({marks}))"
 
 
 def _with_filters(where: str, params: list[Any], filters: SearchFilters) -> tuple[str, list[Any]]:
     clauses = [f"({where})"]
-    for field, values in (("topics", filters.topics), ("countries", filters.countries), ("source", filters.sources)):
+    for fields, values in ((("topics",), filters.topics), (("countries",), filters.countries),
+                           (("source",), filters.sources), (ENTITY_FIELDS, filters.entities)):
         if values:
-            clauses.append(_keyword_filter(field, values, params))
+            clauses.append(_keyword_filter(fields, values, params))
     if filters.since is not None:
         clauses.append("d.ts >= ?")
         params.append(filters.since.timestamp())

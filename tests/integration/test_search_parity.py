@@ -1,6 +1,7 @@
 """One search language, two backends: the same made-up documents go into the embedded SQLite FTS5 index
 and into a real Elasticsearch node, and every query below must find the same items in both (and
-the same order when sorting by newest).
+the same order when sorting by newest), under filters that include the entity filter; a subset of
+the queries must also give the same facets and the same hourly, daily and weekly story histograms.
 
 Excluded on purpose (divergences documented in pipeline/query/__init__.py and docs/search.md):
 proximity with words out of order or with three or more words (Lucene counts total displacement,
@@ -18,7 +19,7 @@ import pytest
 from pipeline.document import index_document
 from pipeline.item import ClassifiedItem, Location
 from pipeline.query import parse_query
-from pipeline.transport.base import SearchFilters
+from pipeline.transport.base import FACET_FIELDS, SearchFilters
 from pipeline.transport.sqlite_index import SqliteIndex
 from tests.factories import make_classified
 from tests.integration.es_fixtures import es, es_url  # noqa: F401  (fixtures)
@@ -70,12 +71,16 @@ DOCS = [
 ]
 
 
+STORIES = {"d01": "st-attacks", "d06": "st-attacks", "d02": "st-minerals", "d04": "st-minerals", "d12": "st-minerals"}
+
+
 def documents() -> list[dict]:
     out = []
     for doc_id, hours, values in DOCS:
         values = dict(values)
         stamp = (NOW - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
         values.setdefault("published", stamp)
+        values.setdefault("story_id", STORIES.get(doc_id, ""))
         item = make_classified(id=doc_id, url=f"https://news.test/{doc_id}", **_feed(values))
         item = ClassifiedItem.from_dict(item.to_dict())  # as the indexer decodes it from the log
         out.append(index_document(item, INDEXED))
@@ -113,6 +118,8 @@ FILTERS = [
     SearchFilters(sources=("DAWN", "APP")),
     SearchFilters(since=NOW - timedelta(hours=24)),
     SearchFilters(since=NOW - timedelta(days=60), until=NOW - timedelta(hours=6, microseconds=500)),
+    SearchFilters(entities=("QUETTA", "State Department")),
+    SearchFilters(entities=("tehreek-e-taliban pakistan", "balochistan"), topics=("counterterrorism",)),
 ]
 
 
@@ -165,3 +172,49 @@ def test_the_queries_are_not_trivial(both):
     sqlite, _ = both
     sizes = {len(run(sqlite, q, SearchFilters(), "newest").hits) for q in QUERIES}
     assert len(sizes) > 6 and 0 in sizes and len(DOCS) in sizes
+
+
+AGGREGATED = ["*", "attack", '"Reko Diq" OR copper', "topics:counterterrorism AND Balochistan", "-source:dawn",
+              "published:[2026-01-01 TO now]", "nothing-matches-this"]
+
+
+def test_facets_are_the_same_in_both_backends(both):
+    sqlite, elastic = both
+    differences = []
+    for query in AGGREGATED:
+        for filters in FILTERS:
+            for size in (2, 10):
+                embedded, at_scale = (index.facets(parse_query(query), filters, FACET_FIELDS, size=size, now=NOW)
+                                      for index in (sqlite, elastic))
+                if embedded != at_scale:
+                    differences.append(f"{query!r} {filters} size {size}: sqlite {embedded} elasticsearch {at_scale}")
+    assert differences == []
+
+
+def test_facets_keep_the_original_case_and_order_ties_by_value(both):
+    _, elastic = both
+    found = elastic.facets(parse_query("*"), SearchFilters(), ["source", "entities.groups"], size=3, now=NOW)
+    assert found == {"source": [("Dawn", 3), ("APP", 2), ("Geo News", 2)],
+                     "entities.groups": [("Tehreek-e-Taliban Pakistan", 2)]}
+
+
+def test_story_histograms_are_the_same_in_both_backends(both):
+    sqlite, elastic = both
+    differences = []
+    for query in AGGREGATED:
+        for filters in FILTERS:
+            for interval in ("hour", "day", "week"):
+                embedded, at_scale = (index.histogram(parse_query(query), filters, interval=interval, now=NOW)
+                                      for index in (sqlite, elastic))
+                if embedded != at_scale:
+                    differences.append(f"{query!r} {filters} {interval}: sqlite {embedded} elasticsearch {at_scale}")
+    assert differences == []
+
+
+def test_the_histogram_counts_stories_not_documents(both):
+    _, elastic = both
+    days = dict(elastic.histogram(parse_query("*"), SearchFilters(since=NOW - timedelta(hours=24)), interval="day",
+                                  now=NOW))
+    today = days[datetime(2026, 3, 10, tzinfo=timezone.utc)]
+    # d01..d06 and d12 today: stories st-attacks (d01, d06), st-minerals (d02, d04, d12), d03, d05
+    assert today == {"all": 4, "counterterrorism": 2, "minerals_cooperation": 1}
