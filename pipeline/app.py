@@ -23,6 +23,7 @@ from pipeline.metrics import Metrics
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_RAW, Log, LogProducer
 from pipeline.transport.registry import open_index, open_log
+from pipeline.web.server import start_web
 from producers.health import HealthAlerts
 from producers.poller import FeedPoller, PollReport
 from producers.state import FeedStateStore
@@ -185,6 +186,7 @@ def run_embedded(settings: Settings, stop: StopSignal, *, once: bool,
     With ``once``: poll every feed once, drain every stage, return.
     """
     metrics = start_metrics(settings, stop, STAGES)
+    web = start_web(settings) if settings.web.enabled and not once else None  # the search page
     log = open_log(settings)
     log.ensure_topics(ALL_TOPICS)
     poller = _poller(settings, log)
@@ -207,4 +209,6 @@ def run_embedded(settings: Settings, stop: StopSignal, *, once: bool,
             stop.wait(_IDLE_TICK)
     finally:
         log.close()
+        if web is not None:
+            web.close()
     return progress

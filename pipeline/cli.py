@@ -49,6 +49,10 @@ def _add_service_commands(sub) -> None:
     status = sub.add_parser("status", help="consumer lag per stage and partition, dead letters")
     _config_arg(status)
     status.add_argument("--json", action="store_true")
+    serve = sub.add_parser("serve", help="the search page and its JSON API (http://127.0.0.1:8470/)")
+    _config_arg(serve)
+    serve.add_argument("--host", help="address to listen on (default: web.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: web.port, 8470; 0 = any free port)")
     dlq = sub.add_parser("dlq", help="dead letters").add_subparsers(dest="dlq_command", required=True)
     dlq_list = dlq.add_parser("list", help="show dead letters with their errors")
     _config_arg(dlq_list)
@@ -74,8 +78,11 @@ def _add_text_commands(sub) -> None:
     train.add_argument("file")
     train.add_argument("--out", default="models/topics", help="output folder (default: models/topics);"
                        " point classifier.topic_model at it")
-    train.add_argument("--epochs", type=int, help="passes over the data (default 30)")
+    train.add_argument("--epochs", type=int, help="passes over the data (default 60)")
     train.add_argument("--seed", type=int, help="random seed (default 1)")
+    train.add_argument("--combiner-folds", type=int, metavar="N",
+                       help="also fit a learned rule/model combiner per topic by N-fold cross-validation"
+                            " (default: none, the topic's hand blend decides)")
 
 
 def _add_inspect_commands(sub) -> None:
@@ -85,6 +92,8 @@ def _add_inspect_commands(sub) -> None:
     search.add_argument("--topic", action="append", help="only items with this topic (repeatable)")
     search.add_argument("--country", action="append", help="only items about this ISO country code (repeatable)")
     search.add_argument("--source", action="append", help="only items from this outlet (repeatable)")
+    search.add_argument("--entity", action="append",
+                        help="only items naming this person, organisation, place or group (repeatable)")
     search.add_argument("--since", help="e.g. 24h, 7d, or an ISO date")
     search.add_argument("--limit", type=int, default=20)
     search.add_argument("--sort", choices=["relevance", "newest"], default="relevance")
@@ -183,6 +192,10 @@ def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
         return service.cmd_consume(settings, args.stage, args.until_idle)
     if command == "setup":
         return service.cmd_setup(settings, args.kibana)
+    if command == "serve":
+        from pipeline.commands.web import cmd_serve
+
+        return cmd_serve(settings, args.host, args.port)
     if command == "status":
         return logtools.cmd_status(settings, args.json)
     if command == "dlq" and args.dlq_command == "list":
@@ -196,7 +209,7 @@ def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
     if command == "train":
         from pipeline.commands.train import cmd_train
 
-        return cmd_train(settings, args.file, args.out, args.epochs, args.seed)
+        return cmd_train(settings, args.file, args.out, args.epochs, args.seed, args.combiner_folds)
     if command == "search":
         return inspect.cmd_search(settings, args)
     return _dispatch_alerts(settings, args)

@@ -22,7 +22,7 @@ from pipeline.topics import TopicDefinition, builtin_topics, topics_from_mapping
 
 __all__ = [
     "FeedSpec", "ActionSpec", "RuleSpec", "ProducerSettings", "ConsumerSettings", "KafkaSettings",
-    "ElasticsearchSettings", "ClassifierSettings", "Settings",
+    "ElasticsearchSettings", "ClassifierSettings", "WebSettings", "Settings",
     "load_settings", "settings_from_mapping",
 ]
 
@@ -122,6 +122,18 @@ class ClassifierSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The ``web:`` section: the search page served by ``newsmon serve`` and ``newsmon run``. The access
+    token comes only from the environment: ``NEWSMON_WEB_TOKEN`` (required when ``host`` is not loopback)."""
+
+    enabled: bool = True  # serve the page from `newsmon run` (not with --once)
+    host: str = "127.0.0.1"
+    port: int = 8470
+    refresh_seconds: float = 10.0  # how often the page asks for new items
+    token: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     log: str = "sqlite:///data/newsmon.db"
     index: str = "sqlite:///data/newsmon-index.db"
@@ -134,6 +146,7 @@ class Settings:
     kafka: KafkaSettings = KafkaSettings()
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     classifier: ClassifierSettings = ClassifierSettings()
+    web: WebSettings = WebSettings()
     metrics_port: int = 0  # Prometheus metrics of long-running processes; 0 = off
     metrics_host: str = "127.0.0.1"
     source: str = "<defaults>"  # the file these came from, for messages
@@ -237,6 +250,19 @@ _ES_FIELDS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def _positive_seconds(value: Any) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError(f"expected a positive duration, got {value!r}")
+    return seconds
+
+
+_WEB_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "enabled": lambda v: _flag(v), "host": _text, "port": _port,
+    "refresh_seconds": _positive_seconds,
+}
+
+
 def _section(raw: Any, name: str, converters: Mapping[str, Callable], cls: type, src: str) -> Any:
     if raw is None:
         raw = {}
@@ -307,7 +333,7 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
         if env.get(f"NEWSMON_{key.upper()}"):
             out[key] = env[f"NEWSMON_{key.upper()}"]
     for section, names in (("producer", _PRODUCER_FIELDS), ("consumer", _CONSUMER_FIELDS), ("kafka", _KAFKA_FIELDS),
-                          ("elasticsearch", _ES_FIELDS), ("classifier", _CLASSIFIER_FIELDS)):
+                          ("elasticsearch", _ES_FIELDS), ("classifier", _CLASSIFIER_FIELDS), ("web", _WEB_FIELDS)):
         current = dict(out.get(section) or {}) if isinstance(out.get(section) or {}, Mapping) else out[section]
         for name in names:
             value = env.get(f"NEWSMON_{section.upper()}_{name.upper()}")
@@ -318,7 +344,7 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
 
 
 _TOP_KEYS = {"log", "index", "state", "feeds", "rules", "rules_dir", "topics", "producer", "consumer", "kafka",
-             "elasticsearch", "classifier", "metrics_port", "metrics_host"}
+             "elasticsearch", "classifier", "web", "metrics_port", "metrics_host"}
 
 
 def settings_from_mapping(raw: Any, src: str, env: Mapping[str, str]) -> Settings:
@@ -350,6 +376,7 @@ def settings_from_mapping(raw: Any, src: str, env: Mapping[str, str]) -> Setting
         kafka=_kafka(raw.get("kafka"), src, env),
         elasticsearch=_elasticsearch(raw.get("elasticsearch"), src, env),
         classifier=_section(raw.get("classifier"), "classifier", _CLASSIFIER_FIELDS, ClassifierSettings, src),
+        web=replace(_section(raw.get("web"), "web", _WEB_FIELDS, WebSettings, src), token=env.get("NEWSMON_WEB_TOKEN", "")),
         metrics_port=_typed(_port, raw.get("metrics_port", 0), f"{src}: metrics_port"),
         metrics_host=_typed(_text, raw.get("metrics_host", "127.0.0.1"), f"{src}: metrics_host"),
         source=src,

@@ -1,0 +1,27 @@
+"""``newsmon serve``: the search page and its JSON API on their own, against the configured index."""
+
+from __future__ import annotations
+
+import sys
+
+from pipeline.commands.service import install_stop_handlers
+from pipeline.loop import StopSignal
+from pipeline.settings import Settings
+
+__all__ = ["cmd_serve"]
+
+
+def cmd_serve(settings: Settings, host: str | None, port: int | None) -> int:
+    """Serve until SIGINT or SIGTERM; a taken port or an exposed host without a token is a ConfigError."""
+    from pipeline.web.server import start_web
+
+    stop = StopSignal()
+    install_stop_handlers(stop)
+    server = start_web(settings, host=host, port=port)
+    print(f"newsmon: search page at {server.url} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        server.close()
+    return 0

@@ -1,0 +1,285 @@
+"""The JSON API behind the search page: request parameters in, JSON-able dicts out.
+
+Each function takes what it reads through newsmon's Protocols (a :class:`SearchIndex`, the
+:class:`AlertStore` records, the :class:`FeedStateStore` states) and the request parameters as
+parsed from a query string (name -> list of values). A bad parameter or query raises
+:class:`UserInputError` (HTTP 400), an unknown story :class:`NotFound` (HTTP 404).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping, Sequence
+
+from pipeline.errors import UserInputError
+from pipeline.item import format_time
+from pipeline.query import Query, highlight_terms, parse_query
+from pipeline.transport.base import ENTITY_FIELDS, SearchFilters, SearchIndex
+from pipeline.web.present import brief_view, group_stories, item_view
+
+__all__ = ["NotFound", "SearchRequest", "RANGES", "ENTITY_FIELDS", "parse_search", "search", "story",
+           "alerts", "feeds", "health", "fill_buckets"]
+
+Params = Mapping[str, Sequence[str]]
+
+RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
+_FACET_FIELDS = {"topics": ("topics",), "countries": ("countries",), "sources": ("source",), "entities": ENTITY_FIELDS}
+_FETCH_FACTOR, _FETCH_MIN, _FETCH_MAX = 5, 100, 1000
+_STORY_MAX = 500
+_STORY_ID = re.compile(r"^[\w:.\-]{1,200}$")
+_ALERT_STATUSES = ("pending", "sent", "failed", "silenced")
+
+
+class NotFound(UserInputError):
+    """What the request names does not exist (HTTP 404)."""
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    text: str
+    query: Query
+    filters: SearchFilters
+    range: str  # 24h, 7d, 30d, all, or "custom" when from/to are given
+    sort: str  # newest or relevance
+    limit: int  # stories
+    interval: str  # auto, hour, day or week
+
+
+def _one(params: Params, name: str, default: str = "") -> str:
+    values = params.get(name) or []
+    return values[-1].strip() if values else default
+
+
+def _many(params: Params, name: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v.strip() for v in params.get(name) or [] if v.strip()))
+
+
+def _number(params: Params, name: str, default: int, low: int, high: int) -> int:
+    text = _one(params, name)
+    if not text:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise UserInputError(f"{name}: expected a whole number from {low} to {high}, got {text!r}")
+    return int(text)
+
+
+def _choice(params: Params, name: str, allowed: Sequence[str], default: str) -> str:
+    value = _one(params, name, default) or default
+    if value not in allowed:
+        raise UserInputError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _date(params: Params, name: str, end: bool) -> datetime | None:
+    """``from``/``to``: a date (a whole UTC day, ``to`` inclusive) or an ISO date and time."""
+    text = _one(params, name)
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserInputError(f"{name}: expected a date like 2026-01-31, got {text!r}") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    whole_day = re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) is not None
+    return moment + timedelta(days=1) if end and whole_day else moment
+
+
+def _time_range(params: Params, now: datetime) -> tuple[str, datetime | None, datetime | None]:
+    since, until = _date(params, "from", end=False), _date(params, "to", end=True)
+    if since or until:
+        if since and until and since >= until:
+            raise UserInputError("from: must be before to")
+        return "custom", since, until
+    name = _choice(params, "range", tuple(RANGES), "all")
+    span = RANGES[name]
+    return name, (now - span if span else None), None
+
+
+def parse_search(params: Params, now: datetime, topics: Sequence[str]) -> SearchRequest:
+    """The search request in ``params``: ``q`` (Lucene syntax, as ``newsmon search``), ``topic``,
+    ``country``, ``source``, ``entity`` (repeatable), ``range`` or ``from``/``to``, ``sort``, ``limit``,
+    ``interval``. Raises UserInputError naming the parameter."""
+    text = _one(params, "q")
+    query = parse_query(text)  # QuerySyntaxError is a UserInputError
+    wanted_topics = _many(params, "topic")
+    unknown = [t for t in wanted_topics if t not in topics]
+    if unknown:
+        raise UserInputError(f"topic: unknown topic {unknown[0]!r} (known: {', '.join(topics)})")
+    name, since, until = _time_range(params, now)
+    filters = SearchFilters(topics=wanted_topics, countries=tuple(c.upper() for c in _many(params, "country")),
+                            sources=_many(params, "source"), entities=_many(params, "entity"),
+                            since=since, until=until)
+    return SearchRequest(text=text, query=query, filters=filters, range=name,
+                         sort=_choice(params, "sort", ("newest", "relevance"), "newest"),
+                         limit=_number(params, "limit", 20, 1, 200),
+                         interval=_choice(params, "interval", ("auto", "hour", "day", "week"), "auto"))
+
+
+def _facets(index: SearchIndex, request: SearchRequest, now: datetime) -> dict[str, list[list[Any]]]:
+    """Top values of each filter field, each counted with every filter but its own (so the other
+    values of a field stay selectable)."""
+    out: dict[str, list[list[Any]]] = {}
+    for name, fields in _FACET_FIELDS.items():
+        filters = replace(request.filters, **{name: ()})
+        found = index.facets(request.query, filters, list(fields), size=15, now=now)
+        merged: dict[str, int] = {}
+        for field in fields:
+            for value, count in found.get(field, []):
+                merged[value] = max(merged.get(value, 0), count)
+        ranked = sorted(merged.items(), key=lambda pair: (-pair[1], pair[0].casefold()))[:15]
+        out[name] = [[value, count] for value, count in ranked]
+    return out
+
+
+def _interval(request: SearchRequest, now: datetime) -> str:
+    if request.interval != "auto":
+        return request.interval
+    since = request.filters.since
+    if since is None:
+        return "day"
+    span = (request.filters.until or now) - since
+    return "hour" if span <= timedelta(days=2) else "day" if span <= timedelta(days=120) else "week"
+
+
+_STEPS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
+_MAX_BUCKETS = 500
+
+
+def _bucket_start(moment: datetime, interval: str) -> datetime:
+    start = moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    if interval != "hour":
+        start = start.replace(hour=0)
+    return start - timedelta(days=start.weekday()) if interval == "week" else start
+
+
+def fill_buckets(buckets: Sequence[tuple[datetime, dict[str, int]]], interval: str, since: datetime | None,
+                 until: datetime | None, now: datetime) -> list[tuple[datetime, dict[str, int]]]:
+    """The index's non-empty buckets with the empty ones put back, over the requested range (from
+    ``since``, else the first bucket, to ``until`` or now, else the last bucket), so the bars stand
+    on a true time axis; unchanged when that would make more than 500 buckets."""
+    if not buckets and since is None:
+        return list(buckets)
+    step = _STEPS[interval]
+    first = _bucket_start(since, interval) if since else buckets[0][0]
+    end = min(until - timedelta(microseconds=1), now) if until else now
+    last = max(_bucket_start(end, interval), buckets[-1][0] if buckets else first)
+    if last < first or (last - first) / step >= _MAX_BUCKETS:
+        return list(buckets)
+    found = {start: counts for start, counts in buckets}
+    filled, moment = [], first
+    while moment <= last:
+        filled.append((moment, found.get(moment, {"all": 0})))
+        moment += step
+    return filled
+
+
+def _histogram(index: SearchIndex, request: SearchRequest, now: datetime) -> dict[str, Any]:
+    interval = _interval(request, now)
+    buckets = index.histogram(request.query, request.filters, interval=interval, now=now)
+    if request.interval == "auto" and interval == "day" and len(buckets) > 1 \
+            and buckets[-1][0] - buckets[0][0] > timedelta(days=120):
+        interval = "week"
+        buckets = index.histogram(request.query, request.filters, interval=interval, now=now)
+    filled = fill_buckets(buckets, interval, request.filters.since, request.filters.until, now)
+    return {"interval": interval, "buckets": [{"start": format_time(start), "counts": dict(counts)}
+                                               for start, counts in filled]}
+
+
+def search(index: SearchIndex, request: SearchRequest, now: datetime) -> dict[str, Any]:
+    """One page of stories (newest first by default), the facets and the histogram."""
+    fetch = min(max(request.limit * _FETCH_FACTOR, _FETCH_MIN), _FETCH_MAX)
+    result = index.search(request.query, request.filters, limit=fetch, sort=request.sort, now=now)
+    terms = highlight_terms(request.query)
+    groups = group_stories([hit.doc for hit in result.hits])
+    stories = [{"story_id": item_view(lead)["story_id"], "item": item_view(lead, terms),
+                "others": [brief_view(doc) for doc in rest]} for lead, *rest in groups[:request.limit]]
+    return {
+        "query": request.text, "sort": request.sort, "range": request.range,
+        "since": format_time(request.filters.since) if request.filters.since else None,
+        "until": format_time(request.filters.until) if request.filters.until else None,
+        "total": result.total, "stories": stories,
+        "more": len(groups) > request.limit or result.total > len(result.hits),
+        "highlight": terms,
+        "facets": _facets(index, request, now),
+        "histogram": _histogram(index, request, now),
+        "generated_at": format_time(now),
+    }
+
+
+def story(index: SearchIndex, story_id: str, now: datetime) -> dict[str, Any]:
+    """Every item of one story, oldest first."""
+    if not _STORY_ID.match(story_id):
+        raise UserInputError(f"story: not a story id: {story_id[:80]!r}")
+    query = parse_query(f'story_id:"{story_id}"')
+    result = index.search(query, SearchFilters(), limit=_STORY_MAX, sort="newest", now=now)
+    if not result.hits:
+        raise NotFound(f"story: no items with story id {story_id!r}")
+    docs = [hit.doc for hit in reversed(result.hits)]
+    times = [d.get("@timestamp") for d in docs if d.get("@timestamp")]
+    return {
+        "story_id": story_id, "total": result.total,
+        "sources": list(dict.fromkeys(d.get("source") or "" for d in docs)),
+        "first_seen": min(times) if times else None, "last_seen": max(times) if times else None,
+        "topics": sorted({t for d in docs for t in d.get("topics") or []}),
+        "items": [item_view(d, summary_chars=4000) for d in docs],
+    }
+
+
+def _epoch(value: float | None) -> str | None:
+    return format_time(datetime.fromtimestamp(value, timezone.utc)) if value else None
+
+
+def alerts(store: Any, params: Params) -> dict[str, Any]:
+    """The alert log, newest first: ``status``, ``rule`` and ``limit`` narrow it. ``store`` has the
+    :class:`consumers.alert_store.AlertStore` methods ``records`` and ``counts``."""
+    status = _one(params, "status")
+    if status and status not in _ALERT_STATUSES:
+        raise UserInputError(f"status: expected one of {', '.join(_ALERT_STATUSES)}, got {status!r}")
+    rule = _one(params, "rule") or None
+    records = store.records(status=status or None, rule=rule, limit=_number(params, "limit", 100, 1, 1000))
+    rows = []
+    for record in records:
+        row = asdict(record)
+        row.update(created_at=_epoch(record.created_at), sent_at=_epoch(record.sent_at),
+                   next_attempt=_epoch(record.next_attempt) if record.status == "pending" else None,
+                   story_link=record.kind == "story")
+        rows.append(row)
+    counts = store.counts()
+    return {"counts": {s: int(counts.get(s, 0)) for s in _ALERT_STATUSES}, "status": status or None,
+            "rule": rule, "alerts": rows}
+
+
+_SEVERITY = {"broken": 0, "stale": 1, "failing": 2, "new": 3, "ok": 4}
+
+
+def feeds(feed_specs: Sequence[Any], states: Mapping[str, Any], assess: Any, now: float) -> dict[str, Any]:
+    """Each configured feed's health, the most urgent first. ``states`` maps feed id to its
+    :class:`producers.state.FeedState`; ``assess(state, now)`` gives its :class:`FeedHealth`."""
+    rows = []
+    for spec in feed_specs:
+        state = states[spec.id]
+        health = assess(state, now)
+        rows.append({
+            "id": spec.id, "source": spec.source, "title": spec.title, "url": spec.url,
+            "status": health.status, "reason": health.reason, "last_success": _epoch(health.last_success),
+            "last_attempt": _epoch(state.last_attempt), "error_streak": health.error_streak,
+            "last_error": state.last_error,
+            "items_per_day": round(health.items_per_day, 1) if health.items_per_day is not None else None,
+            "latest_item": _epoch(health.latest_item), "stale_after_hours": round(health.stale_after / 3600, 1),
+            "items_published": state.items_published, "next_check": _epoch(state.next_check),
+        })
+    rows.sort(key=lambda row: (_SEVERITY.get(row["status"], 9), row["id"]))
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    return {"counts": counts, "stale": [r["id"] for r in rows if r["status"] == "stale"],
+            "broken": [r["id"] for r in rows if r["status"] == "broken"], "feeds": rows,
+            "generated_at": _epoch(now)}
+
+
+def health(index: SearchIndex, topics: Sequence[str], refresh_seconds: float, backend: str) -> dict[str, Any]:
+    """What the page needs first: the index answers, how many items it holds, the topics, the refresh."""
+    return {"status": "ok", "items": index.count(), "backend": backend, "topics": list(topics),
+            "refresh_seconds": refresh_seconds}
