@@ -18,6 +18,10 @@ import yaml
 from pipeline.durations import parse_duration
 from pipeline.errors import ConfigError
 from pipeline.rule_settings import ActionSpec, RuleSpec, check_unique_names, parse_rules, read_rules_dir
+from pipeline.setting_values import (
+    CLASSIFIER_FIELDS, CONSUMER_FIELDS, ES_FIELDS, KAFKA_FIELDS, PRODUCER_FIELDS, WEB_FIELDS, as_flag, as_text,
+    port_number, typed,
+)
 from pipeline.topics import TopicDefinition, builtin_topics, topics_from_mapping
 
 __all__ = [
@@ -158,111 +162,6 @@ class Settings:
         return self.log if self.log.startswith("sqlite:") else "sqlite:///data/newsmon-state.db"
 
 
-def _typed(convert: Callable[[Any], Any], value: Any, where: str) -> Any:
-    try:
-        return convert(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-
-
-def _positive_int(value: Any) -> int:
-    number = int(value)
-    if number <= 0:
-        raise ValueError(f"expected a positive integer, got {value!r}")
-    return number
-
-
-def _port(value: Any) -> int:
-    number = int(value)
-    if not 0 <= number <= 65535:
-        raise ValueError(f"expected a TCP port (0 = off), got {value!r}")
-    return number
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise ValueError(f"expected a string, got {value!r}")
-    return str(value)
-
-
-_PRODUCER_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "interval": parse_duration, "min_interval": parse_duration, "max_interval": parse_duration,
-    "error_backoff_max": parse_duration, "timeout": parse_duration, "total_timeout": parse_duration,
-    "max_redirects": _positive_int, "max_bytes": _positive_int, "concurrency": _positive_int,
-    "per_host_concurrency": _positive_int, "broken_after": _positive_int, "stale_after": parse_duration,
-    "dedup_window": parse_duration, "seen_retention": parse_duration, "user_agent": _text,
-}
-def _choice(*allowed: str) -> Callable[[Any], str]:
-    def convert(value: Any) -> str:
-        text = _text(value).upper()
-        if text not in allowed:
-            raise ValueError(f"expected one of {', '.join(allowed)}, got {value!r}")
-        return text
-    return convert
-
-
-_KAFKA_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "partitions": _positive_int, "replication_factor": _positive_int,
-    "retention": parse_duration, "dlq_retention": parse_duration,
-    "security_protocol": _choice("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
-    "sasl_mechanism": _choice("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
-    "ssl_cafile": _text, "client_id": _text, "request_timeout": parse_duration,
-    "session_timeout": parse_duration, "max_poll_interval": parse_duration,
-}
-_CONSUMER_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "batch_size": _positive_int, "poll_timeout": parse_duration,
-    "backoff_initial": parse_duration, "backoff_max": parse_duration,
-}
-
-
-def _ner_mode(value: Any) -> str:
-    text = _text(value).lower()
-    if text not in ("relevant", "all", "off"):
-        raise ValueError(f"expected relevant, all or off, got {value!r}")
-    return text
-
-
-_CLASSIFIER_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "spacy_model": _text, "topic_model": _text, "ner": _ner_mode, "max_chars": _positive_int,
-    "ner_max_chars": _positive_int, "batch_size": _positive_int, "story_window": parse_duration,
-}
-
-
-def _count(value: Any) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError(f"expected 0 or more, got {value!r}")
-    return number
-
-
-def _index_name(value: Any) -> str:
-    text = _text(value)
-    if not text or text != text.lower() or text[0] in "-_+" or any(c in text for c in ' \\/*?"<>|,#:'):
-        raise ValueError(f"expected a lower-case Elasticsearch index name, got {value!r}")
-    return text
-
-
-_ES_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "alias": _index_name, "ca_file": _text, "request_timeout": parse_duration,
-    "shards": _positive_int, "replicas": _count, "bulk_docs": _positive_int, "bulk_bytes": _positive_int,
-    "bulk_retries": _count, "bulk_backoff_initial": parse_duration, "bulk_backoff_max": parse_duration,
-    "template_file": _text,
-}
-
-
-def _positive_seconds(value: Any) -> float:
-    seconds = parse_duration(value)
-    if seconds <= 0:
-        raise ValueError(f"expected a positive duration, got {value!r}")
-    return seconds
-
-
-_WEB_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "enabled": lambda v: _flag(v), "host": _text, "port": _port,
-    "refresh_seconds": _positive_seconds,
-}
-
-
 def _section(raw: Any, name: str, converters: Mapping[str, Callable], cls: type, src: str) -> Any:
     if raw is None:
         raw = {}
@@ -271,7 +170,7 @@ def _section(raw: Any, name: str, converters: Mapping[str, Callable], cls: type,
     unknown = set(raw) - set(converters)
     if unknown:
         raise ConfigError(f"{src}: {name}.{sorted(unknown)[0]}: unknown key (known: {', '.join(converters)})")
-    values = {k: _typed(converters[k], v, f"{src}: {name}.{k}") for k, v in raw.items()}
+    values = {k: typed(converters[k], v, f"{src}: {name}.{k}") for k, v in raw.items()}
     return cls(**values)
 
 
@@ -287,17 +186,9 @@ def _feed(raw: Any, where: str) -> FeedSpec:
     return FeedSpec(
         id=raw["id"], url=raw["url"], source=raw["source"],
         title=str(raw.get("title", "")), language=str(raw.get("language", "en")),
-        interval=None if interval is None else _typed(parse_duration, interval, f"{where}.interval"),
-        full_text=_typed(_flag, raw.get("full_text", False), f"{where}.full_text"),
+        interval=None if interval is None else typed(parse_duration, interval, f"{where}.interval"),
+        full_text=typed(as_flag, raw.get("full_text", False), f"{where}.full_text"),
     )
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise ValueError(f"expected true or false, got {value!r}")
 
 
 def _rules(raw: Mapping[str, Any], src: str, env: Mapping[str, str], topic_names: set[str]) -> tuple[RuleSpec, ...]:
@@ -306,7 +197,7 @@ def _rules(raw: Mapping[str, Any], src: str, env: Mapping[str, str], topic_names
         raise ConfigError(f"{src}: rules: expected a list")
     rules = parse_rules(raw.get("rules"), src, env, topic_names)
     if raw.get("rules_dir"):
-        directory = Path(_typed(_text, raw["rules_dir"], f"{src}: rules_dir"))
+        directory = Path(typed(as_text, raw["rules_dir"], f"{src}: rules_dir"))
         if not directory.is_absolute() and src != "<defaults>":
             directory = Path(src).parent / directory
         for path, document in read_rules_dir(directory):
@@ -332,8 +223,8 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     for key in ("log", "index", "state", "rules_dir", "metrics_port", "metrics_host"):
         if env.get(f"NEWSMON_{key.upper()}"):
             out[key] = env[f"NEWSMON_{key.upper()}"]
-    for section, names in (("producer", _PRODUCER_FIELDS), ("consumer", _CONSUMER_FIELDS), ("kafka", _KAFKA_FIELDS),
-                          ("elasticsearch", _ES_FIELDS), ("classifier", _CLASSIFIER_FIELDS), ("web", _WEB_FIELDS)):
+    for section, names in (("producer", PRODUCER_FIELDS), ("consumer", CONSUMER_FIELDS), ("kafka", KAFKA_FIELDS),
+                          ("elasticsearch", ES_FIELDS), ("classifier", CLASSIFIER_FIELDS), ("web", WEB_FIELDS)):
         current = dict(out.get(section) or {}) if isinstance(out.get(section) or {}, Mapping) else out[section]
         for name in names:
             value = env.get(f"NEWSMON_{section.upper()}_{name.upper()}")
@@ -367,24 +258,24 @@ def settings_from_mapping(raw: Any, src: str, env: Mapping[str, str]) -> Setting
         raise ConfigError(f"{src}: feeds: duplicate feed id {duplicate!r}")
     rules = _rules(raw, src, env, set(topics))
     return Settings(
-        log=_typed(_text, raw.get("log", Settings.log), f"{src}: log"),
-        index=_typed(_text, raw.get("index", Settings.index), f"{src}: index"),
-        state=_typed(_text, raw.get("state", ""), f"{src}: state"),
+        log=typed(as_text, raw.get("log", Settings.log), f"{src}: log"),
+        index=typed(as_text, raw.get("index", Settings.index), f"{src}: index"),
+        state=typed(as_text, raw.get("state", ""), f"{src}: state"),
         feeds=feeds, rules=rules, topics=topics,
-        producer=_section(raw.get("producer"), "producer", _PRODUCER_FIELDS, ProducerSettings, src),
-        consumer=_section(raw.get("consumer"), "consumer", _CONSUMER_FIELDS, ConsumerSettings, src),
+        producer=_section(raw.get("producer"), "producer", PRODUCER_FIELDS, ProducerSettings, src),
+        consumer=_section(raw.get("consumer"), "consumer", CONSUMER_FIELDS, ConsumerSettings, src),
         kafka=_kafka(raw.get("kafka"), src, env),
         elasticsearch=_elasticsearch(raw.get("elasticsearch"), src, env),
-        classifier=_section(raw.get("classifier"), "classifier", _CLASSIFIER_FIELDS, ClassifierSettings, src),
-        web=replace(_section(raw.get("web"), "web", _WEB_FIELDS, WebSettings, src), token=env.get("NEWSMON_WEB_TOKEN", "")),
-        metrics_port=_typed(_port, raw.get("metrics_port", 0), f"{src}: metrics_port"),
-        metrics_host=_typed(_text, raw.get("metrics_host", "127.0.0.1"), f"{src}: metrics_host"),
+        classifier=_section(raw.get("classifier"), "classifier", CLASSIFIER_FIELDS, ClassifierSettings, src),
+        web=replace(_section(raw.get("web"), "web", WEB_FIELDS, WebSettings, src), token=env.get("NEWSMON_WEB_TOKEN", "")),
+        metrics_port=typed(port_number, raw.get("metrics_port", 0), f"{src}: metrics_port"),
+        metrics_host=typed(as_text, raw.get("metrics_host", "127.0.0.1"), f"{src}: metrics_host"),
         source=src,
     )
 
 
 def _kafka(raw: Any, src: str, env: Mapping[str, str]) -> KafkaSettings:
-    kafka = _section(raw, "kafka", _KAFKA_FIELDS, KafkaSettings, src)
+    kafka = _section(raw, "kafka", KAFKA_FIELDS, KafkaSettings, src)
     username, password = env.get("NEWSMON_KAFKA_USERNAME", ""), env.get("NEWSMON_KAFKA_PASSWORD", "")
     if kafka.security_protocol.startswith("SASL") and not (username and password):
         raise ConfigError(f"{src}: kafka.security_protocol: {kafka.security_protocol} needs NEWSMON_KAFKA_USERNAME"
@@ -395,7 +286,7 @@ def _kafka(raw: Any, src: str, env: Mapping[str, str]) -> KafkaSettings:
 
 
 def _elasticsearch(raw: Any, src: str, env: Mapping[str, str]) -> ElasticsearchSettings:
-    es = _section(raw, "elasticsearch", _ES_FIELDS, ElasticsearchSettings, src)
+    es = _section(raw, "elasticsearch", ES_FIELDS, ElasticsearchSettings, src)
     api_key = env.get("NEWSMON_ES_API_KEY", "")
     username, password = env.get("NEWSMON_ES_USERNAME", ""), env.get("NEWSMON_ES_PASSWORD", "")
     if bool(username) != bool(password):
