@@ -33,6 +33,10 @@ class TopicMetrics:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
 
+    def as_json(self) -> dict:
+        return {"precision": round(self.precision, 4), "recall": round(self.recall, 4), "f1": round(self.f1, 4),
+                "support": self.support}
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -45,11 +49,7 @@ class Evaluation:
 
     def as_json(self) -> dict:
         return {
-            "topics": {
-                name: {"precision": round(m.precision, 4), "recall": round(m.recall, 4),
-                       "f1": round(m.f1, 4), "support": m.support}
-                for name, m in self.topics.items()
-            },
+            "topics": {name: m.as_json() for name, m in self.topics.items()},
             "macro_f1": round(self.macro_f1, 4),
         }
 

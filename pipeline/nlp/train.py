@@ -32,6 +32,7 @@ from spacy.language import Language
 from spacy.training import Example
 from spacy.util import fix_random_seed, minibatch
 
+from pipeline.evaluate import TopicMetrics
 from pipeline.nlp.combiner import Combiner, fit_combiner, features, save_combiners
 from pipeline.nlp.lemma_rules import LemmaRules, RuleScore
 from pipeline.nlp.lemmas import LemmaTables, clip_text, topic_pipeline
@@ -145,12 +146,8 @@ def _out_of_fold(items: Sequence[TrainingItem], labels: Sequence[str], tables: L
 
 
 def _prf(chosen: numpy.ndarray, truth: numpy.ndarray) -> dict[str, float]:
-    tp = int((chosen & truth).sum())
-    precision = tp / int(chosen.sum()) if chosen.any() else 0.0
-    recall = tp / int(truth.sum()) if truth.any() else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-            "support": int(truth.sum())}
+    return TopicMetrics(int((chosen & truth).sum()), int((chosen & ~truth).sum()), int((~chosen & truth).sum()),
+                        int((~chosen & ~truth).sum())).as_json()
 
 
 def fit_combiners(items: Sequence[TrainingItem], labels: Sequence[str], topics: Mapping[str, TopicDefinition],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Protocol, Sequence
 
 from pipeline.errors import UserInputError
@@ -13,7 +13,7 @@ __all__ = [
     "Record", "PartitionLag", "LogProducer", "LogConsumer", "Log",
     "SearchFilters", "Hit", "SearchResult", "Rejection", "SearchIndex",
     "ENTITY_FIELDS", "FACET_FIELDS", "HISTOGRAM_INTERVALS", "check_facets", "check_interval", "top_values",
-    "story_key",
+    "story_key", "bucket_start",
 ]
 
 TOPIC_RAW = "newsmon.raw"
@@ -171,6 +171,15 @@ def check_interval(interval: str) -> None:
 def top_values(counts: Iterable[tuple[str, int]], size: int) -> list[tuple[str, int]]:
     """The ``size`` (value, count) pairs with the highest counts, ties by value (code point order)."""
     return sorted(counts, key=lambda pair: (-pair[1], pair[0]))[:size]
+
+
+def bucket_start(moment: datetime, interval: str) -> datetime:
+    """The start of the UTC hour, day or week (from Monday) holding ``moment``: a histogram bucket."""
+    moment = moment.astimezone(timezone.utc)
+    if interval == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day if interval == "day" else day - timedelta(days=day.weekday())
 
 
 def story_key(doc: dict[str, Any]) -> str:

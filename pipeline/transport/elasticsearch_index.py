@@ -276,10 +276,8 @@ class ElasticsearchIndex:
 
     def search(self, query: Query, filters: SearchFilters, *, limit: int = 20, offset: int = 0,
                sort: str = "relevance", now: datetime | None = None) -> SearchResult:
-        body = search_body(query, filters, now or utc_now(), limit=limit, offset=offset, sort=sort)
-        response = self._read(lambda: self._client.search(index=self.alias, body=body, ignore_unavailable=True,
-                                                          allow_no_indices=True))
-        hits = response["hits"]
+        hits = self._search(search_body(query, filters, now or utc_now(), limit=limit, offset=offset,
+                                        sort=sort))["hits"]
         return SearchResult(hits["total"]["value"], [
             Hit(from_source(hit["_source"]), None if hit.get("_score") is None else round(hit["_score"], 4))
             for hit in hits["hits"]])
@@ -289,18 +287,14 @@ class ElasticsearchIndex:
         """Top values per field (terms aggregations; see :mod:`pipeline.transport.elasticsearch_aggs`)."""
         check_facets(fields, size)
         wanted = list(dict.fromkeys(fields))
-        body = facets_body(query, filters, now or utc_now(), wanted, size)
-        return read_facets(self._read(lambda: self._client.search(
-            index=self.alias, body=body, ignore_unavailable=True, allow_no_indices=True)), wanted)
+        return read_facets(self._search(facets_body(query, filters, now or utc_now(), wanted, size)), wanted)
 
     def histogram(self, query: Query, filters: SearchFilters, *, interval: str,
                   now: datetime | None = None) -> list[tuple[datetime, dict[str, int]]]:
         """Distinct stories per bucket: exact up to 10,000 stories per bucket, approximate above
         (``cardinality``; see :mod:`pipeline.transport.elasticsearch_aggs`)."""
         check_interval(interval)
-        body = histogram_body(query, filters, now or utc_now(), interval)
-        return read_histogram(self._read(lambda: self._client.search(
-            index=self.alias, body=body, ignore_unavailable=True, allow_no_indices=True)))
+        return read_histogram(self._search(histogram_body(query, filters, now or utc_now(), interval)))
 
     def get(self, item_id: str) -> Json | None:
         response = self._read(lambda: self._client.search(
@@ -318,6 +312,11 @@ class ElasticsearchIndex:
         """Make everything written so far searchable now (tests, benchmarks; normally within 1 s)."""
         self._read(lambda: self._client.indices.refresh(index=self.alias, ignore_unavailable=True,
                                                         allow_no_indices=True))
+
+    def _search(self, body: Json) -> Json:
+        """One search request on the alias (no index yet: an empty answer)."""
+        return self._read(lambda: self._client.search(index=self.alias, body=body, ignore_unavailable=True,
+                                                      allow_no_indices=True))
 
     def _read(self, request: Any) -> Any:
         try:

@@ -8,18 +8,18 @@ exists replaces it. Fault injection: set ``fail_next_flushes`` to make the next 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from pipeline.errors import RetryLater
 from pipeline.fields import keyword_values
 from pipeline.query import Query, matches
 from pipeline.transport.base import (
-    ENTITY_FIELDS, Hit, Record, Rejection, SearchFilters, SearchResult, check_facets, check_interval, story_key,
-    top_values,
+    ENTITY_FIELDS, Hit, Record, Rejection, SearchFilters, SearchResult, bucket_start, check_facets, check_interval,
+    story_key, top_values,
 )
 
-__all__ = ["MemoryLog", "MemoryIndex", "bucket_start"]
+__all__ = ["MemoryLog", "MemoryIndex"]
 
 
 class MemoryLog:
@@ -157,15 +157,6 @@ class MemoryIndex:
 
     def close(self) -> None:
         pass
-
-
-def bucket_start(moment: datetime, interval: str) -> datetime:
-    """The start of the UTC hour, day or week (from Monday) holding ``moment``."""
-    moment = moment.astimezone(timezone.utc)
-    if interval == "hour":
-        return moment.replace(minute=0, second=0, microsecond=0)
-    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    return day if interval == "day" else day - timedelta(days=day.weekday())
 
 
 def _moment(doc: dict[str, Any]) -> datetime | None:

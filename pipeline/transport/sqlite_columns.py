@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from pipeline.transport.base import FACET_FIELDS
+from pipeline.transport.base import FACET_FIELDS, top_values
 
 __all__ = ["Columns", "rowid_array", "latest_seq", "ORIGIN", "WIDTHS"]
 
@@ -156,8 +156,7 @@ class Columns:
                 continue
             kth = np.partition(counts, -min(size, present))[-min(size, present)]
             candidates = np.nonzero(counts >= max(kth, 1))[0]
-            ranked = sorted(((field.values[c], int(counts[c])) for c in candidates), key=lambda p: (-p[1], p[0]))
-            out[name] = ranked[:size]
+            out[name] = top_values(((field.values[c], int(counts[c])) for c in candidates), size)
         return out
 
     def histogram(self, rowids: np.ndarray | None, interval: str) -> list[tuple[datetime, dict[str, int]]]:

@@ -171,8 +171,7 @@ class SqliteIndex:
 
     def search(self, query: Query, filters: SearchFilters, *, limit: int = 20, offset: int = 0,
                sort: str = "relevance", now: datetime | None = None) -> SearchResult:
-        translated = to_sqlite(query, now or datetime.now(timezone.utc))
-        where, params = _with_filters(translated.where, list(translated.params), filters)
+        translated, where, params = _where(query, filters, now)
         if translated.match and sort == "relevance":
             page = ("SELECT d.rowid, r.rank FROM docs d LEFT JOIN (SELECT rowid, bm25(docs_fts) AS rank"
                     f" FROM docs_fts WHERE docs_fts MATCH ?) r ON r.rowid = d.rowid WHERE {where}"
@@ -205,8 +204,7 @@ class SqliteIndex:
 
     def _matching(self, query: Query, filters: SearchFilters, now: datetime | None) -> tuple[Columns, Any]:
         """The up-to-date columns and the rowids of the matching documents, read in one snapshot."""
-        translated = to_sqlite(query, now or datetime.now(timezone.utc))
-        where, params = _with_filters(translated.where, list(translated.params), filters)
+        _, where, params = _where(query, filters, now)
         if self._columns is None:
             self._columns = Columns()
         with _snapshot(self._db):
@@ -260,6 +258,12 @@ def _keyword_filter(fields: tuple[str, ...], values: tuple[str, ...], params: li
     names = ", ".join("?" for _ in fields)
     marks = ", ".join("?" for _ in values)
     return f"d.rowid IN (SELECT rowid FROM doc_keywords WHERE field IN ({names}) AND value IN ({marks}))"
+
+
+def _where(query: Query, filters: SearchFilters, now: datetime | None) -> tuple[Any, str, list[Any]]:
+    """The query translated to SQL, and the WHERE clause with its parameters once the filters are added."""
+    translated = to_sqlite(query, now or datetime.now(timezone.utc))
+    return (translated, *_with_filters(translated.where, list(translated.params), filters))
 
 
 def _with_filters(where: str, params: list[Any], filters: SearchFilters) -> tuple[str, list[Any]]:

@@ -13,10 +13,11 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
+from consumers.alert_store import STATUSES as ALERT_STATUSES
 from pipeline.errors import UserInputError
 from pipeline.item import format_time
 from pipeline.query import Query, highlight_terms, parse_query
-from pipeline.transport.base import ENTITY_FIELDS, SearchFilters, SearchIndex
+from pipeline.transport.base import ENTITY_FIELDS, SearchFilters, SearchIndex, bucket_start
 from pipeline.web.present import brief_view, group_stories, item_view
 
 __all__ = ["NotFound", "SearchRequest", "RANGES", "ENTITY_FIELDS", "parse_search", "search", "story",
@@ -29,7 +30,6 @@ _FACET_FIELDS = {"topics": ("topics",), "countries": ("countries",), "sources": 
 _FETCH_FACTOR, _FETCH_MIN, _FETCH_MAX = 5, 100, 1000
 _STORY_MAX = 500
 _STORY_ID = re.compile(r"^[\w:.\-]{1,200}$")
-_ALERT_STATUSES = ("pending", "sent", "failed", "silenced")
 
 
 class NotFound(UserInputError):
@@ -147,13 +147,6 @@ _STEPS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelt
 _MAX_BUCKETS = 500
 
 
-def _bucket_start(moment: datetime, interval: str) -> datetime:
-    start = moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-    if interval != "hour":
-        start = start.replace(hour=0)
-    return start - timedelta(days=start.weekday()) if interval == "week" else start
-
-
 def fill_buckets(buckets: Sequence[tuple[datetime, dict[str, int]]], interval: str, since: datetime | None,
                  until: datetime | None, now: datetime) -> list[tuple[datetime, dict[str, int]]]:
     """The index's non-empty buckets with the empty ones put back, over the requested range (from
@@ -162,9 +155,9 @@ def fill_buckets(buckets: Sequence[tuple[datetime, dict[str, int]]], interval: s
     if not buckets and since is None:
         return list(buckets)
     step = _STEPS[interval]
-    first = _bucket_start(since, interval) if since else buckets[0][0]
+    first = bucket_start(since, interval) if since else buckets[0][0]
     end = min(until - timedelta(microseconds=1), now) if until else now
-    last = max(_bucket_start(end, interval), buckets[-1][0] if buckets else first)
+    last = max(bucket_start(end, interval), buckets[-1][0] if buckets else first)
     if last < first or (last - first) / step >= _MAX_BUCKETS:
         return list(buckets)
     found = {start: counts for start, counts in buckets}
@@ -235,8 +228,8 @@ def alerts(store: Any, params: Params) -> dict[str, Any]:
     """The alert log, newest first: ``status``, ``rule`` and ``limit`` narrow it. ``store`` has the
     :class:`consumers.alert_store.AlertStore` methods ``records`` and ``counts``."""
     status = _one(params, "status")
-    if status and status not in _ALERT_STATUSES:
-        raise UserInputError(f"status: expected one of {', '.join(_ALERT_STATUSES)}, got {status!r}")
+    if status and status not in ALERT_STATUSES:
+        raise UserInputError(f"status: expected one of {', '.join(ALERT_STATUSES)}, got {status!r}")
     rule = _one(params, "rule") or None
     records = store.records(status=status or None, rule=rule, limit=_number(params, "limit", 100, 1, 1000))
     rows = []
@@ -247,7 +240,7 @@ def alerts(store: Any, params: Params) -> dict[str, Any]:
                    story_link=record.kind == "story")
         rows.append(row)
     counts = store.counts()
-    return {"counts": {s: int(counts.get(s, 0)) for s in _ALERT_STATUSES}, "status": status or None,
+    return {"counts": {s: int(counts.get(s, 0)) for s in ALERT_STATUSES}, "status": status or None,
             "rule": rule, "alerts": rows}
 
 
