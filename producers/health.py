@@ -53,6 +53,12 @@ class FeedHealth:
     stale_after: float  # seconds without a new item before the feed counts as stale
     moved_to: str | None = None  # the address a permanent redirect gave; the configuration still has the old one
 
+    def figures(self) -> dict[str, Any]:
+        """The figures every report shows, rounded once: items per day, stale threshold in hours, new address."""
+        per_day = round(self.items_per_day, 1) if self.items_per_day is not None else None
+        return {"items_per_day": per_day, "stale_after_hours": round(self.stale_after / 3600, 1),
+                "moved_to": self.moved_to}
+
 
 def stale_threshold(usual_gap: float | None, settings: ProducerSettings) -> float:
     return max(settings.stale_after, _STALE_GAPS * usual_gap) if usual_gap else settings.stale_after

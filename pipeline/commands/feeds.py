@@ -78,9 +78,7 @@ def cmd_feeds_list(settings: Settings, as_json: bool) -> int:
 def _health_row(health: FeedHealth, source: str) -> dict[str, Any]:
     return {"id": health.feed_id, "source": source, "status": health.status, "reason": health.reason,
             "last_success": _when(health.last_success), "error_streak": health.error_streak,
-            "items_per_day": round(health.items_per_day, 1) if health.items_per_day is not None else None,
-            "latest_item": _when(health.latest_item), "stale_after_hours": round(health.stale_after / 3600, 1),
-            "moved_to": health.moved_to}
+            "latest_item": _when(health.latest_item), **health.figures()}
 
 
 def cmd_feeds_check(settings: Settings, as_json: bool, strict: bool) -> int:

@@ -258,10 +258,8 @@ def feeds(feed_specs: Sequence[Any], states: Mapping[str, Any], assess: Any, now
             "id": spec.id, "source": spec.source, "title": spec.title, "url": spec.url,
             "status": health.status, "reason": health.reason, "last_success": _epoch(health.last_success),
             "last_attempt": _epoch(state.last_attempt), "error_streak": health.error_streak,
-            "last_error": state.last_error,
-            "items_per_day": round(health.items_per_day, 1) if health.items_per_day is not None else None,
-            "latest_item": _epoch(health.latest_item), "stale_after_hours": round(health.stale_after / 3600, 1),
-            "items_published": state.items_published, "next_check": _epoch(state.next_check),
+            "last_error": state.last_error, "latest_item": _epoch(health.latest_item),
+            "items_published": state.items_published, "next_check": _epoch(state.next_check), **health.figures(),
         })
     rows.sort(key=lambda row: (_SEVERITY.get(row["status"], 9), row["id"]))
     counts: dict[str, int] = {}

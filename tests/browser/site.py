@@ -117,7 +117,7 @@ def _feeds(store: FeedStateStore, now: float) -> None:
     store.save_many([
         FeedState("frontier-post", "https://frontier.example.test/rss", last_attempt=now - 600,
                   last_success=now - 600, usual_gap=3 * 3600, latest_item=now - 3 * 3600, first_attempt=now - 30 * day,
-                  items_published=412, last_status="ok"),
+                  items_published=412, last_status="ok", moved_to="https://frontier.example.test/feed/rss.xml"),
         FeedState("daily-ledger", "https://ledger.example.test/feed", last_attempt=now - 900, last_success=now - 900,
                   usual_gap=6 * 3600, latest_item=now - 4 * day, first_attempt=now - 60 * day, items_published=230,
                   last_status="ok"),

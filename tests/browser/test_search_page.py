@@ -88,6 +88,8 @@ def test_feed_health_puts_broken_and_stale_feeds_first(page, server):
     statuses = page.eval_on_selector_all("#feeds-table tbody tr", "rows => rows.map(r => r.dataset.status)")
     assert statuses == ["broken", "stale", "failing", "new", "ok"]
     assert "HTTP 503" in page.locator("#feeds-table tbody tr").first.inner_text()
+    moved = page.locator("#feeds-table tbody tr[data-status='ok']").inner_text()
+    assert "moved to https://frontier.example.test/feed/rss.xml" in moved
     assert page.errors == []
 
 

@@ -70,7 +70,11 @@ export async function startFeeds() {
     const body = document.querySelector("#feeds-table tbody");
     clear(body);
     for (const feed of data.feeds) {
-      const name = el("span", {}, [el("strong", { text: feed.id }), el("br"), el("span", { cls: "meta", text: feed.source })]);
+      const nameParts = [el("strong", { text: feed.id }), el("br"), el("span", { cls: "meta", text: feed.source })];
+      if (feed.moved_to) {
+        nameParts.push(el("br"), el("span", { cls: "meta moved", text: "moved to " + feed.moved_to + " (update the configuration)" }));
+      }
+      const name = el("span", {}, nameParts);
       const tr = el("tr", { attrs: { "data-status": feed.status } });
       tr.append(cell(name), cell(el("span", { cls: "badge status-" + feed.status, text: feed.status })),
         cell(when(feed.last_success)), cell(String(feed.error_streak)),

@@ -178,7 +178,7 @@ def test_feeds_most_urgent_first_with_health(tmp_path: Path):
     store = FeedStateStore(f"sqlite:///{tmp_path / 'state.db'}")
     store.save_many([
         FeedState("fine", "https://fine.test/rss", last_attempt=now - 60, last_success=now - 60, usual_gap=3600,
-                  latest_item=now - 600, first_attempt=now - 86400),
+                  latest_item=now - 600, first_attempt=now - 86400, moved_to="https://fine.test/feed.xml"),
         FeedState("down", "https://down.test/rss", last_attempt=now - 60, error_count=7, last_error="HTTP 503"),
         FeedState("quiet", "https://quiet.test/rss", last_attempt=now - 60, last_success=now - 60, usual_gap=3600,
                   latest_item=now - 5 * 86400, first_attempt=now - 30 * 86400),
@@ -191,6 +191,7 @@ def test_feeds_most_urgent_first_with_health(tmp_path: Path):
     assert result["broken"] == ["down"] and result["stale"] == ["quiet"]
     assert result["feeds"][0]["error_streak"] == 7 and "HTTP 503" in result["feeds"][0]["reason"]
     assert result["feeds"][3]["items_per_day"] == 24.0
+    assert result["feeds"][3]["moved_to"] == "https://fine.test/feed.xml" and result["feeds"][0]["moved_to"] is None
     store.close()
 
 
