@@ -83,6 +83,8 @@ def _add_text_commands(sub) -> None:
     train.add_argument("--combiner-folds", type=int, metavar="N",
                        help="also fit a learned rule/model combiner per topic by N-fold cross-validation"
                             " (default: none, the topic's hand blend decides)")
+    train.add_argument("--no-short-copies", action="store_true",
+                       help="do not also train on each full-text item's title and summary alone")
 
 
 def _add_inspect_commands(sub) -> None:
@@ -209,7 +211,8 @@ def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
     if command == "train":
         from pipeline.commands.train import cmd_train
 
-        return cmd_train(settings, args.file, args.out, args.epochs, args.seed, args.combiner_folds)
+        return cmd_train(settings, args.file, args.out, args.epochs, args.seed, args.combiner_folds,
+                         short_copies=not args.no_short_copies)
     if command == "search":
         return inspect.cmd_search(settings, args)
     return _dispatch_alerts(settings, args)

@@ -41,7 +41,7 @@ def _print_cross_validation(folder: Path) -> None:
 
 
 def cmd_train(settings: Settings, path: str, out: str, epochs: int | None, seed: int | None,
-              combiner_folds: int | None = None) -> int:
+              combiner_folds: int | None = None, short_copies: bool = True) -> int:
     """Train on every item of ``path`` (hold your evaluation items out yourself) and save to ``out``."""
     from pipeline.nlp.combiner import load_combiners
     from pipeline.nlp.lemmas import LemmaTables, load_spacy
@@ -56,7 +56,7 @@ def cmd_train(settings: Settings, path: str, out: str, epochs: int | None, seed:
                                                  exclude=["parser", "tagger", "ner", "attribute_ruler", "tok2vec"]))
     except OSError as exc:
         raise ConfigError(f"{settings.source}: classifier.spacy_model: {exc}") from None
-    options = TrainingOptions(max_chars=settings.classifier.max_chars)
+    options = TrainingOptions(max_chars=settings.classifier.max_chars, short_copies=short_copies)
     if epochs is not None:
         options = replace(options, epochs=epochs)
     if seed is not None:

@@ -7,9 +7,10 @@ Per batch of items (one ``nlp.pipe`` per stage, cheapest first):
 2. per topic, when the model folder carries a fitted combiner for it (``combiner.json``, see
    :mod:`pipeline.nlp.combiner`), the score is the combiner's probability from the model's
    probability and the rules' positive and negative weights, assigned at or above the combiner's
-   threshold; otherwise ``score = model_weight * model + (1 - model_weight) * rules`` (a topic the
-   model does not know uses its rules alone), assigned at or above the topic's threshold, or when
-   the rule score alone reaches ``rules_alone`` (then the score is raised to the threshold). A rule
+   threshold; otherwise ``score = model_weight * model * exp(-negative / 3) + (1 - model_weight) * rules``
+   (the negative phrases' weight damps the model's share; a topic the model does not know uses its
+   rules alone), assigned at or above the topic's threshold, or when the rule score alone reaches
+   ``rules_alone`` (then the score is raised to the threshold). A rule
    veto zeroes the score either way. The evidence is the rule phrases, strongest first, then
    ``model:0.93``;
 3. the gazetteer entity ruler on every item (cheap);
@@ -25,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -35,7 +37,7 @@ from pipeline.classify import Judgement
 from pipeline.nlp.combiner import Combiner, load_combiners
 from pipeline.nlp.entities import EntityExtractor, load_gazetteer_data
 from pipeline.nlp.geo import geography
-from pipeline.nlp.lemma_rules import LemmaRules, RuleScore
+from pipeline.nlp.lemma_rules import SCALE, LemmaRules, RuleScore
 from pipeline.nlp.lemmas import LemmaTables, clip_text, load_spacy, topic_pipeline
 from pipeline.nlp.textcat import TopicModelMeta, load_topic_model, shipped_model_path
 from pipeline.settings import ClassifierSettings
@@ -118,11 +120,13 @@ class HybridClassifier:
 
     @staticmethod
     def _hand_score(definition: TopicDefinition, rule: RuleScore, model: float | None) -> float:
-        """The configured blend of model and rules; a sure rule score lifts it to the threshold."""
+        """The configured blend of model and rules; negative phrases damp the model's share too (a cricket
+        "attack" the text model likes still drops), and a sure rule score lifts it to the threshold."""
         if rule.veto:
             return 0.0
         weight = definition.model_weight if model is not None else 0.0
-        score = weight * (model or 0.0) + (1.0 - weight) * rule.score
+        damped = (model or 0.0) * math.exp(-rule.negative / SCALE)
+        score = weight * damped + (1.0 - weight) * rule.score
         return max(score, definition.threshold) if rule.score >= definition.rules_alone else score
 
     def classify_many(self, items: Sequence[tuple[str, str]]) -> list[Judgement]:

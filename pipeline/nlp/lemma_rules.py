@@ -28,7 +28,7 @@ from pipeline.topics import Phrase, TopicDefinition
 
 __all__ = ["RuleScore", "LemmaRules"]
 
-_SCALE = 3.0
+SCALE = 3.0  # rule weight that makes a score of 1 - 1/e
 _TITLE_FACTOR = 2.0
 
 
@@ -97,7 +97,7 @@ class LemmaRules:
             weights[label] += sign * entry.phrase.weight * (1.0 + math.log(count))
         total = sum(weights.values())
         positive = sum(w for w in weights.values() if w > 0)
-        score = 0.0 if total <= 0 else 1.0 - math.exp(-total / _SCALE)
+        score = 0.0 if total <= 0 else 1.0 - math.exp(-total / SCALE)
         evidence = tuple(name for name, _ in sorted(weights.items(), key=lambda kv: (-abs(kv[1]), kv[0])))
         return RuleScore(round(score, 4), round(total, 4), evidence, positive=round(positive, 4),
                          negative=round(positive - total, 4))

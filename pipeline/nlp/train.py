@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -40,7 +40,7 @@ from pipeline.nlp.textcat import TopicModelMeta, add_textcat, save_topic_model
 from pipeline.topics import TopicDefinition
 
 __all__ = ["TrainingItem", "TrainingOptions", "train_topic_model", "training_items", "item_text", "fit_combiners",
-           "fold_of", "rule_scores"]
+           "fold_of", "rule_scores", "with_short_copies"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ class TrainingItem:
     text: str  # title, summary and body, as item_text builds it
     labels: frozenset[str]
     title: str = ""  # the start of ``text`` that is the title (rules count a title phrase twice)
+    short: str = ""  # title and summary alone, when ``text`` also has a body ("" otherwise)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class TrainingOptions:
     seed: int = 1
     folds: int = 0  # cross-validation folds for the learned combiners (below 2: none; the hand blend decides)
     min_precision: float = 0.9  # wanted out-of-fold precision when choosing each topic's threshold
+    short_copies: bool = True  # also learn from each full-text item's title and summary alone, as most feeds send them
 
 
 def item_text(title: str, summary: str, body: str | None) -> str:
@@ -88,10 +90,17 @@ def _examples(nlp: Language, items: Sequence[TrainingItem], labels: Sequence[str
             for doc, item in zip(docs, items)]
 
 
+def with_short_copies(items: Sequence[TrainingItem]) -> list[TrainingItem]:
+    """``items`` plus, for each that has a body, a copy holding only its title and summary (same labels)."""
+    return list(items) + [replace(item, text=item.short, short="") for item in items if item.short]
+
+
 def _fit_textcat(items: Sequence[TrainingItem], labels: Sequence[str], tables: LemmaTables, meta: TopicModelMeta,
                  options: TrainingOptions) -> Language:
-    """A topic pipeline whose ``textcat_multilabel`` is trained on ``items``."""
+    """A topic pipeline whose ``textcat_multilabel`` is trained on ``items`` (with their short copies, if asked)."""
     fix_random_seed(options.seed)
+    if options.short_copies:
+        items = with_short_copies(items)
     nlp = topic_pipeline(tables)
     add_textcat(nlp, meta)
     examples = _examples(nlp, items, labels, options.max_chars)
@@ -192,7 +201,8 @@ def train_topic_model(items: Sequence[TrainingItem], labels: Sequence[str], tabl
         length=options.length, max_chars=options.max_chars,
         training={"items": len(items), "positives": counts, "epochs": options.epochs, "dropout": options.dropout,
                   "batch_size": options.batch_size, "learn_rate": options.learn_rate, "seed": options.seed,
-                  "folds": options.folds, "min_precision": options.min_precision},
+                  "folds": options.folds, "min_precision": options.min_precision,
+                  "short_copies": options.short_copies},
     )
     combiners: dict[str, Combiner] = {}
     if topics and options.folds >= 2:
@@ -207,7 +217,9 @@ def training_items(rows: Iterable[tuple[str, dict[str, Any]]], labels: Sequence[
     """Training items from (where, row) pairs of the eval format; rows were validated by the caller."""
     items = []
     for where, row in rows:
-        text = item_text(row.get("title") or "", row.get("summary") or "", row.get("body"))
+        title, summary = row.get("title") or "", row.get("summary") or ""
+        text = item_text(title, summary, row.get("body"))
+        short = item_text(title, summary, None)
         items.append(TrainingItem(str(row.get("id") or where), text, frozenset(row["labels"]) & set(labels),
-                                  row.get("title") or ""))
+                                  title, short if short != text else ""))
     return items

@@ -7,7 +7,7 @@ import pytest
 from pipeline.nlp.corpus import split_rows
 from pipeline.nlp.lemmas import LemmaTables, load_spacy, topic_pipeline
 from pipeline.nlp.textcat import load_topic_model, shipped_model_path
-from pipeline.nlp.train import TrainingItem, TrainingOptions, train_topic_model
+from pipeline.nlp.train import TrainingItem, TrainingOptions, train_topic_model, training_items, with_short_copies
 from pipeline.topics import builtin_topics
 
 LABELS = ["counterterrorism", "minerals_cooperation"]
@@ -37,6 +37,19 @@ def test_train_save_load_predict(tables, tmp_path):
     load_topic_model(nlp, tmp_path / "model")
     cats = nlp("Militants attack a convoy").cats
     assert cats["counterterrorism"] > 0.5 > cats["minerals_cooperation"]
+
+
+def test_full_text_items_also_teach_their_title_and_summary_alone():
+    rows = [("l1", {"id": "a", "title": "Copper deal", "summary": "Signed today.", "body": "Long text about the mine.",
+                    "labels": ["minerals_cooperation"]}),
+            ("l2", {"id": "b", "title": "Rain in Lahore", "summary": "Showers expected.", "labels": []})]
+    items = training_items(rows, LABELS)
+    assert items[0].text == "Copper deal\nSigned today.\nLong text about the mine."
+    assert items[0].short == "Copper deal\nSigned today." and items[1].short == ""  # no body: nothing to add
+    copies = with_short_copies(items)
+    assert [(i.id, i.text, i.labels) for i in copies[2:]] == [
+        ("a", "Copper deal\nSigned today.", frozenset({"minerals_cooperation"}))]
+    assert with_short_copies(copies[2:]) == copies[2:]  # a copy is not copied again
 
 
 def test_the_shipped_model_is_small_and_versioned(tables):
