@@ -4,6 +4,8 @@
 ``body`` and ``labels``, builds the same documents the classifier builds (title, summary and the
 start of the body, tokenised and lemmatised by the topic pipeline), and trains the
 ``textcat_multilabel`` of :mod:`pipeline.nlp.textcat` for a fixed number of epochs with a fixed seed.
+Each item with a body is given to the text model twice: whole, and as its title and summary alone
+(``short_copies``), as most feeds deliver items.
 
 With the topic definitions at hand it also fits, per topic, the combiner of :mod:`pipeline.nlp.combiner`:
 the items are cut into ``folds`` folds (by a hash of the id, within each label combination); the
