@@ -8,13 +8,16 @@ Schema (the query translator in :mod:`pipeline.query.sqlite` relies on the first
 - ``doc_keywords``: one row per keyword value (case-folded), e.g. (rowid, 'topics', 'counterterrorism');
 - ``doc_numbers``: one row per number field, e.g. (rowid, 'scores.counterterrorism', 0.93);
 - ``docs_fts``: FTS5 over title, summary and body (``unicode61 remove_diacritics 2``), rowid = docs.rowid;
+  an external-content table over the view ``doc_text`` (those three fields of ``doc_json``), so the
+  text is stored once: FTS5 keeps only its inverted index;
 - ``doc_json``: the JSON document, apart, so that filtering on ``docs`` reads small pages;
 - ``doc_facets``: the values of the facet fields as written (original case), for facets.
 
 Facets and histograms count over the matching rowids with the in-memory columns of
 :mod:`pipeline.transport.sqlite_columns`, brought up to date from ``docs.seq`` before each use.
 Indexing an id that exists replaces the document, so replays never create a second copy. A file
-written by an older newsmon (JSON inside ``docs``) is converted once, when it is opened.
+written by an older newsmon (schema 0: JSON inside ``docs``; schema 1: FTS5 holding its own copy of
+the text) is converted once, when it is opened; the full-text index is then rebuilt from ``doc_json``.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from pipeline.transport.sqlite_common import connect, sqlite_path
 __all__ = ["SqliteIndex"]
 
 _RECENT = 8  # rowid sets kept for the next calls
-_VERSION = 1  # PRAGMA user_version of this schema; 0: a file from before doc_json and doc_facets
+_VERSION = 2  # PRAGMA user_version of this schema; 0: before doc_json and doc_facets; 1: FTS5 with its own text
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, ts REAL, published REAL,
   fetched_at REAL, classified_at REAL, indexed_at REAL, story TEXT NOT NULL, seq INTEGER NOT NULL);
@@ -56,8 +59,17 @@ CREATE INDEX IF NOT EXISTS doc_numbers_row ON doc_numbers(rowid);
 CREATE TABLE IF NOT EXISTS doc_facets (field TEXT NOT NULL, value TEXT NOT NULL, rowid INTEGER NOT NULL,
   PRIMARY KEY (field, value, rowid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS doc_facets_row ON doc_facets(rowid);
-CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(title, summary, body, tokenize='unicode61 remove_diacritics 2')
+CREATE VIEW IF NOT EXISTS doc_text AS SELECT rowid, json_extract(doc, '$.title') AS title,
+  json_extract(doc, '$.summary') AS summary, json_extract(doc, '$.body') AS body FROM doc_json;
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(title, summary, body, content='doc_text', content_rowid='rowid',
+  tokenize='unicode61 remove_diacritics 2')
 """
+# FTS5 must be told the text it indexed to forget it: both statements read it from doc_text.
+_FTS_FORGET = ("INSERT INTO docs_fts (docs_fts, rowid, title, summary, body)"
+               " SELECT 'delete', rowid, title, summary, body FROM doc_text WHERE rowid = ?")
+_FTS_ADD = ("INSERT INTO docs_fts (rowid, title, summary, body)"
+            " SELECT rowid, title, summary, body FROM doc_text WHERE rowid = ?")
+assert TEXT_FIELDS == ("title", "summary", "body")  # the columns of doc_text and docs_fts
 _DATE_COLUMNS = {"@timestamp": "ts", "published": "published", "fetched_at": "fetched_at",
                  "classified_at": "classified_at", "indexed_at": "indexed_at"}
 assert set(_DATE_COLUMNS) == set(DATE_FIELDS)
@@ -88,13 +100,18 @@ def _prepare(db: sqlite3.Connection, path: Any) -> None:
             raise ConfigError(f"{path}: search index schema {version} is newer than this newsmon's ({_VERSION})")
         if version < _VERSION:
             old = "doc" in {row[1] for row in db.execute("PRAGMA table_info(docs)")}
+            own_text = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'docs_fts'").fetchone() is not None
             if old:
                 db.execute("ALTER TABLE docs RENAME TO docs_v0")
                 db.execute("DROP INDEX IF EXISTS docs_ts")
+            if own_text:
+                db.execute("DROP TABLE docs_fts")
             for statement in _SCHEMA.split(";"):
                 db.execute(statement)
             if old:
                 _convert_v0(db)
+            if own_text:
+                db.execute("INSERT INTO docs_fts (docs_fts) VALUES ('rebuild')")
             db.execute(f"PRAGMA user_version = {_VERSION}")
         db.execute("COMMIT")
     except BaseException:
@@ -150,10 +167,12 @@ class SqliteIndex:
     def _write(self, doc: dict[str, Any], seq: int) -> None:
         dates = [_epoch(doc, name) for name in _DATE_COLUMNS]
         rowid = self._db.execute(_UPSERT, (doc["id"], story_key(doc), seq, *dates)).fetchone()[0]
-        for table in ("doc_keywords", "doc_numbers", "doc_facets", "docs_fts"):
+        for table in ("doc_keywords", "doc_numbers", "doc_facets"):
             self._db.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
+        self._db.execute(_FTS_FORGET, (rowid,))
         self._db.execute("INSERT OR REPLACE INTO doc_json (rowid, doc) VALUES (?, ?)",
                          (rowid, json.dumps(doc, ensure_ascii=False)))
+        self._db.execute(_FTS_ADD, (rowid,))
         self._db.executemany(
             "INSERT INTO doc_keywords VALUES (?, ?, ?)",
             [(rowid, name, value.casefold()) for name in KEYWORD_FIELDS for value in keyword_values(doc, name)],
@@ -163,10 +182,6 @@ class SqliteIndex:
         self._db.executemany(
             "INSERT INTO doc_numbers VALUES (?, ?, ?)",
             [(rowid, f"scores.{topic}", float(score)) for topic, score in scores.items()],
-        )
-        self._db.execute(
-            "INSERT INTO docs_fts (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
-            (rowid, *[doc.get(name) or "" for name in TEXT_FIELDS]),
         )
 
     def search(self, query: Query, filters: SearchFilters, *, limit: int = 20, offset: int = 0,

@@ -1,0 +1,78 @@
+"""The embedded index's full-text table: text stored once (external content), kept in step through
+rewrites, and rebuilt when a file from schema 1 (FTS5 with its own copy of the text) is opened."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline.document import index_document
+from pipeline.query import parse_query
+from pipeline.transport.base import SearchFilters
+from pipeline.transport.sqlite_index import SqliteIndex
+from tests.factories import make_classified
+
+INDEXED = datetime(2026, 3, 1, tzinfo=timezone.utc)
+
+
+def doc(item_id: str, title: str, body: str | None = None) -> dict:
+    item = make_classified(id=item_id, url=f"https://news.test/{item_id}", title=title, summary="", body=body)
+    return index_document(item, INDEXED)
+
+
+def found(index: SqliteIndex, query: str) -> list[str]:
+    return sorted(h.doc["id"] for h in index.search(parse_query(query), SearchFilters(), limit=100).hits)
+
+
+def fts_consistent(path: Path) -> bool:
+    db = sqlite3.connect(path)
+    try:
+        db.execute("INSERT INTO docs_fts (docs_fts, rank) VALUES ('integrity-check', 1)")  # checks against doc_text
+        return True
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        db.close()
+
+
+def tables(path: Path) -> set[str]:
+    return {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
+
+
+def test_the_text_is_stored_once_and_the_full_text_index_follows_rewrites(tmp_path):
+    path = tmp_path / "index.db"
+    index = SqliteIndex(f"sqlite:///{path}")
+    index.index([doc("a", "Copper deal signed in Quetta", body="Reko Diq talks"), doc("b", "Border talks resume")])
+    index.flush()
+    index.index([doc("a", "Militants attack a convoy")])  # the same id again: replaces the document
+    index.flush()
+    assert found(index, "copper") == [] and found(index, "reko") == []
+    assert found(index, "convoy") == ["a"] and found(index, "talks") == ["b"]
+    assert found(index, "_exists_:body") == []
+    index.close()
+    assert fts_consistent(path)
+    assert "docs_fts_content" not in tables(path)  # FTS5 keeps no copy of its own
+
+
+def test_a_schema_1_file_gets_its_full_text_index_rebuilt_from_the_documents(tmp_path):
+    path = tmp_path / "index.db"
+    index = SqliteIndex(f"sqlite:///{path}")
+    index.index([doc("a", "Copper deal signed"), doc("b", "Border talks resume", body="Torkham crossing")])
+    index.flush()
+    index.close()
+    old = sqlite3.connect(path)  # turn it into what newsmon wrote before: FTS5 holding the text itself
+    old.executescript("""
+        DROP TABLE docs_fts; DROP VIEW doc_text;
+        CREATE VIRTUAL TABLE docs_fts USING fts5(title, summary, body, tokenize='unicode61 remove_diacritics 2');
+        INSERT INTO docs_fts (rowid, title, summary, body)
+          SELECT rowid, json_extract(doc, '$.title'), '', COALESCE(json_extract(doc, '$.body'), '') FROM doc_json;
+        PRAGMA user_version = 1;
+    """)
+    old.close()
+    assert "docs_fts_content" in tables(path)
+    index = SqliteIndex(f"sqlite:///{path}")
+    assert found(index, "copper") == ["a"] and found(index, "torkham") == ["b"]
+    index.close()
+    assert "docs_fts_content" not in tables(path) and fts_consistent(path)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
