@@ -23,6 +23,7 @@ the text) is converted once, when it is opened; the full-text index is then rebu
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections import OrderedDict
 from datetime import datetime, timezone
@@ -41,6 +42,8 @@ from pipeline.transport.sqlite_columns import Columns, latest_seq, rowid_array
 from pipeline.transport.sqlite_common import connect, sqlite_path
 
 __all__ = ["SqliteIndex"]
+
+logger = logging.getLogger(__name__)
 
 _RECENT = 8  # rowid sets kept for the next calls
 _VERSION = 2  # PRAGMA user_version of this schema; 0: before doc_json and doc_facets; 1: FTS5 with its own text
@@ -101,6 +104,10 @@ def _prepare(db: sqlite3.Connection, path: Any) -> None:
         if version < _VERSION:
             old = "doc" in {row[1] for row in db.execute("PRAGMA table_info(docs)")}
             own_text = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'docs_fts'").fetchone() is not None
+            if own_text:
+                logger.warning("event=index_upgrade path=%s from_schema=%d to_schema=%d hint=converting once and"
+                               " rebuilding the full-text index; a large file takes a minute or more",
+                               path, version, _VERSION)
             if old:
                 db.execute("ALTER TABLE docs RENAME TO docs_v0")
                 db.execute("DROP INDEX IF EXISTS docs_ts")

@@ -55,7 +55,7 @@ def test_the_text_is_stored_once_and_the_full_text_index_follows_rewrites(tmp_pa
     assert "docs_fts_content" not in tables(path)  # FTS5 keeps no copy of its own
 
 
-def test_a_schema_1_file_gets_its_full_text_index_rebuilt_from_the_documents(tmp_path):
+def test_a_schema_1_file_gets_its_full_text_index_rebuilt_from_the_documents(tmp_path, caplog):
     path = tmp_path / "index.db"
     index = SqliteIndex(f"sqlite:///{path}")
     index.index([doc("a", "Copper deal signed"), doc("b", "Border talks resume", body="Torkham crossing")])
@@ -72,6 +72,7 @@ def test_a_schema_1_file_gets_its_full_text_index_rebuilt_from_the_documents(tmp
     old.close()
     assert "docs_fts_content" in tables(path)
     index = SqliteIndex(f"sqlite:///{path}")
+    assert "event=index_upgrade" in caplog.text and "from_schema=1" in caplog.text
     assert found(index, "copper") == ["a"] and found(index, "torkham") == ["b"]
     index.close()
     assert "docs_fts_content" not in tables(path) and fts_consistent(path)
