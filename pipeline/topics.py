@@ -10,6 +10,7 @@ the topic on its own.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Mapping
@@ -19,6 +20,10 @@ import yaml
 from pipeline.errors import ConfigError
 
 __all__ = ["Phrase", "TopicDefinition", "builtin_topics", "topics_from_mapping"]
+
+# Lower-case only: topic names are keyword values that Elasticsearch and SQLite compare case-folded,
+# and facets would otherwise show them differently per backend.
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,9 @@ def topics_from_mapping(raw: Any, where: str = "topics") -> dict[str, TopicDefin
         raise ConfigError(f"{where}: expected a mapping of topic name to definition")
     out = {}
     for name, definition in raw.items():
-        if not isinstance(name, str) or not name.replace("_", "").isalnum():
-            raise ConfigError(f"{where}: topic name {name!r} must be letters, digits and underscores")
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ConfigError(f"{where}: topic name {name!r} must be lower-case letters, digits and underscores,"
+                              " starting with a letter (e.g. cpec_security)")
         out[name] = _topic(name, definition, f"{where}.{name}")
     return out
 
