@@ -108,11 +108,10 @@ def _prepare(db: sqlite3.Connection, path: Any) -> None:
                 logger.warning("event=index_upgrade path=%s from_schema=%d to_schema=%d hint=converting once and"
                                " rebuilding the full-text index; a large file takes a minute or more",
                                path, version, _VERSION)
+                db.execute("DROP TABLE docs_fts")
             if old:
                 db.execute("ALTER TABLE docs RENAME TO docs_v0")
                 db.execute("DROP INDEX IF EXISTS docs_ts")
-            if own_text:
-                db.execute("DROP TABLE docs_fts")
             for statement in _SCHEMA.split(";"):
                 db.execute(statement)
             if old:

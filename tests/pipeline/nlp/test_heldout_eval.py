@@ -1,7 +1,8 @@
 """`newsmon eval` on the held-out 30 % of the real-news corpus (the shipped model never saw it).
 
-Skips when ../shared is absent. Also as feeds deliver most items: title and summary, no body. The floors sit a little under the figures measured when the model
-was trained (see README), so a broken classifier fails without the test pinning exact numbers.
+Also as feeds deliver most items: title and summary, no body. Skips when ../shared is absent. The
+floors sit a little under the figures measured when the model was trained (see README), so a
+broken classifier fails without the test pinning exact numbers.
 """
 
 import json
