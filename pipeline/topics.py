@@ -2,7 +2,8 @@
 
 The two built-in topics ship in ``pipeline/data/topics.yaml``; a configuration's ``topics:`` key adds
 topics or overrides built-in ones by name, so a team can add a topic without touching code. A phrase
-with ``near`` counts only when one of those words is within ``window`` tokens of it; ``model_weight``
+with ``near`` counts only when one of those words is within ``window`` tokens of it, and one with
+``not_near`` does not count when one of those is (an exception: "strike" but not "strike a deal"); ``model_weight``
 is the share of the trained text model in the topic's score (0 = rules only; a topic the shipped
 model does not know is scored by its rules alone); a rule score at or above ``rules_alone`` assigns
 the topic on its own.
@@ -31,7 +32,8 @@ class Phrase:
     """A phrase and its weight. A negative phrase with ``veto`` zeroes the topic's score.
 
     With ``near``, the phrase counts only when one of those words or phrases occurs within
-    ``window`` tokens before or after it.
+    ``window`` tokens before or after it; with ``not_near``, it does not count when one of those
+    occurs within ``window`` tokens (both lists share the window).
     """
 
     text: str
@@ -39,6 +41,7 @@ class Phrase:
     veto: bool = False
     near: tuple[str, ...] = ()
     window: int = 0
+    not_near: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,16 +63,23 @@ def _phrase(raw: Any, where: str) -> Phrase:
             weight = float(raw.get("weight", 1.0))
         except (TypeError, ValueError):
             raise ConfigError(f"{where}.weight: expected a number") from None
-        near = raw.get("near") or []
-        if isinstance(near, str):
-            near = [near]
-        if not isinstance(near, list) or not all(isinstance(n, str) and n.strip() for n in near):
-            raise ConfigError(f"{where}.near: expected a list of words or phrases")
-        window = raw.get("window", 10 if near else 0)
+        near = _words(raw, "near", where)
+        not_near = _words(raw, "not_near", where)
+        window = raw.get("window", 10 if near or not_near else 0)
         if not isinstance(window, int) or isinstance(window, bool) or window < 0:
             raise ConfigError(f"{where}.window: expected a whole number of tokens, got {window!r}")
-        return Phrase(raw["text"], weight, bool(raw.get("veto", False)), tuple(near), window)
-    raise ConfigError(f"{where}: expected a phrase string or {{text, weight, veto, near, window}}")
+        return Phrase(raw["text"], weight, bool(raw.get("veto", False)), near, window, not_near)
+    raise ConfigError(f"{where}: expected a phrase string or {{text, weight, veto, near, not_near, window}}")
+
+
+def _words(raw: Mapping, key: str, where: str) -> tuple[str, ...]:
+    """A phrase's ``near`` or ``not_near`` list (a single string is a list of one)."""
+    words = raw.get(key) or []
+    if isinstance(words, str):
+        words = [words]
+    if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+        raise ConfigError(f"{where}.{key}: expected a list of words or phrases")
+    return tuple(words)
 
 
 def _topic(name: str, raw: Any, where: str) -> TopicDefinition:

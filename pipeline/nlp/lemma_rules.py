@@ -6,7 +6,8 @@ Every configured phrase is run through the same tokenizer and lemmatizer as the 
 * matches are made non-overlapping, the longest winning ("heart attack" hides "attack", and
   "counter-terrorism" counts once, not also as "terrorism");
 * a phrase in the title counts twice; repeats are damped: ``weight * (1 + ln n)``;
-* a phrase with ``near`` counts only when one of its ``near`` words is within ``window`` tokens;
+* a phrase with ``near`` counts only when one of its ``near`` words is within ``window`` tokens, and
+  one with ``not_near`` only when none of those is;
 * a negative phrase subtracts its weight; a ``veto`` phrase zeroes the topic;
 * ``score = 1 - exp(-total / 3)``, and the evidence lists the contributing phrases, strongest first.
 
@@ -63,7 +64,7 @@ class LemmaRules:
                     label = f"{name}|{'-' if negative else '+'}|{i}"
                     self._entries[nlp.vocab.strings.add(label)] = _Entry(name, phrase, negative)
                     self._phrases.add(label, [nlp(phrase.text)])
-                    for word in phrase.near:
+                    for word in phrase.near + phrase.not_near:
                         self._near.add(_near_key(word), [nlp(word)])
         self._near_strings = nlp.vocab.strings
 
@@ -73,7 +74,8 @@ class LemmaRules:
         for key, start, end in self._phrases(doc):
             entry = self._entries[key]
             by_topic[entry.topic].append((start, end, entry))
-        near = self._near_positions(doc) if any(e.phrase.near for m in by_topic.values() for *_, e in m) else {}
+        near = (self._near_positions(doc)
+                if any(e.phrase.near or e.phrase.not_near for m in by_topic.values() for *_, e in m) else {})
         return {name: self._topic_score(_longest_first([m for m in matches if _counts(m, near)]), title_tokens)
                 for name, matches in by_topic.items()}
 
@@ -108,15 +110,19 @@ def _near_key(word: str) -> str:
 
 
 def _counts(match: tuple[int, int, _Entry], near: dict[str, list[int]]) -> bool:
-    """A plain phrase always counts; a proximity phrase only with one of its words nearby."""
+    """A plain phrase always counts; a proximity phrase only with one of its ``near`` words nearby and
+    none of its ``not_near`` ones."""
     start, end, entry = match
-    return not entry.phrase.near or _is_near(entry.phrase, start, end, near)
+    phrase = entry.phrase
+    if phrase.near and not _is_near(phrase.near, phrase.window, start, end, near):
+        return False
+    return not (phrase.not_near and _is_near(phrase.not_near, phrase.window, start, end, near))
 
 
-def _is_near(phrase: Phrase, start: int, end: int, near: dict[str, list[int]]) -> bool:
-    for word in phrase.near:
+def _is_near(words: tuple[str, ...], window: int, start: int, end: int, near: dict[str, list[int]]) -> bool:
+    for word in words:
         for position in near.get(_near_key(word), ()):
-            if start - phrase.window <= position <= end - 1 + phrase.window and not start <= position < end:
+            if start - window <= position <= end - 1 + window and not start <= position < end:
                 return True
     return False
 

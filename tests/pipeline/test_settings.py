@@ -61,6 +61,8 @@ def test_settings_are_frozen(tmp_path):
      "secrets are read only from the environment"),
     ("topics: {x: {phrases: []}}", "topics.x.phrases: expected a non-empty list"),
     ("topics: {x: {phrases: [a], threshold: 2}}", "topics.x.threshold"),
+    ("topics: {x: {phrases: [{text: a, not_near: [1]}]}}", r"topics\.x\.phrases\[0\]\.not_near: expected a list"),
+    ("topics: {x: {phrases: [{text: a, near: b, window: -1}]}}", r"topics\.x\.phrases\[0\]\.window: expected a whole number"),
     ("topics: {CPEC_Security: {phrases: [a]}}", "topic name 'CPEC_Security' must be lower-case"),
     ("topics: {2nd_topic: {phrases: [a]}}", "topic name '2nd_topic' must be lower-case"),
     ("log: [1, 2]", "log: expected a string"),

@@ -47,6 +47,22 @@ def test_proximity_phrase_counts_only_near_its_words(nlp):
     assert score(nlp, r, "x", "an attack on the market; much later in the text the police").total == 0
 
 
+def test_an_exception_phrase_stops_a_match_near_its_words(nlp):
+    r = rules(nlp, negative=[{"text": "strike", "weight": 1, "not_near": ["deal", "agreement"], "window": 3}],
+              phrases=["gas"])
+    assert score(nlp, r, "x", "a strike on a gas plant").evidence == ("-strike", "gas")
+    assert score(nlp, r, "x", "India strikes a gas deal").evidence == ("gas",)
+    assert score(nlp, r, "x", "they struck an agreement on gas").evidence == ("gas",)
+    assert score(nlp, r, "x", "a strike hit the plant; gas flowed; weeks later a deal").evidence == ("-strike", "gas")
+
+
+def test_near_and_not_near_together(nlp):
+    r = rules(nlp, phrases=[{"text": "attack", "near": ["police"], "not_near": ["heart"], "window": 4}])
+    assert score(nlp, r, "x", "gunmen attack police").evidence == ("attack",)
+    assert score(nlp, r, "x", "police say his heart gave out after the attack").total == 0
+    assert score(nlp, r, "x", "an attack downtown").total == 0
+
+
 def test_veto_zeroes_and_says_so(nlp):
     r = rules(nlp, phrases=["mining"], negative=[{"text": "crypto mining", "veto": True}])
     result = score(nlp, r, "Crypto mining", "mining mining")
