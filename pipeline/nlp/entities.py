@@ -37,6 +37,8 @@ _LEAD_CHARS = 600
 _CASE_SENSITIVE = re.compile(r"^[A-Z][A-Za-z.\-]{0,5}$")
 _KIND_LABEL = {"country": "GPE", "place": "GPE", "group": "ORG", "org": "ORG", "person": "PERSON"}
 _NAME_CLEAN = re.compile(r"^(?:the|a|an)\s+|['’]s?$", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"['’]s\s")
+_DANGLING = re.compile(r"(?:\s+(?:of|the|and|for|on|in|to|at|by|with|&)|[\s,;:\-–]+)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ class EntityExtractor:
         counted: set[tuple[int, str]] = set()
         for doc in docs:
             for ent in doc.ents:
+                if not ent.ent_id_ and not _plausible_ner_span(ent):
+                    continue
                 kind, name, country = self._resolve(ent, places)
                 if not kind:
                     continue
@@ -187,7 +191,10 @@ class EntityExtractor:
         if len(text) < 2:
             return "", "", ""
         if ent.label_ == "PERSON" and any(ch.isupper() for ch in text):
-            return "persons", text, ""
+            name = _person_name(text)
+            if " " in name or name.lower() not in self._english:  # not "QUESTION" or "Roadmap"
+                return "persons", name, ""
+            return "", "", ""
         if ent.label_ == "ORG" and not (" " not in text and text.lower() in self._english):
             return "organizations", text, ""  # not a lone common word ("State", "Interior")
         if ent.label_ in ("GPE", "LOC"):
@@ -201,8 +208,42 @@ class EntityExtractor:
         return "", "", ""
 
 
+def _plausible_ner_span(ent: Span) -> bool:
+    """False for a statistical entity that runs across a line break (title into summary: "Energy
+    Popescu\nOffice"), or that sits among Title Case words (a headline, a release's subtitle) and
+    never recurs in the text: capitals there mark every word, and the NER reads "Launches New
+    Offshore Wind" as a name."""
+    if "\n" in ent.text:
+        return False
+    return not _headline_context(ent) or ent.doc.text.count(ent.text) > 1
+
+
+def _headline_context(ent: Span, reach: int = 6) -> bool:
+    """Most words of four letters or more within ``reach`` tokens of the entity, on its line, are capitalised."""
+    doc, words = ent.doc, []
+    for step, edge in ((-1, ent.start - 1), (1, ent.end)):
+        i = edge
+        while 0 <= i < len(doc) and abs(i - edge) < reach and "\n" not in doc[i].text:
+            if doc[i].is_alpha and len(doc[i]) >= 4:
+                words.append(doc[i].text)
+            i += step
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
 def _clean_name(text: str) -> str:
-    return _NAME_CLEAN.sub("", " ".join(text.split())).strip()
+    """Whitespace folded; no leading article, trailing possessive, dangling "of the" or unclosed bracket."""
+    name = _NAME_CLEAN.sub("", " ".join(text.split())).strip()
+    if "(" in name and ")" not in name:
+        name = name[:name.index("(")].strip()
+    while (tail := _DANGLING.search(name)) is not None:
+        name = name[:tail.start()].strip()
+    return name
+
+
+def _person_name(text: str) -> str:
+    """"Blinken’s Meeting" -> "Blinken"; a transcript's "BLINKEN" -> "Blinken", so it merges with the full name."""
+    name = _POSSESSIVE.split(text, maxsplit=1)[0]
+    return name.title() if name.isupper() and len(name) > 3 else name
 
 
 def _merge_persons(names: list[str]) -> list[str]:
