@@ -6,13 +6,17 @@ in one transaction of the story store, and publishes. Flush comes before the pro
 offset commit in the consume loop, so delivery stays at-least-once; a batch replayed after a crash
 gets the same story ids back from the store. An item whose judgement fails (a bug on that item) is
 returned from ``flush`` with its error, and the loop dead-letters it.
+
+Home countries: a feed configured with ``country: PK`` marks its items as about Pakistan when the
+text itself names no country (a domestic story about "the provincial assembly"); see
+:class:`HomeCountries`.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from pipeline.classify import Classifier, Judgement
 from pipeline.errors import RetryLater
@@ -20,7 +24,7 @@ from pipeline.item import ClassifiedItem, RawItem, decode_json, format_time, par
 from pipeline.nlp.stories import MemoryStoryStore, MinHasher, StoryStore
 from pipeline.transport.base import TOPIC_CLASSIFIED, LogProducer, Record
 
-__all__ = ["classify_item", "classify_items", "StoryAssigner", "ClassifierStage"]
+__all__ = ["classify_item", "classify_items", "HomeCountries", "StoryAssigner", "ClassifierStage"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,22 +45,47 @@ class StoryAssigner:
         return self.store.assign_many(entries, self.window)
 
 
-def _classified(raw: RawItem, judgement: Judgement, story_id: str, version: str, now: datetime) -> ClassifiedItem:
+class HomeCountries:
+    """The configured home country of an item's feed: looked up by feed id, else by source name (so
+    ``newsmon eval`` on items without a configured feed id still finds "Dawn"). A source whose feeds
+    disagree has no home country by name."""
+
+    def __init__(self, feeds: Iterable[tuple[str, str, str]] = ()) -> None:
+        """``feeds``: (feed id, source, country code or "") for each configured feed."""
+        self._by_feed: dict[str, str] = {}
+        by_source: dict[str, set[str]] = {}
+        for feed_id, source, country in feeds:
+            if country:
+                self._by_feed[feed_id] = country
+            by_source.setdefault(source, set()).add(country)
+        self._by_source = {source: codes.pop() for source, codes in by_source.items() if len(codes) == 1}
+
+    def of(self, raw: RawItem) -> str:
+        return self._by_feed.get(raw.feed.id) or self._by_source.get(raw.source, "")
+
+
+NO_HOME_COUNTRIES = HomeCountries()
+
+
+def _classified(raw: RawItem, judgement: Judgement, story_id: str, version: str, now: datetime,
+                home: HomeCountries) -> ClassifiedItem:
     found = judgement.enrichment
+    countries = found.countries or tuple(code for code in (home.of(raw),) if code)
     return ClassifiedItem.from_raw(
         raw,
         topics=judgement.topics, scores=judgement.scores, evidence=judgement.evidence,
-        entities=found.entities, countries=found.countries, locations=found.locations,
+        entities=found.entities, countries=countries, locations=found.locations,
         story_id=story_id, model_version=version, classified_at=format_time(now),
     )
 
 
 def classify_items(classifier: Classifier, stories: StoryAssigner, raws: Sequence[RawItem],
-                   now: datetime) -> list[ClassifiedItem]:
+                   now: datetime, home: HomeCountries = NO_HOME_COUNTRIES) -> list[ClassifiedItem]:
     """Judge a batch of items with one pass per stage, and give each its story id."""
     judgements = classifier.classify_many([(raw.title, raw.text) for raw in raws])
     story_ids = stories.assign(raws)
-    return [_classified(raw, j, s, classifier.version, now) for raw, j, s in zip(raws, judgements, story_ids)]
+    return [_classified(raw, j, s, classifier.version, now, home)
+            for raw, j, s in zip(raws, judgements, story_ids)]
 
 
 def classify_item(classifier: Classifier, raw: RawItem, now: datetime,
@@ -69,8 +98,8 @@ class ClassifierStage:
     name = "classifier"
 
     def __init__(self, classifier: Classifier, producer: LogProducer, stories: StoryAssigner | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
-        self.classifier, self.producer, self.clock = classifier, producer, clock
+                 clock: Callable[[], datetime] = utc_now, home: HomeCountries = NO_HOME_COUNTRIES) -> None:
+        self.classifier, self.producer, self.clock, self.home = classifier, producer, clock, home
         self.stories = stories or StoryAssigner()
         self._pending: list[tuple[Record, RawItem]] = []
 
@@ -89,7 +118,7 @@ class ClassifierStage:
         raws = [raw for _, raw in self._pending]
         failures: list[tuple[Record, Exception]] = []
         try:
-            items = classify_items(self.classifier, self.stories, raws, now)
+            items = classify_items(self.classifier, self.stories, raws, now, self.home)
             published = list(zip(self._pending, items))
         except RetryLater:
             raise
@@ -98,7 +127,8 @@ class ClassifierStage:
             published = []
             for record, raw in self._pending:
                 try:
-                    published.append(((record, raw), classify_items(self.classifier, self.stories, [raw], now)[0]))
+                    (item,) = classify_items(self.classifier, self.stories, [raw], now, self.home)
+                    published.append(((record, raw), item))
                 except RetryLater:
                     raise
                 except Exception as item_exc:  # noqa: BLE001

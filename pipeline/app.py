@@ -13,9 +13,8 @@ from typing import Callable
 
 from consumers.alert_store import AlertStore
 from consumers.alerter import AlerterStage
-from consumers.classifier import ClassifierStage
+from consumers.classifier import ClassifierStage, HomeCountries, StoryAssigner
 from consumers.indexer import IndexerStage
-from consumers.classifier import StoryAssigner
 from pipeline.classify import Classifier
 from pipeline.errors import ConfigError, NewsmonError, UserInputError
 from pipeline.loop import ConsumeLoop, StopSignal
@@ -68,6 +67,11 @@ def build_classifier(settings: Settings) -> Classifier:
         raise ConfigError(f"{settings.source}: classifier: {exc}") from None
 
 
+def build_home_countries(settings: Settings) -> HomeCountries:
+    """Each configured feed's home country, for items that name none."""
+    return HomeCountries((feed.id, feed.source, feed.country) for feed in settings.feeds)
+
+
 def build_story_assigner(settings: Settings) -> StoryAssigner:
     """Story ids shared by every classifier process through the state database."""
     from pipeline.nlp.story_store import SqliteStoryStore
@@ -77,7 +81,8 @@ def build_story_assigner(settings: Settings) -> StoryAssigner:
 
 def _build_stage(name: str, settings: Settings, producer: LogProducer, metrics: Metrics | None):
     if name == "classifier":
-        return ClassifierStage(build_classifier(settings), producer, build_story_assigner(settings))
+        return ClassifierStage(build_classifier(settings), producer, build_story_assigner(settings),
+                               home=build_home_countries(settings))
     if name == "indexer":
         return IndexerStage(open_index(settings), metrics=metrics)
     if name == "alerter":

@@ -9,6 +9,7 @@ secret-looking key written into the file is refused. Every error names the file 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -42,6 +43,7 @@ class FeedSpec:
     language: str = "en"
     interval: float | None = None  # seconds; None = adaptive (from the feed's publishing rate)
     full_text: bool = False  # fetch each new item's page and extract its body (needs newsmon[fulltext])
+    country: str = ""  # the outlet's home country (ISO alpha-2): an item naming no country is about it
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,16 @@ def _feed(raw: Any, where: str) -> FeedSpec:
         title=str(raw.get("title", "")), language=str(raw.get("language", "en")),
         interval=None if interval is None else typed(parse_duration, interval, f"{where}.interval"),
         full_text=typed(as_flag, raw.get("full_text", False), f"{where}.full_text"),
+        country=_country_code(raw.get("country"), f"{where}.country"),
     )
+
+
+def _country_code(raw: Any, where: str) -> str:
+    if raw is None or raw == "":
+        return ""
+    if not isinstance(raw, str) or not re.fullmatch(r"[A-Za-z]{2}", raw.strip()):
+        raise ConfigError(f"{where}: expected an ISO 3166 alpha-2 code such as PK or US, got {raw!r}")
+    return raw.strip().upper()
 
 
 def _rules(raw: Mapping[str, Any], src: str, env: Mapping[str, str], topic_names: set[str]) -> tuple[RuleSpec, ...]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
 
 from consumers.classifier import StoryAssigner, classify_items
-from pipeline.app import build_classifier
+from pipeline.app import build_classifier, build_home_countries
 from pipeline.errors import UserInputError
 from pipeline.evaluate import Evaluation, evaluate
 from pipeline.item import FeedRef, RawItem, format_time, utc_now
@@ -67,8 +67,14 @@ def _raw_item(data: dict[str, Any], where: str) -> RawItem:
     if not item_id:
         item_id = hashlib.sha256(f"{title}\n{summary}\n{body}".encode("utf-8")).hexdigest()[:32]
     return RawItem(id=item_id, url=_text_field(data, "url", where), guid="", source=_text_field(data, "source", where),
-                   feed=FeedRef("cli", ""), title=title, summary=summary, body=body or None,
+                   feed=FeedRef(_feed_id(data), ""), title=title, summary=summary, body=body or None,
                    fetched_at=format_time(utc_now()))
+
+
+def _feed_id(data: dict[str, Any]) -> str:
+    """The row's ``feed.id`` when it has one (items read back from the log), else "cli"."""
+    feed = data.get("feed")
+    return feed["id"] if isinstance(feed, dict) and isinstance(feed.get("id"), str) and feed["id"] else "cli"
 
 
 def _plain_text_item(text: str) -> RawItem:
@@ -122,7 +128,7 @@ def cmd_classify(settings: Settings, path: str, plain_text: bool) -> int:
         return 0
     size = 1 if path == "-" else settings.classifier.batch_size  # stdin may be interactive: answer per line
     for raws in _batches((_raw_item(data, where) for where, data in read_json_lines(path)), size):
-        for item in classify_items(classifier, stories, raws, utc_now()):
+        for item in classify_items(classifier, stories, raws, utc_now(), build_home_countries(settings)):
             print(json.dumps(_output(item), ensure_ascii=False), flush=True)
     return 0
 
@@ -160,13 +166,13 @@ def cmd_eval(settings: Settings, path: str, as_json: bool, errors: bool = False)
     if path != "-" and not Path(path).is_file():
         raise UserInputError(f"{path}: no such file")
     classifier, stories = build_classifier(settings), StoryAssigner(window=settings.classifier.story_window)
-    topics = list(settings.topics)
+    home, topics = build_home_countries(settings), list(settings.topics)
     pairs = []
     countries = [0, 0, 0, 0]  # items with country labels, true positives, false positives, false negatives
     rows = ((where, data, _raw_item(data, where), _labels(data, where, set(topics)))
             for where, data in read_json_lines(path))
     for labelled in _batches(rows, settings.classifier.batch_size):
-        items = classify_items(classifier, stories, [raw for _, _, raw, _ in labelled], utc_now())
+        items = classify_items(classifier, stories, [raw for _, _, raw, _ in labelled], utc_now(), home)
         for (where, data, _, labels), item in zip(labelled, items):
             pairs.append((set(item.topics), labels))
             if isinstance(data.get("countries"), list):

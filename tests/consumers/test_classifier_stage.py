@@ -2,11 +2,12 @@ import json
 
 import pytest
 
-from consumers.classifier import ClassifierStage
-from pipeline.app import build_classifier
+from consumers.classifier import ClassifierStage, HomeCountries, StoryAssigner, classify_items
+from pipeline.app import build_classifier, build_home_countries
+from pipeline.classify import Enrichment, Judgement
 from pipeline.errors import SchemaError
-from pipeline.item import ClassifiedItem
-from pipeline.settings import load_settings
+from pipeline.item import ClassifiedItem, FeedRef, utc_now
+from pipeline.settings import load_settings, settings_from_mapping
 from pipeline.transport.base import TOPIC_CLASSIFIED, Record
 from pipeline.transport.memory import MemoryLog
 from tests.factories import make_raw
@@ -40,3 +41,54 @@ def test_invalid_records_raise_schema_errors(stage_and_log):
         stage.handle(Record("newsmon.raw", 0, 7, "k", b"{not json", 0.0))
     with pytest.raises(SchemaError, match="field 'feed'"):
         stage.handle(Record("newsmon.raw", 0, 8, "k", json.dumps({"id": "x", "title": "t"}).encode(), 0.0))
+
+
+class _FixedCountries:
+    """A classifier double whose every judgement finds the given countries and nothing else."""
+
+    version = "fixed-1"
+
+    def __init__(self, countries: tuple[str, ...]) -> None:
+        self.countries = countries
+
+    def classify(self, title, text):
+        return self.classify_many([(title, text)])[0]
+
+    def classify_many(self, items):
+        found = Enrichment(entities={}, countries=self.countries, locations=())
+        return [Judgement((), {}, {}, found) for _ in items]
+
+
+HOME = HomeCountries([("dawn-home", "Dawn", "PK"), ("dawn-world", "Dawn", "PK"), ("bbc-asia", "BBC News", ""),
+                      ("wire-a", "Wire", "US"), ("wire-b", "Wire", "GB")])
+
+
+def test_home_country_is_found_by_feed_id_then_by_source():
+    assert HOME.of(make_raw(source="Anything", feed=FeedRef("wire-b", "https://w.test/b"))) == "GB"
+    assert HOME.of(make_raw(source="Dawn", feed=FeedRef("cli", ""))) == "PK"
+    assert HOME.of(make_raw(source="Wire", feed=FeedRef("cli", ""))) == ""  # its feeds disagree
+    assert HOME.of(make_raw(source="BBC News", feed=FeedRef("bbc-asia", ""))) == ""  # none configured
+    assert HOME.of(make_raw(source="Unknown")) == ""
+
+
+@pytest.mark.parametrize("found, expected", [((), ("PK",)), (("AF", "IN"), ("AF", "IN"))])
+def test_home_country_fills_in_only_when_the_text_names_none(found, expected):
+    raw = make_raw(source="Dawn", feed=FeedRef("dawn-home", "https://dawn.test/feed"))
+    (item,) = classify_items(_FixedCountries(found), StoryAssigner(), [raw], utc_now(), HOME)
+    assert item.countries == expected
+    (plain,) = classify_items(_FixedCountries(()), StoryAssigner(), [raw], utc_now())
+    assert plain.countries == ()
+
+
+def test_stage_built_from_settings_uses_the_feeds_home_countries():
+    settings = settings_from_mapping({"feeds": [
+        {"id": "dawn-home", "source": "Dawn", "url": "https://dawn.test/feed", "country": "pk"}]}, "test.yaml", {})
+    log = MemoryLog()
+    producer = log.producer()
+    stage = ClassifierStage(_FixedCountries(()), producer, home=build_home_countries(settings))
+    raw = make_raw(feed=FeedRef("dawn-home", "https://dawn.test/feed"))
+    stage.handle(Record("newsmon.raw", 0, 1, raw.id, raw.to_json(), 0.0))
+    assert stage.flush() == []
+    producer.flush()
+    (record,) = log.topics[TOPIC_CLASSIFIED]
+    assert ClassifiedItem.from_dict(json.loads(record.value)).countries == ("PK",)

@@ -74,6 +74,19 @@ def test_eval_reports_metrics_and_rejects_bad_labels(tmp_path):
     assert_one_line_error(newsmon("eval", str(data)), ":2", "invalid JSON")
 
 
+@pytest.mark.parametrize("country, recall", [("PK", 1.0), (None, 0.0)])
+def test_eval_counts_a_feeds_home_country_for_items_naming_none(tmp_path, country, recall):
+    feed = {"id": "dawn-home", "source": "Dawn", "url": "https://dawn.test/feed", **({"country": country} if country else {})}
+    config = tmp_path / "newsmon.yaml"
+    config.write_text(json.dumps({"feeds": [feed]}))
+    data = tmp_path / "labelled.jsonl"
+    data.write_text(json.dumps({"title": "Provincial assembly passes the budget", "source": "Dawn",
+                                "labels": [], "countries": ["PK"]}) + "\n")
+    result = newsmon("eval", str(data), "--json", "-c", str(config))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["countries"]["recall"] == recall
+
+
 def test_eval_on_the_labelled_real_news_corpus(shared, tmp_path):
     items = {}
     for line in (shared / "corpora/real-news/items.jsonl").read_text(encoding="utf-8").splitlines():

@@ -6,7 +6,7 @@ from pipeline.settings import load_settings
 GOOD = """
 log: sqlite:///data/x.db
 feeds:
-  - {id: dawn, url: "https://www.dawn.com/feeds/home", source: Dawn, interval: 10m}
+  - {id: dawn, url: "https://www.dawn.com/feeds/home", source: Dawn, interval: 10m, country: pk}
 rules:
   - name: ct
     query: 'topics:counterterrorism AND Balochistan'
@@ -33,6 +33,7 @@ def test_loads_file_and_environment(tmp_path):
     assert settings.log == "sqlite:///data/x.db"
     assert settings.index == "sqlite:///other.db"
     assert settings.feeds[0].interval == 600
+    assert settings.feeds[0].country == "PK"
     assert settings.producer.timeout == 5 and settings.producer.concurrency == 2
     assert settings.rules[0].actions[0].url == "https://hooks.test/ct"
     assert settings.rules[0].actions[0].secret == "s3cret"
@@ -49,6 +50,8 @@ def test_settings_are_frozen(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("feeds: [{id: a, url: 'ftp://x', source: S}]", r"feeds\[0\].url: expected an http"),
     ("feeds: [{id: a, source: S}]", r"feeds\[0\].url: required"),
+    ("feeds: [{id: a, url: 'https://a.test', source: S, country: Pakistan}]",
+     r"feeds\[0\].country: expected an ISO 3166 alpha-2 code"),
     ("feeds:\n  - {id: a, url: 'https://a.test', source: S}\n  - {id: a, url: 'https://b.test', source: S}",
      "duplicate feed id 'a'"),
     ("producer: {timeout: soon}", "producer.timeout: not a duration"),
