@@ -1,4 +1,5 @@
-"""Console output: key=value log lines, and a one-line live progress display on a terminal."""
+"""Console output: key=value log lines, a one-line live progress display on a terminal, and a text
+column sized to its values."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import logging
 import sys
 from typing import TextIO
 
-__all__ = ["KeyValueFormatter", "configure_logging", "ProgressLine"]
+__all__ = ["KeyValueFormatter", "configure_logging", "ProgressLine", "fit_column"]
+
+MAX_COLUMN = 32
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -68,3 +71,10 @@ def configure_logging(level: str = "info", stream: TextIO = sys.stderr) -> Progr
     handler.setFormatter(KeyValueFormatter())
     root.addHandler(handler)
     return progress
+
+
+def fit_column(values: list[str], limit: int = MAX_COLUMN) -> list[str]:
+    """The values padded to the longest of them; one longer than ``limit`` is cut with an ellipsis."""
+    cut = [v if len(v) <= limit else v[: limit - 1] + "…" for v in values]
+    width = max((len(v) for v in cut), default=0)
+    return [v.ljust(width) for v in cut]

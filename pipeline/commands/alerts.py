@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from consumers.alert_store import STATUSES, AlertRecord, AlertStore
 from consumers.rules import BacktestItem, BacktestStory, backtest, compile_rules
 from pipeline.commands.inspect import parse_since
+from pipeline.console import fit_column
 from pipeline.durations import parse_duration
 from pipeline.errors import UserInputError
 from pipeline.item import format_time
@@ -101,9 +102,9 @@ def _print_backtest(rule: RuleSpec, stories: list[BacktestStory], since: str, li
     print(f"rule {rule.name}: {_describe(rule)}")
     for story in stories[:limit]:
         print(f"\nstory {story.story_id}: {len(story.items)} matching items, {story.alerts} alert(s)")
-        for item in story.items:
-            print(f"  {_when(item.ingested)}  {_verdict(item):<17} {item.doc.get('source', '')[:18]:<18}"
-                  f"  {item.doc.get('title', '')}")
+        sources = fit_column([item.doc.get("source", "") for item in story.items])
+        for item, source in zip(story.items, sources):
+            print(f"  {_when(item.ingested)}  {_verdict(item):<17} {source}  {item.doc.get('title', '')}")
     if len(stories) > limit:
         print(f"\n... {len(stories) - limit} more stories (--limit)")
 

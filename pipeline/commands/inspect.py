@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pipeline.console import fit_column
 from pipeline.durations import parse_duration
 from pipeline.errors import UserInputError
 from pipeline.query import parse_query
@@ -36,10 +37,11 @@ def _print_hits(result: SearchResult, as_json: bool) -> None:
         print(json.dumps({"total": result.total, "hits": [dict(hit.doc, _score=hit.score) for hit in result.hits]},
                          ensure_ascii=False))
         return
-    for hit in result.hits:
+    sources = fit_column([hit.doc.get("source", "") for hit in result.hits])
+    for hit, source in zip(result.hits, sources):
         doc = hit.doc
         topics = ",".join(doc.get("topics") or []) or "-"
-        print(f"{doc.get('@timestamp', '')[:16].replace('T', ' ')}  {doc.get('source', '')[:18]:<18}  [{topics}]  {doc.get('title', '')}")
+        print(f"{doc.get('@timestamp', '')[:16].replace('T', ' ')}  {source}  [{topics}]  {doc.get('title', '')}")
         print(f"    {doc.get('url', '')}")
     print(f"{len(result.hits)} of {result.total} matching items")
 
