@@ -85,6 +85,10 @@ def _add_text_commands(sub) -> None:
                             " (default: none, the topic's hand blend decides)")
     train.add_argument("--no-short-copies", action="store_true",
                        help="do not also train on each full-text item's title and summary alone")
+    train.add_argument("--cross-validate", type=int, metavar="K",
+                       help="save nothing: judge each of K folds with a model trained on the others and print"
+                            " the pooled precision, recall and F1 (how a model trained on these labels generalises)")
+    train.add_argument("--json", action="store_true", help="with --cross-validate: print the figures as JSON")
 
 
 def _add_inspect_commands(sub) -> None:
@@ -209,8 +213,13 @@ def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
     if command == "eval":
         return text.cmd_eval(settings, args.file, args.json, args.errors)
     if command == "train":
-        from pipeline.commands.train import cmd_train
+        from pipeline.commands.train import cmd_cross_validate, cmd_train
 
+        if args.cross_validate is not None:
+            if args.combiner_folds is not None:
+                raise UserInputError("--combiner-folds: not with --cross-validate (it measures the hand blend)")
+            return cmd_cross_validate(settings, args.file, args.cross_validate, args.epochs, args.seed,
+                                      short_copies=not args.no_short_copies, as_json=args.json)
         return cmd_train(settings, args.file, args.out, args.epochs, args.seed, args.combiner_folds,
                          short_copies=not args.no_short_copies)
     if command == "search":

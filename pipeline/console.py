@@ -70,6 +70,7 @@ def configure_logging(level: str = "info", stream: TextIO = sys.stderr) -> Progr
     handler = _ClearingHandler(stream, progress) if progress else logging.StreamHandler(stream)
     handler.setFormatter(KeyValueFormatter())
     root.addHandler(handler)
+    logging.getLogger("spacy").setLevel(logging.WARNING)  # its info lines come twice (it adds its own handler)
     return progress
 
 

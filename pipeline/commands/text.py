@@ -15,7 +15,7 @@ from pipeline.evaluate import Evaluation, evaluate
 from pipeline.item import FeedRef, RawItem, format_time, utc_now
 from pipeline.settings import Settings
 
-__all__ = ["read_json_lines", "cmd_classify", "cmd_eval"]
+__all__ = ["read_json_lines", "cmd_classify", "cmd_eval", "print_evaluation"]
 
 
 def _open_input(path: str) -> tuple[str, TextIO]:
@@ -143,7 +143,7 @@ def _labels(data: dict[str, Any], where: str, topics: set[str]) -> set[str]:
     return set(labels)
 
 
-def _print_table(result: Evaluation) -> None:
+def print_evaluation(result: Evaluation) -> None:
     print(f"{'topic':<24} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}   tp   fp   fn   tn")
     for name, m in result.topics.items():
         print(f"{name:<24} {m.precision:>9.3f} {m.recall:>7.3f} {m.f1:>7.3f} {m.support:>8}"
@@ -186,7 +186,7 @@ def cmd_eval(settings: Settings, path: str, as_json: bool, errors: bool = False)
     else:
         if errors:
             print()
-        _print_table(result)
+        print_evaluation(result)
         if country_report:
             print(f"{'countries (micro)':<24} {country_report['precision']:>9.3f} {country_report['recall']:>7.3f}"
                   f" {country_report['f1']:>7.3f}   ({country_report['items']} items with country labels)")

@@ -1,4 +1,5 @@
-"""``newsmon train FILE --out DIR``: train the topic text model from labelled JSON lines (the eval format)."""
+"""``newsmon train FILE --out DIR``: train the topic text model from labelled JSON lines (the eval format);
+``--cross-validate K`` estimates instead how such a model judges items it has not seen."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.commands.text import _labels, _text_field, read_json_lines
+from pipeline.commands.text import _labels, _text_field, print_evaluation, read_json_lines
 from pipeline.errors import ConfigError, UserInputError
 from pipeline.settings import Settings
 
-__all__ = ["cmd_train"]
+__all__ = ["cmd_train", "cmd_cross_validate"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +41,11 @@ def _print_cross_validation(folder: Path) -> None:
               f" recall={m['recall']:.3f} f1={m['f1']:.3f} support={m['support']}")
 
 
-def cmd_train(settings: Settings, path: str, out: str, epochs: int | None, seed: int | None,
-              combiner_folds: int | None = None, short_copies: bool = True) -> int:
-    """Train on every item of ``path`` (hold your evaluation items out yourself) and save to ``out``."""
-    from pipeline.nlp.combiner import load_combiners
+def _training_setup(settings: Settings, path: str, epochs: int | None, seed: int | None,
+                    combiner_folds: int | None, short_copies: bool):
+    """The labelled items, the lemma tables and the training options, as every training command needs them."""
     from pipeline.nlp.lemmas import LemmaTables, load_spacy
-    from pipeline.nlp.train import TrainingOptions, train_topic_model, training_items
+    from pipeline.nlp.train import TrainingOptions, training_items
 
     if path != "-" and not Path(path).is_file():
         raise UserInputError(f"{path}: no such file")
@@ -63,6 +63,17 @@ def cmd_train(settings: Settings, path: str, out: str, epochs: int | None, seed:
         options = replace(options, seed=seed)
     if combiner_folds is not None:
         options = replace(options, folds=combiner_folds)
+    return items, tables, options
+
+
+def cmd_train(settings: Settings, path: str, out: str, epochs: int | None, seed: int | None,
+              combiner_folds: int | None = None, short_copies: bool = True) -> int:
+    """Train on every item of ``path`` (hold your evaluation items out yourself) and save to ``out``."""
+    from pipeline.nlp.combiner import load_combiners
+    from pipeline.nlp.train import train_topic_model
+
+    items, tables, options = _training_setup(settings, path, epochs, seed, combiner_folds, short_copies)
+    labels = list(settings.topics)
     meta = train_topic_model(items, labels, tables, Path(out), options, topics=settings.topics)
     positives = ", ".join(f"{k}={v}" for k, v in meta.training["positives"].items())
     print(f"{out}: model_version={meta.model_version} items={len(items)} positives: {positives}")
@@ -70,4 +81,24 @@ def cmd_train(settings: Settings, path: str, out: str, epochs: int | None, seed:
         print(f"{name}: combiner threshold={combiner.threshold:.3f}")
     _print_cross_validation(Path(out))
     print(f"use it with classifier.topic_model: {out} (or NEWSMON_CLASSIFIER_TOPIC_MODEL={out})")
+    return 0
+
+
+def cmd_cross_validate(settings: Settings, path: str, folds: int, epochs: int | None, seed: int | None,
+                       short_copies: bool = True, as_json: bool = False) -> int:
+    """Judge every item of ``path`` with a model trained on the other folds; print the pooled figures."""
+    from pipeline.nlp.crossval import MIN_FOLDS, cross_validate
+    from pipeline.nlp.hybrid import HybridClassifier
+
+    if folds < MIN_FOLDS:
+        raise UserInputError(f"--cross-validate: expected at least {MIN_FOLDS} folds, got {folds}")
+    items, tables, options = _training_setup(settings, path, epochs, seed, None, short_copies)
+    if folds > len(items):
+        raise UserInputError(f"--cross-validate: {folds} folds but only {len(items)} items in {path}")
+    result = cross_validate(items, settings.topics, tables, settings.classifier, options, folds, HybridClassifier)
+    if as_json:
+        print(json.dumps({"folds": folds, **result.as_json()}))
+    else:
+        print(f"{folds}-fold cross-validation over {len(items)} items (each judged by a model trained without it)")
+        print_evaluation(result)
     return 0

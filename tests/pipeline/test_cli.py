@@ -132,3 +132,35 @@ def test_unsupported_backend_url_is_a_configuration_error(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("log: kafka://localhost:9092\n")
     assert_one_line_error(newsmon("setup", "-c", str(config)), "log", "kafka://localhost:9092")
+
+
+def _tiny_labelled(path):
+    rows = [{"id": f"c{i}", "title": t, "labels": ["counterterrorism"]} for i, t in enumerate(
+        ["Militants attacked a police post", "Suicide bomber strikes convoy", "TTP claims attack on checkpoint",
+         "Bomb blast kills soldiers"])]
+    rows += [{"id": f"n{i}", "title": t, "labels": []} for i, t in enumerate(
+        ["Cricket team wins series", "Rain expected in Lahore", "Film festival opens", "Bank profits rise"])]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_train_saves_a_model_that_eval_can_use(tmp_path):
+    data, model = _tiny_labelled(tmp_path / "labelled.jsonl"), tmp_path / "model"
+    result = newsmon("train", str(data), "--out", str(model), "--epochs", "3")
+    assert result.returncode == 0, result.stderr
+    assert "items=8" in result.stdout and (model / "meta.json").is_file()
+    assert_one_line_error(newsmon("train", str(tmp_path / "missing.jsonl")), "missing.jsonl: no such file")
+
+
+def test_train_cross_validate_pools_every_item_and_saves_nothing(tmp_path):
+    data = _tiny_labelled(tmp_path / "labelled.jsonl")
+    result = newsmon("train", str(data), "--cross-validate", "2", "--epochs", "3", "--json",
+                     "--out", str(tmp_path / "model"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["folds"] == 2 and report["topics"]["counterterrorism"]["support"] == 4
+    assert not (tmp_path / "model").exists()
+    assert_one_line_error(newsmon("train", str(data), "--cross-validate", "1"), "--cross-validate", "at least 2")
+    assert_one_line_error(newsmon("train", str(data), "--cross-validate", "9"), "9 folds but only 8 items")
+    assert_one_line_error(newsmon("train", str(data), "--cross-validate", "2", "--combiner-folds", "3"),
+                          "--combiner-folds: not with --cross-validate")
