@@ -59,7 +59,8 @@ def cmd_feeds_list(settings: Settings, as_json: bool) -> int:
     rows = []
     for feed in settings.feeds:
         state = states[feed.id]
-        rows.append({"id": feed.id, "source": feed.source, "url": feed.url, "status": state.last_status or "new",
+        rows.append({"id": feed.id, "source": feed.source, "country": feed.country or None, "url": feed.url,
+                     "status": state.last_status or "new",
                      "last_success": _when(state.last_success), "errors": state.error_count,
                      "items_published": state.items_published, "next_check": _when(state.next_check),
                      "last_error": state.last_error})

@@ -102,8 +102,10 @@ OPML = """<?xml version="1.0"?>
 """
 
 
-def write_config(tmp_path: Path, feeds: str = "feeds:\n  - {id: existing, source: X, url: 'https://x.example/feed'}\n",
-                 extra: str = "") -> Path:
+EXISTING = "feeds:\n  - {id: existing, source: X, country: PK, url: 'https://x.example/feed'}\n"
+
+
+def write_config(tmp_path: Path, feeds: str = EXISTING, extra: str = "") -> Path:
     config = tmp_path / "newsmon.yaml"
     config.write_text(f"# my config\nlog: sqlite:///{tmp_path}/log.db\n{feeds}{extra}")
     return config
@@ -122,6 +124,7 @@ def test_import_opml_prints_entries_or_adds_them_to_the_config(tmp_path):
     assert config.read_text().startswith("# my config\n")
     listed = json.loads(newsmon("feeds", "list", "--json", "-c", str(config), cwd=tmp_path).stdout)
     assert [row["id"] for row in listed] == ["existing", "frontier-desk-security", "frontier-desk-business"]
+    assert [row["country"] for row in listed] == ["PK", None, None]
     again = newsmon("feeds", "import-opml", str(opml), "--write", str(config), cwd=tmp_path)
     assert again.returncode == 0 and "0 added to" in again.stderr and "2 already configured" in again.stderr
 
