@@ -127,8 +127,9 @@ def cmd_classify(settings: Settings, path: str, plain_text: bool) -> int:
         print(json.dumps(_output(item), ensure_ascii=False))
         return 0
     size = 1 if path == "-" else settings.classifier.batch_size  # stdin may be interactive: answer per line
+    home = build_home_countries(settings)
     for raws in _batches((_raw_item(data, where) for where, data in read_json_lines(path)), size):
-        for item in classify_items(classifier, stories, raws, utc_now(), build_home_countries(settings)):
+        for item in classify_items(classifier, stories, raws, utc_now(), home):
             print(json.dumps(_output(item), ensure_ascii=False), flush=True)
     return 0
 
