@@ -220,6 +220,8 @@ def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
                 raise UserInputError("--combiner-folds: not with --cross-validate (it measures the hand blend)")
             return cmd_cross_validate(settings, args.file, args.cross_validate, args.epochs, args.seed,
                                       short_copies=not args.no_short_copies, as_json=args.json)
+        if args.json:
+            raise UserInputError("--json: only with --cross-validate (training prints what it saved)")
         return cmd_train(settings, args.file, args.out, args.epochs, args.seed, args.combiner_folds,
                          short_copies=not args.no_short_copies)
     if command == "search":

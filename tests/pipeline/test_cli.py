@@ -150,6 +150,7 @@ def test_train_saves_a_model_that_eval_can_use(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "items=8" in result.stdout and (model / "meta.json").is_file()
     assert_one_line_error(newsmon("train", str(tmp_path / "missing.jsonl")), "missing.jsonl: no such file")
+    assert_one_line_error(newsmon("train", str(data), "--json"), "--json: only with --cross-validate")
 
 
 def test_train_cross_validate_pools_every_item_and_saves_nothing(tmp_path):
