@@ -19,6 +19,7 @@ import yaml
 
 from pipeline.durations import parse_duration
 from pipeline.errors import ConfigError
+from pipeline.setting_values import country_code, typed
 
 __all__ = [
     "SEVERITIES", "ACTION_TYPES", "ENTITY_KINDS", "EmailSpec", "ActionSpec", "RuleSpec",
@@ -30,7 +31,6 @@ ACTION_TYPES = ("log", "webhook", "slack", "teams", "email")
 ENTITY_KINDS = ("persons", "organizations", "places", "groups")
 _HTTP_TYPES = ("webhook", "slack", "teams")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 _RULE_KEYS = {"name", "query", "topics", "min_score", "countries", "sources", "entities", "severity",
               "realert", "digest", "enabled", "actions", "feed_health"}
@@ -229,11 +229,7 @@ def _query(raw: Any, where: str) -> str:
 
 
 def _countries(raw: Any, where: str) -> tuple[str, ...]:
-    codes = tuple(c.upper() for c in _strings(raw, where))
-    for code in codes:
-        if not _COUNTRY.match(code):
-            raise _fail(where, f"expected ISO 3166 alpha-2 codes such as PK or US, got {code!r}")
-    return codes
+    return tuple(typed(country_code, code, where) for code in _strings(raw, where))
 
 
 def _topics(raw: Any, where: str, topic_names: set[str]) -> tuple[str, ...]:

@@ -6,12 +6,13 @@ ValueError saying what it expected; :func:`typed` turns that into a ConfigError 
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from pipeline.durations import parse_duration
 from pipeline.errors import ConfigError
 
-__all__ = ["typed", "as_flag", "as_text", "port_number", "PRODUCER_FIELDS", "CONSUMER_FIELDS", "KAFKA_FIELDS",
+__all__ = ["typed", "as_flag", "as_text", "country_code", "port_number", "PRODUCER_FIELDS", "CONSUMER_FIELDS", "KAFKA_FIELDS",
            "CLASSIFIER_FIELDS", "ES_FIELDS", "WEB_FIELDS"]
 
 
@@ -48,6 +49,14 @@ def as_flag(value: Any) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise ValueError(f"expected true or false, got {value!r}")
+
+
+def country_code(value: Any) -> str:
+    """An ISO 3166 alpha-2 code, upper-cased: "pk" -> "PK"."""
+    code = value.strip().upper() if isinstance(value, str) else ""
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        raise ValueError(f"expected ISO 3166 alpha-2 codes such as PK or US, got {value!r}")
+    return code
 
 
 PRODUCER_FIELDS: dict[str, Callable[[Any], Any]] = {

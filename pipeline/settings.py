@@ -9,7 +9,6 @@ secret-looking key written into the file is refused. Every error names the file 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -21,7 +20,7 @@ from pipeline.errors import ConfigError
 from pipeline.rule_settings import ActionSpec, RuleSpec, check_unique_names, parse_rules, read_rules_dir
 from pipeline.setting_values import (
     CLASSIFIER_FIELDS, CONSUMER_FIELDS, ES_FIELDS, KAFKA_FIELDS, PRODUCER_FIELDS, WEB_FIELDS, as_flag, as_text,
-    port_number, typed,
+    country_code, port_number, typed,
 )
 from pipeline.topics import TopicDefinition, builtin_topics, topics_from_mapping
 
@@ -190,16 +189,8 @@ def _feed(raw: Any, where: str) -> FeedSpec:
         title=str(raw.get("title", "")), language=str(raw.get("language", "en")),
         interval=None if interval is None else typed(parse_duration, interval, f"{where}.interval"),
         full_text=typed(as_flag, raw.get("full_text", False), f"{where}.full_text"),
-        country=_country_code(raw.get("country"), f"{where}.country"),
+        country="" if raw.get("country") in (None, "") else typed(country_code, raw["country"], f"{where}.country"),
     )
-
-
-def _country_code(raw: Any, where: str) -> str:
-    if raw is None or raw == "":
-        return ""
-    if not isinstance(raw, str) or not re.fullmatch(r"[A-Za-z]{2}", raw.strip()):
-        raise ConfigError(f"{where}: expected an ISO 3166 alpha-2 code such as PK or US, got {raw!r}")
-    return raw.strip().upper()
 
 
 def _rules(raw: Mapping[str, Any], src: str, env: Mapping[str, str], topic_names: set[str]) -> tuple[RuleSpec, ...]:

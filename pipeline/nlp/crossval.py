@@ -44,7 +44,7 @@ def cross_validate(items: Sequence[TrainingItem], topics: Mapping[str, TopicDefi
         raise ValueError(f"folds: expected 2 to {len(items)} (the number of items), got {folds}")
     labels = list(topics)
     fold = fold_of(items, folds)
-    decided: list[tuple[set[str], set[str]] | None] = [None] * len(items)
+    pairs: list[tuple[set[str], set[str]]] = []  # (decided topics, labels), fold by fold
     with tempfile.TemporaryDirectory(prefix="newsmon-cv-") as scratch:
         for k in range(folds):
             held = [i for i in range(len(items)) if fold[i] == k]
@@ -53,7 +53,6 @@ def cross_validate(items: Sequence[TrainingItem], topics: Mapping[str, TopicDefi
                               replace(options, folds=0), version=f"cv-fold-{k + 1}")
             classifier = make_classifier(topics, replace(classifier_settings, topic_model=str(model)))
             judged = classifier.classify_many([(items[i].title, items[i].text) for i in held])
-            for i, judgement in zip(held, judged):
-                decided[i] = (set(judgement.topics), set(items[i].labels))
+            pairs += [(set(judgement.topics), set(items[i].labels)) for i, judgement in zip(held, judged)]
             logger.info("event=cv_fold fold=%d of=%d held_out=%d", k + 1, folds, len(held))
-    return evaluate(labels, [pair for pair in decided if pair is not None])
+    return evaluate(labels, pairs)

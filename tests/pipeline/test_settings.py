@@ -51,7 +51,7 @@ def test_settings_are_frozen(tmp_path):
     ("feeds: [{id: a, url: 'ftp://x', source: S}]", r"feeds\[0\].url: expected an http"),
     ("feeds: [{id: a, source: S}]", r"feeds\[0\].url: required"),
     ("feeds: [{id: a, url: 'https://a.test', source: S, country: Pakistan}]",
-     r"feeds\[0\].country: expected an ISO 3166 alpha-2 code"),
+     r"feeds\[0\].country: expected ISO 3166 alpha-2 codes"),
     ("feeds:\n  - {id: a, url: 'https://a.test', source: S}\n  - {id: a, url: 'https://b.test', source: S}",
      "duplicate feed id 'a'"),
     ("producer: {timeout: soon}", "producer.timeout: not a duration"),
