@@ -1,14 +1,16 @@
 """Labelled corpora in the eval format, and the fixed train / held-out split.
 
-The shared real-news corpus keeps items (``items.jsonl``) and labels (``labels.jsonl``) apart; this
+The shared real-news corpora keep items (``items.jsonl``) and labels (``labels.jsonl``) apart; this
 module joins them into the format ``newsmon eval`` and ``newsmon train`` read (``id, title, summary,
-body, labels, countries``) and splits them reproducibly: within each label combination (ct only,
-minerals only, both, neither) the items are ordered by the SHA-256 of ``"newsmon-split:" + id`` and
-every item whose rank modulo 10 is below ``10 * fraction`` is held out. The split depends on the ids
-alone, so anyone with the corpus gets the same one. The files are written outside the repository::
+body, labels, countries``, plus the corpus's ``split``) and splits them into training and held-out
+items. A corpus whose labels carry a ``split`` (``train`` or ``heldout``) is split by it, so
+relabelling an item never moves it. A corpus without one is split reproducibly: within each label
+combination (ct only, minerals only, both, neither) the items are ordered by the SHA-256 of
+``"newsmon-split:" + id`` and every item whose rank modulo 10 is below ``10 * fraction`` is held
+out. The files are written outside the repository::
 
     python -m pipeline.nlp.corpus ../shared/corpora/real-news --out /tmp/real-news
-    # -> all.jsonl, train.jsonl (70 %), heldout.jsonl (30 %)
+    # -> all.jsonl, train.jsonl (the 762 items of split train), heldout.jsonl (the 334 of heldout)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = ["LABEL_KEYS", "join_corpus", "split_rows", "write_rows", "main"]
 logger = logging.getLogger(__name__)
 
 LABEL_KEYS = {"ct": "counterterrorism", "min": "minerals_cooperation"}
+SPLITS = ("train", "heldout")
 
 
 def join_corpus(folder: Path) -> list[dict[str, Any]]:
@@ -40,13 +43,22 @@ def join_corpus(folder: Path) -> list[dict[str, Any]]:
             continue
         label = json.loads(line)
         item = items[label["id"]]
-        rows.append({
+        row = {
             "id": item["id"], "source": item.get("source", ""), "title": item["title"],
             "summary": item.get("summary") or "", "body": item.get("body"),
             "labels": [name for key, name in LABEL_KEYS.items() if label.get(key)],
             "countries": list(label.get("countries") or []),
-        })
+        }
+        if label.get("split"):
+            row["split"] = _split_name(label["split"], label["id"])
+        rows.append(row)
     return rows
+
+
+def _split_name(value: Any, item_id: str) -> str:
+    if value not in SPLITS:
+        raise ValueError(f"labels.jsonl: item {item_id}: field 'split': expected train or heldout, got {value!r}")
+    return value
 
 
 def _rank_key(item_id: str) -> str:
@@ -54,7 +66,10 @@ def _rank_key(item_id: str) -> str:
 
 
 def split_rows(rows: Sequence[dict[str, Any]], fraction: float = 0.3) -> tuple[list[dict], list[dict]]:
-    """(train, held out): a stratified split by label combination, ordered by a hash of the id."""
+    """(train, held out): by each row's fixed ``split`` when every row has one, else a stratified
+    split by label combination, ordered by a hash of the id, holding out ``fraction``."""
+    if rows and all(row.get("split") for row in rows):
+        return ([r for r in rows if r["split"] == "train"], [r for r in rows if r["split"] == "heldout"])
     held_ids: set[str] = set()
     strata: dict[tuple[str, ...], list[str]] = {}
     for row in rows:
@@ -82,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.nlp.corpus", description=__doc__.split("\n")[0])
     parser.add_argument("folder", type=Path, help="a folder with items.jsonl and labels.jsonl")
     parser.add_argument("--out", type=Path, required=True, help="where to write all/train/heldout.jsonl")
-    parser.add_argument("--holdout", type=float, default=0.3, help="fraction held out (default 0.3)")
+    parser.add_argument("--holdout", type=float, default=0.3,
+                        help="fraction held out when the labels carry no split (default 0.3)")
     args = parser.parse_args(argv)
     rows = join_corpus(args.folder)
     train, held = split_rows(rows, args.holdout)
