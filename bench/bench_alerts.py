@@ -127,7 +127,7 @@ rules:
 
 def _start(tmp: Path, config: Path, *args: str) -> subprocess.Popen:
     log = (tmp / f"{'-'.join(args)}.log").open("w")
-    return subprocess.Popen([sys.executable, "-m", "pipeline.cli", "--log-level", "warning", *args, "-c", str(config)],
+    return subprocess.Popen([sys.executable, "-m", "newsmon.cli", "--log-level", "warning", *args, "-c", str(config)],
                             cwd=tmp, stdout=subprocess.DEVNULL, stderr=log)
 
 

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.app import build_classifier  # noqa: E402
+from newsmon.app import build_classifier  # noqa: E402
 from pipeline.nlp.lemmas import load_spacy  # noqa: E402
 from pipeline.settings import load_settings  # noqa: E402
 

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from consumers.classifier import classify_item  # noqa: E402
-from pipeline.app import build_classifier  # noqa: E402
+from newsmon.app import build_classifier  # noqa: E402
 from pipeline.document import index_document  # noqa: E402
 from pipeline.item import FeedRef, RawItem, format_time, utc_now  # noqa: E402
 from pipeline.query import parse_query  # noqa: E402

@@ -35,7 +35,7 @@ from pipeline.item import ClassifiedItem, FeedRef, RawItem, format_time  # noqa:
 from pipeline.query import parse_query  # noqa: E402
 from pipeline.transport.base import FACET_FIELDS, SearchFilters  # noqa: E402
 from pipeline.transport.sqlite_index import SqliteIndex  # noqa: E402
-from pipeline.web import api  # noqa: E402
+from newsmon.web import api  # noqa: E402
 
 SHARED = Path(os.environ.get("NEWSMON_SHARED", REPO.parent / "shared")) / "corpora/real-news"
 GAZETTEER = REPO / "pipeline" / "data" / "gazetteer.yaml"

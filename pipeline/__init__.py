@@ -1,1 +1,3 @@
-"""newsmon's shared core: item model, settings, topics, classifier, query language, transports, consume loop and CLI."""
+"""newsmon's core, which every other package stands on and which imports none of them: the item
+model, settings, topics, the classifier contract and its spaCy implementation, the query language,
+the transports' Protocols and adapters, and the consume loop."""

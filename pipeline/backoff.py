@@ -1,11 +1,14 @@
-"""Capped, jittered exponential backoff, the one formula every retry in newsmon uses."""
+"""Capped, jittered exponential backoff, the one formula every retry in newsmon uses, and the
+server's own hint (``Retry-After``) that a delay never undercuts."""
 
 from __future__ import annotations
 
+import email.utils
 import random
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
-__all__ = ["backoff_delay", "Backoff"]
+__all__ = ["backoff_delay", "Backoff", "parse_retry_after"]
 
 
 def backoff_delay(initial: float, maximum: float, attempt: int, hint: float | None = None,
@@ -33,3 +36,19 @@ class Backoff:
 
     def reset(self) -> None:
         self.attempt = 0
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, (moment - (now or datetime.now(timezone.utc))).total_seconds())

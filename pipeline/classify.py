@@ -3,7 +3,7 @@
 A classifier takes an item's title and text (title, summary and body, as ``RawItem.text`` joins
 them) and returns a :class:`Judgement`: topics, a score and evidence per topic, and the enrichment
 (entities, countries, locations). The implementation is :class:`pipeline.nlp.hybrid.HybridClassifier`;
-``pipeline.app.build_classifier`` builds it from the settings.
+``newsmon.app.build_classifier`` builds it from the settings.
 """
 
 from __future__ import annotations

@@ -8,16 +8,14 @@ carrying the server's Retry-After; others (404, 410, too large, a redirect loop)
 
 from __future__ import annotations
 
-import email.utils
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
+from pipeline.backoff import parse_retry_after
 from pipeline.errors import RetryLater
 from pipeline.settings import ProducerSettings
 from producers.http import FetchError, HttpLimits, HttpResponse, http_get
 
-__all__ = ["Validators", "FetchResult", "FetchError", "limits_from", "fetch_feed", "fetch_page",
-           "parse_retry_after"]
+__all__ = ["Validators", "FetchResult", "FetchError", "limits_from", "fetch_feed", "fetch_page"]
 
 _FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9,"
                 " application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
@@ -49,22 +47,6 @@ def limits_from(settings: ProducerSettings) -> HttpLimits:
     return HttpLimits(connect_timeout=settings.timeout, read_timeout=settings.timeout,
                       total_timeout=settings.total_timeout, max_bytes=settings.max_bytes,
                       max_redirects=settings.max_redirects, user_agent=settings.user_agent)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return max(0.0, (moment - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 def fetch_feed(url: str, validators: Validators, limits: HttpLimits) -> FetchResult:

@@ -22,7 +22,7 @@ SECRET = "e2e-secret"
 
 
 def newsmon(*args: str, cwd: Path, wait: bool = True):
-    command = [sys.executable, "-m", "pipeline.cli", *args]
+    command = [sys.executable, "-m", "newsmon.cli", *args]
     env = dict(os.environ, CT_SECRET=SECRET)
     if not wait:
         return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

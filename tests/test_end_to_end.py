@@ -16,7 +16,7 @@ from tests.pipeline_feeds import alert_rules, expected_ids, feed_entries, serve_
 
 
 def newsmon(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=cwd, input=stdin,
+    return subprocess.run([sys.executable, "-m", "newsmon.cli", *args], cwd=cwd, input=stdin,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -21,7 +21,7 @@ import urllib.request
 
 from pipeline.errors import PermanentError, RetryLater
 from pipeline.rule_settings import ActionSpec
-from producers.fetch import parse_retry_after
+from pipeline.backoff import parse_retry_after
 
 __all__ = ["SIGNATURE_HEADER", "ALERT_ID_HEADER", "sign", "post"]
 

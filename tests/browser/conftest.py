@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.web.server import start_web
+from newsmon.app import start_web
 from tests.browser.chromium import launch, missing_reason
 from tests.browser.site import build_site
 

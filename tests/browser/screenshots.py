@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pipeline.web.server import start_web
+from newsmon.app import start_web
 from tests.browser.chromium import launch, missing_reason
 from tests.browser.site import CT_STORY, build_site
 

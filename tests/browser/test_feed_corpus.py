@@ -19,7 +19,7 @@ from pipeline.document import index_document
 from pipeline.item import ClassifiedItem, format_time
 from pipeline.settings import settings_from_mapping
 from pipeline.transport.sqlite_index import SqliteIndex
-from pipeline.web.server import start_web
+from newsmon.app import start_web
 
 _HOSTILE = re.compile(r"script|onerror|onload|onmouse|onclick|iframe|<object|<embed|expression\(|javascript:", re.I)
 _PAGE_TAGS = {"ARTICLE", "H2", "A", "P", "SPAN", "MARK", "UL", "LI", "DL", "DT", "DD", "TIME", "STRONG", "BR"}

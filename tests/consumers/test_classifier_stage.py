@@ -3,7 +3,7 @@ import json
 import pytest
 
 from consumers.classifier import ClassifierStage, HomeCountries, StoryAssigner, classify_items
-from pipeline.app import build_classifier, build_home_countries
+from newsmon.app import build_classifier, build_home_countries
 from pipeline.classify import Enrichment, Judgement
 from pipeline.errors import SchemaError
 from pipeline.item import ClassifiedItem, FeedRef, utc_now

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.kibana import SAVED_OBJECTS, saved_objects
+from newsmon.kibana import SAVED_OBJECTS, saved_objects
 from pipeline.query import parse_query
 
 REQUIRED = {

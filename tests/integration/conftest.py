@@ -144,12 +144,12 @@ consumer: {{poll_timeout: 1s, backoff_initial: 0.2s, backoff_max: 2s}}
         return KafkaLog(self.url, self.settings(config))
 
     def newsmon(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=self.tmp, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "newsmon.cli", *args], cwd=self.tmp, capture_output=True,
                               text=True, timeout=timeout)
 
     def start(self, name: str, *args: str) -> Proc:
         stderr_path = self.tmp / f"{name}.stderr"
-        popen = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args], cwd=self.tmp,
+        popen = subprocess.Popen([sys.executable, "-m", "newsmon.cli", *args], cwd=self.tmp,
                                  stdout=subprocess.DEVNULL, stderr=stderr_path.open("w"))
         proc = Proc(popen, stderr_path)
         self.procs.append(proc)

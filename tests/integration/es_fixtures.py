@@ -128,7 +128,7 @@ class EsEnv:
             client.indices.refresh(index=f"{self.alias}-*", ignore_unavailable=True, allow_no_indices=True)
 
     def newsmon(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=self.tmp, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "newsmon.cli", *args], cwd=self.tmp, capture_output=True,
                               text=True, timeout=timeout)
 
 

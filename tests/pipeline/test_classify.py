@@ -1,8 +1,8 @@
-"""The classifier as the pipeline builds it (pipeline.app.build_classifier): topics, evidence, enrichment."""
+"""The classifier as the pipeline builds it (newsmon.app.build_classifier): topics, evidence, enrichment."""
 
 import pytest
 
-from pipeline.app import build_classifier
+from newsmon.app import build_classifier
 from pipeline.settings import load_settings
 from pipeline.topics import topics_from_mapping
 

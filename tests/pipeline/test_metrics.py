@@ -5,7 +5,7 @@ import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.app import run_embedded
+from newsmon.app import run_embedded
 from pipeline.loop import StopSignal
 from pipeline.settings import FeedSpec, load_settings
 from tests.feedserver import FeedServer

@@ -125,7 +125,7 @@ def test_bad_rule_file_exits_2_with_one_line(tmp_path):
     (tmp_path / "rules.d").mkdir()
     write(tmp_path / "rules.d" / "ct.yaml", "- {name: ok}\n- {name: ct-kp, digest: often}\n")
     config = write(tmp_path / "newsmon.yaml", "rules_dir: rules.d\n")
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "rules", "list", "-c", str(config)],
+    done = subprocess.run([sys.executable, "-m", "newsmon.cli", "rules", "list", "-c", str(config)],
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0

@@ -4,7 +4,7 @@ import pytest
 import spacy
 from spacy.tokens import Span
 
-from pipeline.app import build_classifier
+from newsmon.app import build_classifier
 from pipeline.nlp.entities import _clean_name, _headline_context, _person_name, _plausible_ner_span
 from pipeline.settings import load_settings
 

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 def _eval(rows: list, path: Path) -> dict:
     write_rows(path, rows)
-    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "eval", str(path), "--json"],
+    result = subprocess.run([sys.executable, "-m", "newsmon.cli", "eval", str(path), "--json"],
                             capture_output=True, text=True, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

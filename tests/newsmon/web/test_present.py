@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.web.present import evidence_phrases, group_stories, highlight_parts, is_web_link, topic_views
+from newsmon.web.present import evidence_phrases, group_stories, highlight_parts, is_web_link, topic_views
 
 
 def marks(text: str, phrases) -> list[str]:

@@ -1,6 +1,6 @@
 """Console helpers: a text column sized to its values."""
 
-from pipeline.console import fit_column
+from newsmon.console import fit_column
 
 
 def test_column_is_as_wide_as_its_longest_value():

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from pipeline.errors import ConfigError, NewsmonError
-from pipeline.kibana import SAVED_OBJECTS, import_saved_objects
+from newsmon.kibana import SAVED_OBJECTS, import_saved_objects
 from pipeline.settings import ElasticsearchSettings
 
 

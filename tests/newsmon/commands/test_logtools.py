@@ -9,11 +9,11 @@ from pipeline.settings import load_settings
 from pipeline.transport.registry import open_log
 from tests.factories import make_raw
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def newsmon(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "newsmon.cli", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=120)
 
 

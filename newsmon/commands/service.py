@@ -7,8 +7,8 @@ import signal
 import sys
 from typing import Any
 
-from pipeline.app import Progress, build_loop, run_embedded, run_producer, start_metrics
-from pipeline.console import ProgressLine
+from newsmon.app import Progress, build_loop, run_embedded, run_producer, start_metrics
+from newsmon.console import ProgressLine
 from pipeline.loop import StopSignal
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS
@@ -102,7 +102,7 @@ def cmd_setup(settings: Settings, kibana: str | None = None) -> int:
     print(f"log ready: {settings.log} (topics: {', '.join(ALL_TOPICS)})")
     print(f"index ready: {settings.index}{detail}")
     if kibana:
-        from pipeline.kibana import import_saved_objects
+        from newsmon.kibana import import_saved_objects
 
         print(import_saved_objects(kibana, settings.elasticsearch))
     return 0

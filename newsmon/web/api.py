@@ -18,7 +18,7 @@ from pipeline.errors import UserInputError
 from pipeline.item import format_time
 from pipeline.query import Query, highlight_terms, parse_query
 from pipeline.transport.base import ENTITY_FIELDS, SearchFilters, SearchIndex, bucket_start
-from pipeline.web.present import brief_view, group_stories, item_view
+from newsmon.web.present import brief_view, group_stories, item_view
 
 __all__ = ["NotFound", "SearchRequest", "RANGES", "ENTITY_FIELDS", "parse_search", "search", "story",
            "alerts", "feeds", "health", "fill_buckets"]

@@ -6,7 +6,7 @@ import json
 import logging
 from datetime import datetime, timezone
 
-from pipeline.app import INPUT_TOPIC, STAGES
+from newsmon.app import INPUT_TOPIC, STAGES
 from pipeline.errors import UserInputError
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_DLQ, Record

@@ -31,10 +31,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from pipeline.errors import ConfigError, NewsmonError, RetryLater, UserInputError
 from pipeline.settings import Settings
-from pipeline.web import api
+from newsmon.web import api
+from producers.health import assess
 
 __all__ = ["STATIC_DIR", "SECURITY_HEADERS", "Response", "Sources", "WebApp", "WebServer", "is_loopback",
-           "start_web"]
+           "serve_web"]
 
 logger = logging.getLogger(__name__)
 
@@ -185,8 +186,6 @@ class WebApp:
         raise api.NotFound(f"no API route /api/{route[:80]}")
 
     def _feeds(self, store: Any) -> Any:
-        from producers.health import assess
-
         specs = self.settings.feeds
         states = store.get_many([(f.id, f.url) for f in specs])
         return api.feeds(specs, states, lambda state, now: assess(state, now, self.settings.producer), self.clock())
@@ -259,29 +258,18 @@ class WebServer:
         self.app.sources.close()
 
 
-def open_sources(settings: Settings) -> Sources:
-    """The real sources: the configured index, and the alert and feed state in the state database."""
-    from consumers.alert_store import AlertStore
-    from pipeline.transport.registry import open_index
-    from producers.state import FeedStateStore
-
-    return Sources({"index": lambda: open_index(settings), "alerts": lambda: AlertStore(settings.state_url),
-                    "feeds": lambda: FeedStateStore(settings.state_url)})
-
-
-def start_web(settings: Settings, host: str | None = None, port: int | None = None,
-              sources: Sources | None = None) -> WebServer:
-    """Check the security settings, open the index once (a wrong URL fails here), start serving.
+def serve_web(settings: Settings, sources: Sources, host: str | None = None, port: int | None = None) -> WebServer:
+    """Check the security settings, open the index once (a wrong URL fails here), start serving;
+    :func:`newsmon.app.start_web` gives it the real sources.
 
     Raises ConfigError when the host is not loopback and ``NEWSMON_WEB_TOKEN`` is unset, when the
-    index cannot be opened, or when the port is taken."""
+    index cannot be opened, or when the port is taken; the sources are closed then."""
     host = settings.web.host if host is None else host
     port = settings.web.port if port is None else port
-    if not is_loopback(host) and not settings.web.token:
-        raise ConfigError(f"web.host: {host} is not a loopback address: set NEWSMON_WEB_TOKEN in the environment"
-                          " to require an access token, or serve on 127.0.0.1")
-    sources = sources or open_sources(settings)
     try:
+        if not is_loopback(host) and not settings.web.token:
+            raise ConfigError(f"web.host: {host} is not a loopback address: set NEWSMON_WEB_TOKEN in the environment"
+                              " to require an access token, or serve on 127.0.0.1")
         sources.run(lambda get: get("index"))
         server = WebServer(WebApp(settings, sources, token=settings.web.token), host, port)
     except BaseException:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
 
 from consumers.classifier import StoryAssigner, classify_items
-from pipeline.app import build_classifier, build_home_countries
+from newsmon.app import build_classifier, build_home_countries
 from pipeline.errors import UserInputError
 from pipeline.evaluate import Evaluation, evaluate
 from pipeline.item import FeedRef, RawItem, format_time, utc_now

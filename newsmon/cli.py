@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from pipeline.console import ProgressLine, configure_logging
+from newsmon.console import ProgressLine, configure_logging
 from pipeline.errors import NewsmonError, UserInputError
 from pipeline.settings import Settings, load_settings
 
@@ -183,10 +183,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
     if args.command == "feeds":  # needs neither the classifier nor the transports: keep it quick
-        from pipeline.commands.feeds import cmd_feeds
+        from newsmon.commands.feeds import cmd_feeds
 
         return cmd_feeds(_settings(args), args)
-    from pipeline.commands import inspect, logtools, service, text  # after argument errors, so --help stays fast
+    from newsmon.commands import inspect, logtools, service, text  # after argument errors, so --help stays fast
 
     settings = _settings(args)
     command = args.command
@@ -199,7 +199,7 @@ def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
     if command == "setup":
         return service.cmd_setup(settings, args.kibana)
     if command == "serve":
-        from pipeline.commands.web import cmd_serve
+        from newsmon.commands.web import cmd_serve
 
         return cmd_serve(settings, args.host, args.port)
     if command == "status":
@@ -213,7 +213,7 @@ def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
     if command == "eval":
         return text.cmd_eval(settings, args.file, args.json, args.errors)
     if command == "train":
-        from pipeline.commands.train import cmd_cross_validate, cmd_train
+        from newsmon.commands.train import cmd_cross_validate, cmd_train
 
         if args.cross_validate is not None:
             if args.combiner_folds is not None:
@@ -230,7 +230,7 @@ def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
 
 
 def _dispatch_alerts(settings: Settings, args: argparse.Namespace) -> int:
-    from pipeline.commands import alerts
+    from newsmon.commands import alerts
 
     if args.command == "rules" and args.rules_command == "list":
         return alerts.cmd_rules_list(settings)

@@ -8,7 +8,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.commands.text import _labels, _text_field, print_evaluation, read_json_lines
+from newsmon.commands.text import _labels, _text_field, print_evaluation, read_json_lines
 from pipeline.errors import ConfigError, UserInputError
 from pipeline.settings import Settings
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
+from newsmon.cli import main
 from pipeline.errors import ConfigError
-from pipeline.web.server import SECURITY_HEADERS, is_loopback, start_web
+from newsmon.app import start_web
+from newsmon.web.server import SECURITY_HEADERS, is_loopback
 from tests.browser.site import CT_STORY, build_site
 
 

@@ -10,8 +10,8 @@ from typing import Any, Sequence
 
 from consumers.alert_store import STATUSES, AlertRecord, AlertStore
 from consumers.rules import BacktestItem, BacktestStory, backtest, compile_rules
-from pipeline.commands.inspect import parse_since
-from pipeline.console import fit_column
+from newsmon.commands.inspect import parse_since
+from newsmon.console import fit_column
 from pipeline.durations import parse_duration
 from pipeline.errors import UserInputError
 from pipeline.item import format_time

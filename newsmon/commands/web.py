@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from pipeline.commands.service import install_stop_handlers
+from newsmon.commands.service import install_stop_handlers
 from pipeline.loop import StopSignal
 from pipeline.settings import Settings
 
@@ -13,7 +13,7 @@ __all__ = ["cmd_serve"]
 
 def cmd_serve(settings: Settings, host: str | None, port: int | None) -> int:
     """Serve until SIGINT or SIGTERM; a taken port or an exposed host without a token is a ConfigError."""
-    from pipeline.web.server import start_web
+    from newsmon.app import start_web
 
     stop = StopSignal()
     install_stop_handlers(stop)

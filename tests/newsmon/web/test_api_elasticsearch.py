@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline.web import api
-from pipeline.web.server import start_web
+from newsmon.web import api
+from newsmon.app import start_web
 from tests.integration.es_fixtures import es, es_url  # noqa: F401  (fixtures)
-from tests.pipeline.web.sample import DOCS, NOW, TOPICS
+from tests.newsmon.web.sample import DOCS, NOW, TOPICS
 
 pytestmark = pytest.mark.integration
 

@@ -31,13 +31,13 @@ def guard(event, args):
         sys.stderr.write(f"NETWORK ACCESS: {event} {args!r}\\n"); sys.stderr.flush()
         import os; os._exit(99)
 sys.addaudithook(guard)
-from pipeline.cli import main
+from newsmon.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
 
 def newsmon(*args: str, cwd: Path, offline: bool = False, timeout: float = 120) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-c", OFFLINE] if offline else [sys.executable, "-m", "pipeline.cli"]
+    command = [sys.executable, "-c", OFFLINE] if offline else [sys.executable, "-m", "newsmon.cli"]
     return subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
 

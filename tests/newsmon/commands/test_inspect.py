@@ -27,7 +27,7 @@ def test_search_entity_filter_is_repeatable_and_case_insensitive(tmp_path):
     config.write_text(f"index: sqlite:///{tmp_path}/index.db\n")
 
     def search(*args: str) -> list[str]:
-        command = [sys.executable, "-m", "pipeline.cli", "search", "*", "--json", "-c", str(config), *args]
+        command = [sys.executable, "-m", "newsmon.cli", "search", "*", "--json", "-c", str(config), *args]
         result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=120)
         assert result.returncode == 0, result.stderr
         return sorted(hit["id"] for hit in json.loads(result.stdout)["hits"])
@@ -46,7 +46,7 @@ def test_search_text_output_shows_whole_source_names(tmp_path):
     index.close()
     config = tmp_path / "newsmon.yaml"
     config.write_text(f"index: sqlite:///{tmp_path}/index.db\n")
-    command = [sys.executable, "-m", "pipeline.cli", "search", "*", "--sort", "newest", "-c", str(config)]
+    command = [sys.executable, "-m", "newsmon.cli", "search", "*", "--sort", "newest", "-c", str(config)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if "Report" in line]

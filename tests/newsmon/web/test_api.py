@@ -12,10 +12,10 @@ from pipeline.errors import UserInputError
 from pipeline.settings import ProducerSettings
 from pipeline.transport.memory import MemoryIndex
 from pipeline.transport.sqlite_index import SqliteIndex
-from pipeline.web import api
+from newsmon.web import api
 from producers.health import assess
 from producers.state import FeedState, FeedStateStore
-from tests.pipeline.web.sample import DOCS, NOW, TOPICS, doc
+from tests.newsmon.web.sample import DOCS, NOW, TOPICS, doc
 
 
 @pytest.fixture(params=["memory", "sqlite"])

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def newsmon(*args, stdin=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "newsmon.cli", *args], input=stdin, capture_output=True,
                           text=True, cwd=cwd or REPO, timeout=120)
 
 

@@ -22,13 +22,13 @@ from pipeline.metrics import Metrics
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_RAW, Log, LogProducer
 from pipeline.transport.registry import open_index, open_log
-from pipeline.web.server import start_web
+from newsmon.web.server import Sources, WebServer, serve_web
 from producers.health import HealthAlerts
 from producers.poller import FeedPoller, PollReport
 from producers.state import FeedStateStore
 
 __all__ = ["STAGES", "INPUT_TOPIC", "Progress", "build_classifier", "build_loop", "start_metrics", "run_producer",
-           "run_embedded"]
+           "run_embedded", "web_sources", "start_web"]
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,18 @@ def _sample_lag(settings: Settings, stop: StopSignal, stages: tuple[str, ...], m
             stop.wait(15.0)
     finally:
         log.close()
+
+
+def web_sources(settings: Settings) -> Sources:
+    """What the search page reads: the configured index, and the alert and feed state in the state
+    database, each opened once per worker thread."""
+    return Sources({"index": lambda: open_index(settings), "alerts": lambda: AlertStore(settings.state_url),
+                    "feeds": lambda: FeedStateStore(settings.state_url)})
+
+
+def start_web(settings: Settings, host: str | None = None, port: int | None = None) -> WebServer:
+    """Serve the search page on the configured (or given) address, in a thread."""
+    return serve_web(settings, web_sources(settings), host, port)
 
 
 def _poll_due(poller: FeedPoller, settings: Settings, every_feed: bool, metrics: Metrics | None) -> PollReport | None:

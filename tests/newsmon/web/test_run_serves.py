@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline.app import run_embedded
+from newsmon.app import run_embedded
 from pipeline.errors import ConfigError
 from pipeline.loop import StopSignal
 from pipeline.settings import load_settings

@@ -1,4 +1,4 @@
-"""Read-only commands: ``search`` (rules and alerts: :mod:`pipeline.commands.alerts`)."""
+"""Read-only commands: ``search`` (rules and alerts: :mod:`newsmon.commands.alerts`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pipeline.console import fit_column
+from newsmon.console import fit_column
 from pipeline.durations import parse_duration
 from pipeline.errors import UserInputError
 from pipeline.query import parse_query

@@ -1,1 +1,0 @@
-"""The CLI's commands, one module per family; :mod:`pipeline.cli` parses arguments and dispatches."""
