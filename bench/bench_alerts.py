@@ -35,18 +35,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.item import ClassifiedItem, FeedRef, RawItem, format_time, utc_now  # noqa: E402
-from pipeline.settings import load_settings  # noqa: E402
-from tests.receiver import WebhookReceiver  # noqa: E402
-from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_RAW  # noqa: E402
-from pipeline.transport.registry import open_log  # noqa: E402
+from pipeline.item import ClassifiedItem, FeedRef, RawItem, format_time, utc_now
+from pipeline.settings import load_settings
+from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_RAW
+from pipeline.transport.registry import open_log
+from tests.receiver import WebhookReceiver
 
 COUNT = int(os.environ.get("NEWSMON_BENCH_ALERTS", "1000"))
 RATE = float(os.environ.get("NEWSMON_BENCH_ALERT_RATE", "50"))

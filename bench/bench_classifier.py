@@ -15,15 +15,15 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from newsmon.app import build_classifier  # noqa: E402
-from pipeline.nlp.lemmas import load_spacy  # noqa: E402
-from pipeline.settings import load_settings  # noqa: E402
+from newsmon.app import build_classifier
+from pipeline.nlp.lemmas import load_spacy
+from pipeline.settings import load_settings
 
 CORPUS = Path(os.environ.get("NEWSMON_SHARED", REPO.parent / "shared")) / "corpora/real-news/items.jsonl"
 ROUNDS = int(os.environ.get("NEWSMON_BENCH_ROUNDS", "2"))

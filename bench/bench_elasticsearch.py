@@ -23,19 +23,19 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from elasticsearch import Elasticsearch, helpers  # noqa: E402
+from elasticsearch import Elasticsearch, helpers
 
-from pipeline.document import index_document  # noqa: E402
-from pipeline.item import ClassifiedItem, FeedRef, Location, RawItem, format_time  # noqa: E402
-from pipeline.settings import load_settings  # noqa: E402
-from pipeline.transport.elasticsearch_index import ElasticsearchIndex  # noqa: E402
-from pipeline.transport.elasticsearch_mapping import monthly_index, to_source  # noqa: E402
+from pipeline.document import index_document
+from pipeline.item import ClassifiedItem, FeedRef, Location, RawItem, format_time
+from pipeline.settings import load_settings
+from pipeline.transport.elasticsearch_index import ElasticsearchIndex
+from pipeline.transport.elasticsearch_mapping import monthly_index, to_source
 
 CORPUS = Path(os.environ.get("NEWSMON_SHARED", REPO.parent / "shared")) / "corpora/real-news/items.jsonl"
 SERVICES = REPO / "deploy" / "local" / "services.sh"
@@ -52,7 +52,7 @@ def texts() -> list[tuple[str, str, str | None]]:
 
 def documents(total: int) -> list[dict]:
     """``total`` index documents (ids unique, @timestamp spread over three months)."""
-    corpus, indexed = texts(), datetime.now(timezone.utc)
+    corpus, indexed = texts(), datetime.now(UTC)
     docs = []
     for i in range(total):
         title, summary, body = corpus[i % len(corpus)]

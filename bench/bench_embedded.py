@@ -12,20 +12,20 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from consumers.classifier import classify_item  # noqa: E402
-from newsmon.app import build_classifier  # noqa: E402
-from pipeline.document import index_document  # noqa: E402
-from pipeline.item import FeedRef, RawItem, format_time, utc_now  # noqa: E402
-from pipeline.query import parse_query  # noqa: E402
-from pipeline.settings import load_settings  # noqa: E402
-from pipeline.transport.base import SearchFilters  # noqa: E402
-from pipeline.transport.sqlite_index import SqliteIndex  # noqa: E402
+from consumers.classifier import classify_item
+from newsmon.app import build_classifier
+from pipeline.document import index_document
+from pipeline.item import FeedRef, RawItem, format_time, utc_now
+from pipeline.query import parse_query
+from pipeline.settings import load_settings
+from pipeline.transport.base import SearchFilters
+from pipeline.transport.sqlite_index import SqliteIndex
 
 CORPUS = Path(os.environ.get("NEWSMON_SHARED", REPO.parent / "shared")) / "corpora/real-news/items.jsonl"
 QUERIES = ['"Reko Diq"', "terrorism AND Pakistan", "topics:counterterrorism AND countries:PK",
@@ -64,7 +64,7 @@ def bench_index(classified, total: int, workdir: Path) -> dict:
     written = 0
     while written < total:
         for item in classified:
-            doc = index_document(item, datetime.now(timezone.utc))
+            doc = index_document(item, datetime.now(UTC))
             doc["id"] = f"{item.id}-{written}"
             index.index([doc])
             written += 1

@@ -25,10 +25,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.settings import FeedSpec, ProducerSettings  # noqa: E402
-from pipeline.transport.sqlite_log import SqliteLog  # noqa: E402
-from producers.poller import FeedPoller  # noqa: E402
-from producers.state import FeedStateStore  # noqa: E402
+from pipeline.settings import FeedSpec, ProducerSettings
+from pipeline.transport.sqlite_log import SqliteLog
+from producers.poller import FeedPoller
+from producers.state import FeedStateStore
 
 HOSTS = [f"127.0.0.{i}" for i in range(1, 11)]
 ITEMS = 20

@@ -22,24 +22,24 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import yaml  # noqa: E402
+import yaml
 
-from pipeline.document import index_document  # noqa: E402
-from pipeline.item import ClassifiedItem, FeedRef, RawItem, format_time  # noqa: E402
-from pipeline.query import parse_query  # noqa: E402
-from pipeline.transport.base import FACET_FIELDS, SearchFilters  # noqa: E402
-from pipeline.transport.sqlite_index import SqliteIndex  # noqa: E402
-from newsmon.web import api  # noqa: E402
+from newsmon.web import api
+from pipeline.document import index_document
+from pipeline.item import ClassifiedItem, FeedRef, RawItem, format_time
+from pipeline.query import parse_query
+from pipeline.transport.base import FACET_FIELDS, SearchFilters
+from pipeline.transport.sqlite_index import SqliteIndex
 
 SHARED = Path(os.environ.get("NEWSMON_SHARED", REPO.parent / "shared")) / "corpora/real-news"
 GAZETTEER = REPO / "pipeline" / "data" / "gazetteer.yaml"
-NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
 OUTLETS = ["Dawn", "Geo News", "The Express Tribune", "APP", "Business Recorder", "The News", "Radio Pakistan",
            "Reuters", "AP", "BBC News", "CNN", "Al Jazeera", "Pakistan Observer", "Arab News", "VOA",
            "U.S. Department of State", "U.S. Department of the Treasury", "Samaa", "Dunya News", "The Nation"]
@@ -54,7 +54,7 @@ def corpus() -> list[dict]:
     items, labels = SHARED / "items.jsonl", SHARED / "labels.jsonl"
     if not items.is_file():
         rng = random.Random(1)
-        words = "security forces militants attack Balochistan copper gold mining investment talks power".split()
+        words = ["security", "forces", "militants", "attack", "Balochistan", "copper", "gold", "mining", "investment", "talks", "power"]
         return [{"title": " ".join(rng.choices(words, k=8)), "summary": " ".join(rng.choices(words, k=30)),
                  "body": None, "source": "Bench", "ct": i % 5 == 0, "min": i % 7 == 0, "countries": ["PK"]}
                 for i in range(1000)]

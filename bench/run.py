@@ -9,7 +9,7 @@ import os
 import platform
 import sqlite3
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -37,14 +37,14 @@ def main(selected: list[str]) -> None:
         print(f"running bench_{name} ...", file=sys.stderr)
         sections.append("\n".join(importlib.import_module(f"bench_{name}").run()))
     header = ["# Benchmark results", "",
-              f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `make bench` on: {machine()}.", ""]
+              f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `make bench` on: {machine()}.", ""]
     text = "\n".join(header) + "\n" + "\n\n".join(sections) + "\n"
     print(text)
     results = BENCH / "RESULTS.md"
     if not selected:
         results.write_text(text)
     elif results.is_file():  # replace only the sections that ran, each with its own "Run ..." line
-        stamp = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M}"
+        stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M}"
         merged = results.read_text()
         for name, section in zip(names, sections):
             heading, _, rest = section.partition("\n")

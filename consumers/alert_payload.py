@@ -15,8 +15,9 @@ receiver can drop the rare duplicate delivery.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from pipeline.item import format_time
 from pipeline.rule_settings import RuleSpec
@@ -27,7 +28,7 @@ SCHEMA = "newsmon.alert/1"
 
 
 def _iso(epoch: float) -> str:
-    return format_time(datetime.fromtimestamp(epoch, timezone.utc))
+    return format_time(datetime.fromtimestamp(epoch, UTC))
 
 
 def story_alert_id(rule: str, story_id: str, seq: int) -> str:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from consumers.actions import send as send_alert
 from consumers.alert_payload import digest_alert, story_alert
@@ -56,7 +57,7 @@ class AlerterStage:
     def handle(self, record: Record) -> None:
         item = ClassifiedItem.from_dict(decode_json(record.value, f"{record.topic} offset {record.offset}"))
         now = self.clock()
-        moment = datetime.fromtimestamp(now, timezone.utc)
+        moment = datetime.fromtimestamp(now, UTC)
         doc = index_document(item, moment)
         matched = [rule.spec for rule in self.rules if rule_matches(rule, doc, moment)]
         if matched:

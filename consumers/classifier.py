@@ -15,8 +15,8 @@ text itself names no country (a domestic story about "the provincial assembly");
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Callable, Iterable, Sequence
 
 from pipeline.classify import Classifier, Judgement
 from pipeline.errors import RetryLater
@@ -122,7 +122,7 @@ class ClassifierStage:
             published = list(zip(self._pending, items))
         except RetryLater:
             raise
-        except Exception as exc:  # noqa: BLE001 - find the item at fault, judge the rest one by one
+        except Exception as exc:
             logger.warning("stage=classifier event=batch_failed items=%d error=%r", len(raws), exc)
             published = []
             for record, raw in self._pending:
@@ -131,7 +131,7 @@ class ClassifierStage:
                     published.append(((record, raw), item))
                 except RetryLater:
                     raise
-                except Exception as item_exc:  # noqa: BLE001
+                except Exception as item_exc:
                     failures.append((record, item_exc))
         for (_, raw), item in published:
             self.producer.publish(TOPIC_CLASSIFIED, item.id, item.to_json())

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
-from consumers.alert_store import AlertStore, OutboxRow
 from consumers.actions import send as send_alert
+from consumers.alert_store import AlertStore, OutboxRow
 from pipeline.backoff import backoff_delay
 from pipeline.errors import PermanentError, RetryLater
 from pipeline.rule_settings import ActionSpec, RuleSpec

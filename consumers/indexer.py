@@ -8,8 +8,8 @@ the batch is indexed and committed. An unavailable index raises RetryLater from 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from pipeline.document import index_document
 from pipeline.errors import PermanentError

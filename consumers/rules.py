@@ -22,10 +22,11 @@ Deciding (:func:`decide`) turns a match into a :class:`Verdict` from the story's
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from pipeline.item import parse_time
 from pipeline.query import Query, matches, parse_query

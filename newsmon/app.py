@@ -8,13 +8,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from consumers.alert_store import AlertStore
 from consumers.alerter import AlerterStage
 from consumers.classifier import ClassifierStage, HomeCountries, StoryAssigner
 from consumers.indexer import IndexerStage
+from newsmon.web.server import Sources, WebServer, serve_web
 from pipeline.classify import Classifier
 from pipeline.errors import ConfigError, NewsmonError, UserInputError
 from pipeline.loop import ConsumeLoop, StopSignal
@@ -22,7 +23,6 @@ from pipeline.metrics import Metrics
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_RAW, Log, LogProducer
 from pipeline.transport.registry import open_index, open_log
-from newsmon.web.server import Sources, WebServer, serve_web
 from producers.health import HealthAlerts
 from producers.poller import FeedPoller, PollReport
 from producers.state import FeedStateStore

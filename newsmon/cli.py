@@ -10,8 +10,8 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from newsmon.console import ProgressLine, configure_logging
 from pipeline.errors import NewsmonError, UserInputError
@@ -181,7 +181,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(DEFAULT_CONFIG if Path(DEFAULT_CONFIG).is_file() else None)
 
 
-def _dispatch(args: argparse.Namespace, progress: "ProgressLine | None") -> int:
+def _dispatch(args: argparse.Namespace, progress: ProgressLine | None) -> int:
     if args.command == "feeds":  # needs neither the classifier nor the transports: keep it quick
         from newsmon.commands.feeds import cmd_feeds
 

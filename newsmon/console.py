@@ -26,7 +26,7 @@ class KeyValueFormatter(logging.Formatter):
 class _ClearingHandler(logging.StreamHandler):
     """Clears the progress line before a log line, so the two never interleave on a terminal."""
 
-    def __init__(self, stream: TextIO, progress: "ProgressLine") -> None:
+    def __init__(self, stream: TextIO, progress: ProgressLine) -> None:
         super().__init__(stream)
         self.progress = progress
 

@@ -8,8 +8,9 @@ them) and returns a :class:`Judgement`: topics, a score and evidence per topic, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from pipeline.nlp.entities import Enrichment
 

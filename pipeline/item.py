@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.errors import SchemaError
@@ -21,12 +21,12 @@ __all__ = [
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix and second precision."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(text: str, field_name: str) -> datetime:
@@ -36,8 +36,8 @@ def parse_time(text: str, field_name: str) -> datetime:
     except (TypeError, ValueError):
         raise SchemaError(f"field '{field_name}': not an RFC 3339 timestamp: {text!r}") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def item_id_for(canonical_url: str | None, guid: str | None) -> str:
@@ -118,7 +118,7 @@ class RawItem:
     tags: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RawItem":
+    def from_dict(cls, data: dict[str, Any]) -> RawItem:
         return cls(**_raw_fields(data))
 
     def to_dict(self) -> dict[str, Any]:
@@ -181,12 +181,12 @@ class ClassifiedItem(RawItem):
     classified_at: str = ""
 
     @classmethod
-    def from_raw(cls, raw: RawItem, **judgement: Any) -> "ClassifiedItem":
+    def from_raw(cls, raw: RawItem, **judgement: Any) -> ClassifiedItem:
         base = {f.name: getattr(raw, f.name) for f in fields(RawItem)}
         return cls(**base, **judgement)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ClassifiedItem":
+    def from_dict(cls, data: dict[str, Any]) -> ClassifiedItem:
         scores = data.get("scores") or {}
         if not isinstance(scores, dict) or not all(isinstance(v, (int, float)) for v in scores.values()):
             raise SchemaError("field 'scores': expected an object of topic -> number")
@@ -220,5 +220,5 @@ class ClassifiedItem(RawItem):
         out["locations"] = [asdict(loc) for loc in self.locations]
         return out
 
-    def with_story(self, story_id: str) -> "ClassifiedItem":
+    def with_story(self, story_id: str) -> ClassifiedItem:
         return replace(self, story_id=story_id)

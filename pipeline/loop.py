@@ -23,8 +23,9 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 from pipeline.backoff import Backoff
 from pipeline.errors import PermanentError, RetryLater

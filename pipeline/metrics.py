@@ -14,7 +14,7 @@ Exposed on ``http://<host>:<metrics_port>/metrics`` when ``metrics_port`` is set
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 

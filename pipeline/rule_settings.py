@@ -11,9 +11,10 @@ variables the action names (``url_env``, ``secret_env``, ``username_env``, ``pas
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import yaml
 

@@ -7,7 +7,8 @@ ValueError saying what it expected; :func:`typed` turns that into a ConfigError 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pipeline.durations import parse_duration
 from pipeline.errors import ConfigError

@@ -9,9 +9,10 @@ secret-looking key written into the file is refused. Every error names the file 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import yaml
 
@@ -19,8 +20,17 @@ from pipeline.durations import parse_duration
 from pipeline.errors import ConfigError
 from pipeline.rule_settings import ActionSpec, RuleSpec, check_unique_names, parse_rules, read_rules_dir
 from pipeline.setting_values import (
-    CLASSIFIER_FIELDS, CONSUMER_FIELDS, ES_FIELDS, KAFKA_FIELDS, PRODUCER_FIELDS, WEB_FIELDS, as_flag, as_text,
-    country_code, port_number, typed,
+    CLASSIFIER_FIELDS,
+    CONSUMER_FIELDS,
+    ES_FIELDS,
+    KAFKA_FIELDS,
+    PRODUCER_FIELDS,
+    WEB_FIELDS,
+    as_flag,
+    as_text,
+    country_code,
+    port_number,
+    typed,
 )
 from pipeline.topics import TopicDefinition, builtin_topics, topics_from_mapping
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 import array
 import hashlib
 import re
-from dataclasses import dataclass
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 __all__ = ["MIN_WORDS", "TEXT_SIMILARITY", "TITLE_SIMILARITY", "COMMON_IN", "MIN_DISTINCT", "Fingerprint",
            "content_fingerprint", "jaccard", "common_shingles", "same_story", "find_same_story"]
@@ -40,7 +40,7 @@ COMMON_IN = 3
 MIN_DISTINCT = 8
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = frozenset("a an and are as at be by for from has have in is it its of on or the to was were with".split())
+_STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it", "its", "of", "on", "or", "the", "to", "was", "were", "with"])
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Fingerprint:
         return tuple(array.array("I", sorted(part)).tobytes() for part in (self.shingles, self.title_words, self.numbers))
 
     @classmethod
-    def from_blobs(cls, shingles: bytes, title_words: bytes, numbers: bytes = b"") -> "Fingerprint":
+    def from_blobs(cls, shingles: bytes, title_words: bytes, numbers: bytes = b"") -> Fingerprint:
         return cls(*(frozenset(array.array("I", blob)) for blob in (shingles, title_words, numbers)))
 
 

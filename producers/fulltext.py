@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 from pipeline.errors import ConfigError
 from pipeline.settings import FeedSpec

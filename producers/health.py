@@ -20,9 +20,10 @@ synthetic one whose title says which feed and why.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, ContextManager, Protocol, Sequence
+from datetime import UTC, datetime
+from typing import Any, ContextManager, Protocol
 
 from pipeline.item import format_time
 from pipeline.settings import FeedSpec, ProducerSettings, RuleSpec
@@ -121,7 +122,7 @@ class HealthAlerts:
 
     def __call__(self, feed: FeedSpec, health: FeedHealth, now: float) -> int:
         """Queue the alerts for ``feed`` turning ``health.status``; returns how many deliveries were queued."""
-        moment = datetime.fromtimestamp(now, timezone.utc)
+        moment = datetime.fromtimestamp(now, UTC)
         story_id = f"feed:{feed.id}:{health.status}:{moment:%Y-%m-%d}"
         created = 0
         with self.outbox.transaction() as tx:
@@ -144,7 +145,7 @@ def _payload(rule: RuleSpec, feed: FeedSpec, health: FeedHealth, story_id: str, 
     """An alert document in the alerter's envelope, of kind ``feed-health``, with a synthetic item so
     that every action renders it like a story."""
     title = f"Feed {feed.id} ({feed.source}) is {health.status}: {health.reason}"
-    last_success = (format_time(datetime.fromtimestamp(health.last_success, timezone.utc))
+    last_success = (format_time(datetime.fromtimestamp(health.last_success, UTC))
                     if health.last_success else None)
     return {
         "schema": "newsmon.alert/1", "id": f"{rule.name}/{HEALTH_KIND}/{story_id}", "kind": HEALTH_KIND,

@@ -8,8 +8,9 @@ one host running, takes hosts in turn, and returns the results in input order.
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Callable, Sequence, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 __all__ = ["host_of", "map_per_host"]

@@ -251,7 +251,7 @@ class _Zlib(_Capped):
     def __init__(self, encoding: str, limit: int, url: str) -> None:
         super().__init__(limit, url)
         self.encoding = encoding
-        self.inflater: "zlib._Decompress | None" = None
+        self.inflater: zlib._Decompress | None = None
 
     def feed(self, chunk: bytes) -> bytes:
         if self.inflater is None:  # "deflate" is zlib-wrapped by the RFC, raw in practice: sniff it

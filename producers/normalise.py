@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -36,7 +36,7 @@ TRACKING_PARAMS = frozenset({
 #: Parameter-name prefixes that only track the reader (``utm_source``, ``utm_medium``, …).
 TRACKING_PREFIXES = ("utm_",)
 #: Publication dates before this are taken as bogus (epoch zero, two-digit-year mistakes).
-EARLIEST_PUBLISHED = datetime(1990, 1, 1, tzinfo=timezone.utc)
+EARLIEST_PUBLISHED = datetime(1990, 1, 1, tzinfo=UTC)
 #: Length a summary taken from the article content is cut to, at a sentence or word boundary.
 SUMMARY_CHARS = 600
 _TITLE_CHARS = 160
@@ -285,8 +285,8 @@ def _checked_published(published: datetime | None, fetched_at: datetime, max_fut
 def _as_utc(moment: datetime) -> datetime:
     """Aware UTC; a naive value is taken to be UTC already."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def _iso639(tag: str | None) -> str | None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 import xml.parsers.expat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
-from typing import Sequence
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 

@@ -19,9 +19,10 @@ import io
 import json
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
@@ -152,7 +153,7 @@ def _struct_to_utc(moment: time.struct_time | None) -> datetime | None:
     if moment is None:
         return None
     try:
-        return datetime.fromtimestamp(calendar.timegm(moment), timezone.utc)
+        return datetime.fromtimestamp(calendar.timegm(moment), UTC)
     except (OverflowError, ValueError, OSError):
         return None
 
@@ -226,8 +227,8 @@ def _iso_to_utc(value: Any) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
 

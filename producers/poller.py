@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Callable, Sequence
+from datetime import UTC, datetime
 
 from pipeline.errors import NewsmonError, RetryLater
 from pipeline.item import FeedRef, RawItem, parse_time
@@ -157,7 +157,7 @@ class FeedPoller:
                             headers=result.headers)
         ref = FeedRef(id=feed.id, url=feed.url, title=feed.title or html_to_text(parsed.title))
         entries, errors = normalise_feed(parsed, feed=ref, source=feed.source,
-                                         fetched_at=datetime.fromtimestamp(now, timezone.utc),
+                                         fetched_at=datetime.fromtimestamp(now, UTC),
                                          default_language=feed.language)
         for error in errors:
             logger.warning("event=entry_skipped feed=%s error=%s", feed.id, error)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import re
 import statistics
-from typing import Iterable
+from collections.abc import Iterable
 
 from pipeline.backoff import backoff_delay
 from pipeline.settings import ProducerSettings

@@ -11,8 +11,8 @@ added to an existing file on open.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
-from typing import Iterable, Sequence
 
 from pipeline.transport.sqlite_common import connect, sqlite_path
 from producers.fetch import Validators

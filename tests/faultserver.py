@@ -11,9 +11,9 @@ import threading
 import time
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 __all__ = ["FaultServer", "Handler", "content", "status", "redirect", "slow_drip", "slow_headers",
            "close_mid_response", "gzip_bomb", "encoded", "chunked", "slow"]
@@ -46,7 +46,7 @@ class FaultServer:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def __enter__(self) -> "FaultServer":
+    def __enter__(self) -> FaultServer:
         self.thread.start()
         return self
 

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from pipeline.item import FeedRef
 from producers.normalise import normalise_feed
@@ -33,7 +33,7 @@ def expected_ids(files: dict[str, Path], base: str) -> set[str]:
     for url_path, path in files.items():
         parsed = parse_feed(path.read_bytes(), url=base + url_path)
         entries, _ = normalise_feed(parsed, feed=FeedRef("x", base + url_path), source="x",
-                                    fetched_at=datetime.now(timezone.utc))
+                                    fetched_at=datetime.now(UTC))
         ids.update(e.item.id for e in entries)
     return ids
 

@@ -39,7 +39,7 @@ class SmtpServer:
     def port(self) -> int:
         return self.server.server_address[1]
 
-    def __enter__(self) -> "SmtpServer":
+    def __enter__(self) -> SmtpServer:
         self.thread.start()
         return self
 

@@ -14,7 +14,6 @@ from tests.feedserver import FeedServer
 from tests.pipeline_feeds import alert_rules, expected_ids, feed_entries, serve_feeds
 
 
-
 def newsmon(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "newsmon.cli", *args], cwd=cwd, input=stdin,
                           capture_output=True, text=True, timeout=300)

@@ -14,14 +14,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
-import socket
 import time
 import urllib.error
 import urllib.request
 
+from pipeline.backoff import parse_retry_after
 from pipeline.errors import PermanentError, RetryLater
 from pipeline.rule_settings import ActionSpec
-from pipeline.backoff import parse_retry_after
 
 __all__ = ["SIGNATURE_HEADER", "ALERT_ID_HEADER", "sign", "post"]
 
@@ -49,7 +48,7 @@ def post(action: ActionSpec, body: bytes, alert_id: str, content_type: str = "ap
         if exc.code in (408, 429) or exc.code >= 500:
             raise RetryLater(f"{action.type} HTTP {exc.code}", hint) from None
         raise PermanentError(f"{action.type} HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, http.client.HTTPException, socket.timeout, OSError) as exc:
+    except (TimeoutError, urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         raise RetryLater(f"{action.type} unreachable: {getattr(exc, 'reason', exc)}") from None
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from consumers.alert_store import STATUSES, AlertRecord, AlertStore
 from consumers.rules import BacktestItem, BacktestStory, backtest, compile_rules
@@ -28,7 +29,7 @@ _BACKTEST_LIMIT = 10_000
 
 
 def _when(epoch: float | None) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M") if epoch else "-"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M") if epoch else "-"
 
 
 def _span(seconds: float | None, default: str) -> str:
@@ -77,7 +78,7 @@ def _backtest_docs(settings: Settings, rule: RuleSpec, since: datetime) -> tuple
     filters = SearchFilters(topics=rule.topics, countries=rule.countries, sources=rule.sources)
     index = open_index(settings)
     try:
-        result = index.search(query, filters, limit=_BACKTEST_LIMIT, sort="newest", now=datetime.now(timezone.utc))
+        result = index.search(query, filters, limit=_BACKTEST_LIMIT, sort="newest", now=datetime.now(UTC))
     finally:
         index.close()
     return [hit.doc for hit in result.hits], result.total
@@ -93,7 +94,7 @@ def _verdict(item: BacktestItem) -> str:
 def _story_json(story: BacktestStory) -> dict[str, Any]:
     return {"story_id": story.story_id, "alerts": story.alerts, "items": [
         {"id": i.doc["id"], "title": i.doc.get("title", ""), "source": i.doc.get("source", ""),
-         "ingested": format_time(datetime.fromtimestamp(i.ingested, timezone.utc)),
+         "ingested": format_time(datetime.fromtimestamp(i.ingested, UTC)),
          "verdict": i.decision.verdict.value, "seq": i.decision.seq,
          "digest_window": list(i.decision.window) if i.decision.window else None} for i in story.items]}
 
@@ -113,7 +114,7 @@ def cmd_rules_test(settings: Settings, name: str, since: str, limit: int, as_jso
     """Backtest: replay the items indexed in the window, in ingest order, through the rule as the
     alerter would have (realert and digest included, silences not), grouped by story."""
     rule = _rule(settings, name)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     docs, total = _backtest_docs(settings, rule, parse_since(since, now) or now)
     stories = backtest(compile_rules([rule])[0], docs, now)
     items = [item for story in stories for item in story.items]
@@ -137,7 +138,7 @@ def cmd_rules_test(settings: Settings, name: str, since: str, limit: int, as_jso
 def _record_json(record: AlertRecord) -> dict[str, Any]:
     out = asdict(record)
     for key in ("created_at", "sent_at", "next_attempt"):
-        out[key] = format_time(datetime.fromtimestamp(out[key], timezone.utc)) if out[key] else None
+        out[key] = format_time(datetime.fromtimestamp(out[key], UTC)) if out[key] else None
     return out
 
 

@@ -10,9 +10,10 @@ import json
 import logging
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from pipeline.errors import NewsmonError, UserInputError
 from pipeline.item import FeedRef
@@ -49,7 +50,7 @@ def cmd_feeds(settings: Settings, args: Any) -> int:
 
 
 def _when(epoch: float | None) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M") if epoch else "never"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M") if epoch else "never"
 
 
 def cmd_feeds_list(settings: Settings, as_json: bool) -> int:
@@ -128,7 +129,7 @@ def cmd_import_opml(settings: Settings, path: Path, write: Path | None) -> int:
 
 
 def cmd_export_opml(settings: Settings) -> int:
-    sys.stdout.write(render_opml(settings.feeds, datetime.now(timezone.utc)))
+    sys.stdout.write(render_opml(settings.feeds, datetime.now(UTC)))
     return 0
 
 
@@ -168,7 +169,7 @@ def cmd_parse(paths: Sequence[str], source: str | None, verbose: bool) -> int:
     files = list(_feed_files(paths))  # every path checked before any output
     if not files:
         raise UserInputError(f"{paths[0]}: no files to parse")
-    fetched_at = datetime.now(timezone.utc)
+    fetched_at = datetime.now(UTC)
     items = malformed = warnings = 0
     out = sys.stdout
     for path in files:

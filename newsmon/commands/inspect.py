@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from newsmon.console import fit_column
@@ -29,7 +29,7 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise UserInputError(f"--since: expected a duration like 24h or 7d, or an ISO date; got {value!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _print_hits(result: SearchResult, as_json: bool) -> None:
@@ -50,7 +50,7 @@ def _search(settings: Settings, query_text: str, filters: SearchFilters, limit: 
     query = parse_query(query_text)
     index = open_index(settings)
     try:
-        return index.search(query, filters, limit=limit, sort=sort, now=datetime.now(timezone.utc))
+        return index.search(query, filters, limit=limit, sort=sort, now=datetime.now(UTC))
     finally:
         index.close()
 
@@ -63,7 +63,7 @@ def cmd_search(settings: Settings, args: Any) -> int:
         raise UserInputError(f"--topic: unknown topic {unknown[0]!r} (known: {', '.join(settings.topics)})")
     filters = SearchFilters(
         topics=tuple(args.topic or ()), countries=tuple(c.upper() for c in args.country or ()),
-        sources=tuple(args.source or ()), since=parse_since(args.since, datetime.now(timezone.utc)),
+        sources=tuple(args.source or ()), since=parse_since(args.since, datetime.now(UTC)),
         entities=tuple(args.entity or ()),
     )
     _print_hits(_search(settings, args.query, filters, args.limit, args.sort), args.json)

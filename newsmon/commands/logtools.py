@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from newsmon.app import INPUT_TOPIC, STAGES
 from pipeline.errors import UserInputError
@@ -20,7 +20,7 @@ REPLAY_GROUP = "newsmon-dlq-replay"  # remembers which dead letters were already
 
 
 def _when(epoch: float | None) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if epoch else "never"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S") if epoch else "never"
 
 
 def cmd_status(settings: Settings, as_json: bool) -> int:

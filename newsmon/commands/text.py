@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, TextIO
 
 from consumers.classifier import StoryAssigner, classify_items
 from newsmon.app import build_classifier, build_home_countries
@@ -65,7 +66,7 @@ def _raw_item(data: dict[str, Any], where: str) -> RawItem:
     summary, body = _text_field(data, "summary", where), _text_field(data, "body", where)
     item_id = data.get("id") if isinstance(data.get("id"), str) else None
     if not item_id:
-        item_id = hashlib.sha256(f"{title}\n{summary}\n{body}".encode("utf-8")).hexdigest()[:32]
+        item_id = hashlib.sha256(f"{title}\n{summary}\n{body}".encode()).hexdigest()[:32]
     return RawItem(id=item_id, url=_text_field(data, "url", where), guid="", source=_text_field(data, "source", where),
                    feed=FeedRef(_feed_id(data), ""), title=title, summary=summary, body=body or None,
                    fetched_at=format_time(utc_now()))

@@ -9,16 +9,17 @@ parsed from a query string (name -> list of values). A bad parameter or query ra
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from consumers.alert_store import STATUSES as ALERT_STATUSES
+from newsmon.web.present import brief_view, group_stories, item_view
 from pipeline.errors import UserInputError
 from pipeline.item import format_time
 from pipeline.query import Query, highlight_terms, parse_query
 from pipeline.transport.base import ENTITY_FIELDS, SearchFilters, SearchIndex, bucket_start
-from newsmon.web.present import brief_view, group_stories, item_view
 
 __all__ = ["NotFound", "SearchRequest", "RANGES", "ENTITY_FIELDS", "parse_search", "search", "story",
            "alerts", "feeds", "health", "fill_buckets"]
@@ -81,7 +82,7 @@ def _date(params: Params, name: str, end: bool) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise UserInputError(f"{name}: expected a date like 2026-01-31, got {text!r}") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     whole_day = re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) is not None
     return moment + timedelta(days=1) if end and whole_day else moment
 
@@ -221,7 +222,7 @@ def story(index: SearchIndex, story_id: str, now: datetime) -> dict[str, Any]:
 
 
 def _epoch(value: float | None) -> str | None:
-    return format_time(datetime.fromtimestamp(value, timezone.utc)) if value else None
+    return format_time(datetime.fromtimestamp(value, UTC)) if value else None
 
 
 def alerts(store: Any, params: Params) -> dict[str, Any]:

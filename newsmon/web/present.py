@@ -4,7 +4,8 @@ and hits folded into stories. Pure functions over plain dicts."""
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 __all__ = ["MODEL_PREFIX", "is_web_link", "evidence_phrases", "highlight_parts", "topic_views", "item_view",
            "brief_view", "group_stories"]

@@ -21,17 +21,18 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from newsmon.web import api
 from pipeline.errors import ConfigError, NewsmonError, RetryLater, UserInputError
 from pipeline.settings import Settings
-from newsmon.web import api
 from producers.health import assess
 
 __all__ = ["STATIC_DIR", "SECURITY_HEADERS", "Response", "Sources", "WebApp", "WebServer", "is_loopback",
@@ -170,7 +171,7 @@ class WebApp:
             return _error(500, "internal error (see the server log)")
 
     def _answer(self, route: str, params: Mapping[str, list[str]], get: Callable[[str], Any]) -> Any:
-        now = datetime.fromtimestamp(self.clock(), timezone.utc)
+        now = datetime.fromtimestamp(self.clock(), UTC)
         topics = list(self.settings.topics)
         if route == "search":
             return api.search(get("index"), api.parse_search(params, now, topics), now)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy
 
@@ -54,7 +54,7 @@ class Combiner:
                 "bias": round(self.bias, 6), "threshold": round(self.threshold, 4)}
 
     @classmethod
-    def from_json(cls, data: Mapping) -> "Combiner":
+    def from_json(cls, data: Mapping) -> Combiner:
         if list(data.get("features", FEATURES)) != list(FEATURES):
             raise ValueError(f"unknown combiner features {data.get('features')!r}")
         weights = tuple(float(w) for w in data["weights"])

@@ -19,8 +19,9 @@ import argparse
 import hashlib
 import json
 import logging
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 __all__ = ["LABEL_KEYS", "join_corpus", "split_rows", "write_rows", "main"]
 
@@ -62,7 +63,7 @@ def _split_name(value: Any, item_id: str) -> str:
 
 
 def _rank_key(item_id: str) -> str:
-    return hashlib.sha256(f"newsmon-split:{item_id}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"newsmon-split:{item_id}".encode()).hexdigest()
 
 
 def split_rows(rows: Sequence[dict[str, Any]], fraction: float = 0.3) -> tuple[list[dict], list[dict]]:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 from pipeline.classify import Classifier
 from pipeline.evaluate import Evaluation, evaluate

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from spacy.language import Language
@@ -121,7 +122,7 @@ class EntityExtractor:
         self.ruler = nlp.add_pipe("newsmon_gazetteer", **before)
         self.ruler.add_patterns(self._patterns(gazetteer, english))
 
-    def _patterns(self, data: dict[str, Any], english: set[str]) -> list["_Pattern"]:
+    def _patterns(self, data: dict[str, Any], english: set[str]) -> list[_Pattern]:
         entries: dict[str, tuple[str, str]] = {}  # alias -> (kind, name); curated entries win
         for city in self.geo.ruler_cities:
             if city.name.lower() not in english and len(city.name) > 3:
@@ -139,7 +140,7 @@ class EntityExtractor:
                 entries.update({alias: (kind, name) for alias in aliases})
         patterns = []
         for alias, (kind, name) in entries.items():
-            exact = _is_case_sensitive(alias) or kind == "place" and name not in (data.get("places") or {})
+            exact = _is_case_sensitive(alias) or (kind == "place" and name not in (data.get("places") or {}))
             patterns.append(_Pattern(alias, _KIND_LABEL[kind], f"{kind}:{name}", exact))
         return patterns
 

@@ -38,7 +38,7 @@ class LemmaTables:
         self.index = {pos: set(index.get(pos, ())) for pos in _POS_ORDER}
 
     @classmethod
-    def from_nlp(cls, nlp: Language) -> "LemmaTables":
+    def from_nlp(cls, nlp: Language) -> LemmaTables:
         """Read the tables from a loaded pipeline's ``lemmatizer`` (rule mode); empty tables if none."""
         if "lemmatizer" not in nlp.component_names:
             logger.warning("event=no_lemma_tables model=%s fallback=lowercase", nlp.meta.get("name"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import Sequence
+from collections.abc import Sequence
 
 from pipeline.errors import RetryLater
 from pipeline.nlp.stories import StoryCandidate, assign_story

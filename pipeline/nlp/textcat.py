@@ -97,7 +97,7 @@ class TopicModelMeta:
                 "training": self.training}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "TopicModelMeta":
+    def from_json(cls, data: dict[str, Any]) -> TopicModelMeta:
         if data.get("architecture", ARCHITECTURE) != ARCHITECTURE:
             raise ValueError(f"unknown architecture {data.get('architecture')!r} (expected {ARCHITECTURE})")
         return cls(str(data["model_version"]), tuple(data["labels"]), int(data.get("ngram_size", 2)),

@@ -24,10 +24,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy
 from spacy.language import Language
@@ -35,7 +36,7 @@ from spacy.training import Example
 from spacy.util import fix_random_seed, minibatch
 
 from pipeline.evaluate import TopicMetrics
-from pipeline.nlp.combiner import Combiner, fit_combiner, features, save_combiners
+from pipeline.nlp.combiner import Combiner, features, fit_combiner, save_combiners
 from pipeline.nlp.lemma_rules import LemmaRules, RuleScore
 from pipeline.nlp.lemmas import LemmaTables, clip_text, topic_pipeline
 from pipeline.nlp.textcat import TopicModelMeta, add_textcat, save_topic_model
@@ -80,10 +81,10 @@ def _version(items: Sequence[TrainingItem], options: TrainingOptions,
              topics: Mapping[str, TopicDefinition] | None) -> str:
     digest = hashlib.sha256()
     for item in items:
-        digest.update(f"{item.id}\t{','.join(sorted(item.labels))}\n".encode("utf-8"))
+        digest.update(f"{item.id}\t{','.join(sorted(item.labels))}\n".encode())
     digest.update(repr(options).encode("utf-8"))
     digest.update(repr(sorted((topics or {}).items())).encode("utf-8"))  # the combiners depend on the rules
-    return f"hybrid-{datetime.now(timezone.utc):%Y%m%d}-{digest.hexdigest()[:8]}"
+    return f"hybrid-{datetime.now(UTC):%Y%m%d}-{digest.hexdigest()[:8]}"
 
 
 def _examples(nlp: Language, items: Sequence[TrainingItem], labels: Sequence[str], max_chars: int) -> list[Example]:
@@ -125,7 +126,7 @@ def fold_of(items: Sequence[TrainingItem], folds: int) -> numpy.ndarray:
         strata.setdefault(item.labels, []).append(i)
     out = numpy.zeros(len(items), dtype=int)
     for members in strata.values():
-        ranked = sorted(members, key=lambda i: hashlib.sha256(f"newsmon-cv:{items[i].id}".encode("utf-8")).hexdigest())
+        ranked = sorted(members, key=lambda i: hashlib.sha256(f"newsmon-cv:{items[i].id}".encode()).hexdigest())
         for rank, i in enumerate(ranked):
             out[i] = rank % folds
     return out

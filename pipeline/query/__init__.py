@@ -74,9 +74,9 @@ Elasticsearch (:mod:`pipeline.query.elasticsearch`) differs in these documented 
 from __future__ import annotations
 
 from pipeline.query.ast import Query, QuerySyntaxError, highlight_terms
-from pipeline.query.parser import parse_query
 from pipeline.query.elasticsearch import to_elasticsearch
 from pipeline.query.evaluate import matches
+from pipeline.query.parser import parse_query
 from pipeline.query.sqlite import SqlFilter, to_sqlite
 
 __all__ = [

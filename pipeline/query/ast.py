@@ -34,9 +34,9 @@ class Bool:
     """All ``must``, none of ``must_not``, and at least one ``should`` unless there is a ``must``
     (then ``should`` clauses only rank). With only ``must_not`` it matches everything else."""
 
-    must: tuple["Node", ...] = ()
-    should: tuple["Node", ...] = ()
-    must_not: tuple["Node", ...] = ()
+    must: tuple[Node, ...] = ()
+    should: tuple[Node, ...] = ()
+    must_not: tuple[Node, ...] = ()
 
 
 @dataclass(frozen=True)

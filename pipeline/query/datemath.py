@@ -20,13 +20,13 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 __all__ = ["DateValue", "Interval", "parse_date", "resolve", "date_interval", "format_bound"]
 
 _STEP = re.compile(r"([+-])(\d+)([yMwdhHms])|/([yMwdhHms])")
 _PARTIAL = re.compile(r"(\d{4})(?:-(\d{2}))?")
-_SAMPLE_NOW = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_SAMPLE_NOW = datetime(2000, 1, 1, tzinfo=UTC)
 _FIXED = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1),
           "H": timedelta(hours=1), "m": timedelta(minutes=1), "s": timedelta(seconds=1)}
 
@@ -91,15 +91,15 @@ def _parse_anchor(text: str) -> tuple[datetime, str | None]:
         year, month = int(partial.group(1)), int(partial.group(2) or 1)
         if not 1 <= month <= 12:
             raise ValueError(f"invalid month in {text!r}")
-        return datetime(year, month, 1, tzinfo=timezone.utc), ("M" if partial.group(2) else "y")
+        return datetime(year, month, 1, tzinfo=UTC), ("M" if partial.group(2) else "y")
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise ValueError(f"not a date: {text!r}") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     period = "d" if re.fullmatch(r"\d{4}-?\d{2}-?\d{2}", text) else None
-    return moment.astimezone(timezone.utc), period
+    return moment.astimezone(UTC), period
 
 
 def _parse_steps(rest: str, text: str) -> tuple[tuple[int, str], ...]:
@@ -158,15 +158,15 @@ def date_interval(low: DateValue | None, high: DateValue | None, include_low: bo
 
 def format_bound(moment: datetime) -> str:
     """RFC 3339 UTC with milliseconds, as sent to Elasticsearch."""
-    m = moment.astimezone(timezone.utc)
+    m = moment.astimezone(UTC)
     return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
             f".{m.microsecond // 1000:03d}Z")
 
 
 def _utc_millis(now: datetime) -> datetime:
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
-    now = now.astimezone(timezone.utc)
+        now = now.replace(tzinfo=UTC)
+    now = now.astimezone(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 

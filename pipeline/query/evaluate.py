@@ -9,8 +9,9 @@ compared case-folded, dates are compared as instants in UTC.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from pipeline.errors import SchemaError
 from pipeline.fields import FieldKind, date_value, field_kind, keyword_values, number_value, text_value

@@ -13,7 +13,16 @@ from luqum.thread import parse as luqum_parse
 from pipeline.fields import DEFAULT_TEXT_FIELDS, FieldKind, field_kind
 from pipeline.query.analysis import tokens
 from pipeline.query.ast import (
-    Bool, DateRange, Exists, Keyword, MatchAll, Node, NumberRange, Query, QuerySyntaxError, Text,
+    Bool,
+    DateRange,
+    Exists,
+    Keyword,
+    MatchAll,
+    Node,
+    NumberRange,
+    Query,
+    QuerySyntaxError,
+    Text,
 )
 from pipeline.query.datemath import DateValue, Interval, date_interval, parse_date
 

@@ -30,7 +30,16 @@ from datetime import datetime
 
 from pipeline.fields import DEFAULT_TEXT_FIELDS, FieldKind, field_kind
 from pipeline.query.ast import (
-    Bool, DateRange, Exists, Keyword, MatchAll, Node, NumberRange, Query, Text, positive_text_leaves,
+    Bool,
+    DateRange,
+    Exists,
+    Keyword,
+    MatchAll,
+    Node,
+    NumberRange,
+    Query,
+    Text,
+    positive_text_leaves,
 )
 from pipeline.query.datemath import date_interval
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Protocol, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from pipeline.errors import UserInputError
 
@@ -175,7 +176,7 @@ def top_values(counts: Iterable[tuple[str, int]], size: int) -> list[tuple[str, 
 
 def bucket_start(moment: datetime, interval: str) -> datetime:
     """The start of the UTC hour, day or week (from Monday) holding ``moment``: a histogram bucket."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     if interval == "hour":
         return moment.replace(minute=0, second=0, microsecond=0)
     day = moment.replace(hour=0, minute=0, second=0, microsecond=0)

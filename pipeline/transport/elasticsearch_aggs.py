@@ -16,8 +16,9 @@ an estimate (HyperLogLog++) above it.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from pipeline.query import Query
 from pipeline.transport.base import FACET_FIELDS, SearchFilters
@@ -82,5 +83,5 @@ def read_histogram(response: Json) -> list[tuple[datetime, dict[str, int]]]:
     for bucket in buckets:
         counts = {"all": _count(bucket)}
         counts.update((str(t["key"]), _count(t)) for t in bucket["topics"]["buckets"])
-        out.append((datetime.fromtimestamp(bucket["key"] / 1000, timezone.utc), counts))
+        out.append((datetime.fromtimestamp(bucket["key"] / 1000, UTC), counts))
     return out

@@ -28,14 +28,21 @@ Writing (:meth:`flush`), in order:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from elasticsearch import (
-    ApiError, AuthenticationException, AuthorizationException, BadRequestError, Elasticsearch, TransportError,
-    UnsupportedProductError, helpers,
+    ApiError,
+    AuthenticationException,
+    AuthorizationException,
+    BadRequestError,
+    Elasticsearch,
+    TransportError,
+    UnsupportedProductError,
+    helpers,
 )
 
 from pipeline.errors import ConfigError, RetryLater, SchemaError, UserInputError
@@ -45,7 +52,13 @@ from pipeline.settings import ElasticsearchSettings, Settings
 from pipeline.transport.base import Hit, Rejection, SearchFilters, SearchResult, check_facets, check_interval
 from pipeline.transport.elasticsearch_aggs import facets_body, histogram_body, read_facets, read_histogram
 from pipeline.transport.elasticsearch_mapping import (
-    TEMPLATE_FILE, from_source, load_template, monthly_index, parse_hosts, search_body, to_source,
+    TEMPLATE_FILE,
+    from_source,
+    load_template,
+    monthly_index,
+    parse_hosts,
+    search_body,
+    to_source,
 )
 
 __all__ = ["ElasticsearchIndex"]

@@ -33,7 +33,7 @@ Empty values
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -175,7 +175,7 @@ def use_fts_fields(clause: Any) -> Any:
 def _ceil_millis(moment: datetime) -> str:
     """The moment rounded up to the millisecond: Elasticsearch dates have millisecond resolution, so
     for a stored time t, ``t >= m`` and ``t < m`` hold exactly when they hold for the rounded-up m."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     if moment.microsecond % 1000:
         moment += timedelta(microseconds=1000 - moment.microsecond % 1000)
     return format_bound(moment)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import kafka.errors as Errors
 from kafka import KafkaAdminClient, TopicPartition

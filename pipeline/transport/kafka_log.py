@@ -28,8 +28,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from pipeline.errors import ConfigError, NewsmonError, PermanentError, RetryLater
 from pipeline.settings import KafkaSettings, Settings
@@ -42,9 +43,19 @@ try:
 except ImportError as missing:  # an optional dependency
     raise ConfigError(f"log: kafka:// needs kafka-python ({missing}); pip install 'newsmon[kafka]'") from None
 
-from pipeline.transport.kafka_admin import (  # noqa: E402  (after the guarded import)
-    CONNECT_WAIT_MAX, KafkaAdmin, client_config, commit_metadata, committed_at, connect_admin, describe,
-    is_transient, kafka_error, parse_kafka_url, quiet_kafka_logging, translated,
+from pipeline.transport.kafka_admin import (
+    CONNECT_WAIT_MAX,
+    KafkaAdmin,
+    client_config,
+    commit_metadata,
+    committed_at,
+    connect_admin,
+    describe,
+    is_transient,
+    kafka_error,
+    parse_kafka_url,
+    quiet_kafka_logging,
+    translated,
 )
 
 __all__ = ["KafkaLog", "KafkaLogProducer", "KafkaLogConsumer", "producer_config", "consumer_config", "reader_config"]
@@ -112,7 +123,7 @@ class KafkaLog:
         self._producers: list[KafkaLogProducer] = []
         self._consumers: list[KafkaLogConsumer] = []
 
-    def producer(self) -> "KafkaLogProducer":
+    def producer(self) -> KafkaLogProducer:
         if self._client is None:
             with translated(self.url, "start a producer"):
                 self._client = KafkaProducer(**producer_config(self._common, self._kafka))
@@ -120,7 +131,7 @@ class KafkaLog:
         self._producers.append(producer)
         return producer
 
-    def consumer(self, group: str, topics: Sequence[str]) -> "KafkaLogConsumer":
+    def consumer(self, group: str, topics: Sequence[str]) -> KafkaLogConsumer:
         with translated(self.url, f"start consumer group {group}"):
             client = KafkaConsumer(**consumer_config(self._common, self._kafka, group))
         # a join waits for every live member to rejoin, and for a dead one until its session expires

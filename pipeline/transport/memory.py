@@ -8,15 +8,25 @@ exists replaces it. Fault injection: set ``fail_next_flushes`` to make the next 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from pipeline.errors import RetryLater
 from pipeline.fields import keyword_values
 from pipeline.query import Query, matches
 from pipeline.transport.base import (
-    ENTITY_FIELDS, Hit, Record, Rejection, SearchFilters, SearchResult, bucket_start, check_facets, check_interval,
-    story_key, top_values,
+    ENTITY_FIELDS,
+    Hit,
+    Record,
+    Rejection,
+    SearchFilters,
+    SearchResult,
+    bucket_start,
+    check_facets,
+    check_interval,
+    story_key,
+    top_values,
 )
 
 __all__ = ["MemoryLog", "MemoryIndex"]
@@ -35,10 +45,10 @@ class MemoryLog:
         records = self.topics.setdefault(topic, [])
         records.append(Record(topic, 0, len(records) + 1, key, value, 0.0))
 
-    def producer(self) -> "MemoryProducer":
+    def producer(self) -> MemoryProducer:
         return MemoryProducer(self)
 
-    def consumer(self, group: str, topics: Sequence[str]) -> "MemoryConsumer":
+    def consumer(self, group: str, topics: Sequence[str]) -> MemoryConsumer:
         self.ensure_topics(topics)
         return MemoryConsumer(self, group, tuple(topics))
 
@@ -146,7 +156,7 @@ class MemoryIndex:
         return [(start, {name: len(ids) for name, ids in buckets[start].items()}) for start in sorted(buckets)]
 
     def _matching(self, query: Query, filters: SearchFilters, now: datetime | None) -> list[dict[str, Any]]:
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         return [d for d in self.docs.values() if matches(query, d, now) and _passes(d, filters)]
 
     def get(self, item_id: str) -> dict[str, Any] | None:

@@ -15,8 +15,9 @@ than it has seen. Documents are never deleted from the index, only replaced.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -176,7 +177,7 @@ class Columns:
             of_topic = rows[codes == code]
             for b, n in self._distinct(bucket_of[of_topic], self.story[of_topic]):
                 buckets[b][topics.values[code]] = n
-        return [(datetime.fromtimestamp(b * width + ORIGIN, timezone.utc), buckets[b]) for b in sorted(buckets)]
+        return [(datetime.fromtimestamp(b * width + ORIGIN, UTC), buckets[b]) for b in sorted(buckets)]
 
     def _distinct(self, buckets: np.ndarray, stories: np.ndarray) -> list[tuple[int, int]]:
         """(bucket, number of distinct stories) for parallel arrays of bucket and story code."""

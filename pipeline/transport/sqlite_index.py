@@ -26,8 +26,9 @@ import json
 import logging
 import sqlite3
 from collections import OrderedDict
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from pipeline.errors import ConfigError, RetryLater
 from pipeline.fields import DATE_FIELDS, KEYWORD_FIELDS, TEXT_FIELDS, keyword_values
@@ -35,7 +36,14 @@ from pipeline.item import parse_time
 from pipeline.query import Query, to_sqlite
 from pipeline.query.ast import MatchAll
 from pipeline.transport.base import (
-    ENTITY_FIELDS, FACET_FIELDS, Hit, Rejection, SearchFilters, SearchResult, check_facets, check_interval,
+    ENTITY_FIELDS,
+    FACET_FIELDS,
+    Hit,
+    Rejection,
+    SearchFilters,
+    SearchResult,
+    check_facets,
+    check_interval,
     story_key,
 )
 from pipeline.transport.sqlite_columns import Columns, latest_seq, rowid_array
@@ -283,7 +291,7 @@ def _keyword_filter(fields: tuple[str, ...], values: tuple[str, ...], params: li
 
 def _where(query: Query, filters: SearchFilters, now: datetime | None) -> tuple[Any, str, list[Any]]:
     """The query translated to SQL, and the WHERE clause with its parameters once the filters are added."""
-    translated = to_sqlite(query, now or datetime.now(timezone.utc))
+    translated = to_sqlite(query, now or datetime.now(UTC))
     return (translated, *_with_filters(translated.where, list(translated.params), filters))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from pipeline.errors import RetryLater
 from pipeline.transport.base import PartitionLag, Record
@@ -49,10 +49,10 @@ class SqliteLog:
                 )
                 self._known.add(topic)
 
-    def producer(self) -> "SqliteProducer":
+    def producer(self) -> SqliteProducer:
         return SqliteProducer(self)
 
-    def consumer(self, group: str, topics: Sequence[str]) -> "SqliteConsumer":
+    def consumer(self, group: str, topics: Sequence[str]) -> SqliteConsumer:
         self.ensure_topics(topics)
         return SqliteConsumer(self, group, tuple(topics))
 

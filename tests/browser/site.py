@@ -4,7 +4,7 @@ with stories from several outlets (one item carrying hostile markup), an alert l
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +141,7 @@ _FEEDS = [
 
 def build_site(folder: Path, now: datetime | None = None, token: str = "", hostile: bool = True) -> Settings:
     """Fill ``folder`` with the index and state databases and return settings pointing at them."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     index_url, state_url = f"sqlite:///{folder / 'index.db'}", f"sqlite:///{folder / 'state.db'}"
     index = SqliteIndex(index_url)
     index.index([d for d in _documents(now) if hostile or d["source"] != "Hostile Feed"])

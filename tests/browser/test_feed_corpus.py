@@ -9,17 +9,17 @@ no console error (a CSP violation is one)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import feedparser
 import pytest
 
+from newsmon.app import start_web
 from pipeline.document import index_document
 from pipeline.item import ClassifiedItem, format_time
 from pipeline.settings import settings_from_mapping
 from pipeline.transport.sqlite_index import SqliteIndex
-from newsmon.app import start_web
 
 _HOSTILE = re.compile(r"script|onerror|onload|onmouse|onclick|iframe|<object|<embed|expression\(|javascript:", re.I)
 _PAGE_TAGS = {"ARTICLE", "H2", "A", "P", "SPAN", "MARK", "UL", "LI", "DL", "DT", "DD", "TIME", "STRONG", "BR"}
@@ -59,7 +59,7 @@ def corpus_server(shared: Path, tmp_path: Path):
     corpus = shared / "corpora" / "feedparser-suite" / "wellformed" / "sanitize"
     if not corpus.is_dir():
         pytest.skip(f"no sanitize corpus at {corpus}")
-    docs = _hostile_docs(corpus, datetime.now(timezone.utc))
+    docs = _hostile_docs(corpus, datetime.now(UTC))
     index = SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}")
     index.index(docs)
     index.flush()

@@ -3,7 +3,7 @@ updates, access token, and hostile feed text shown as text without running."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from pipeline.document import index_document
 from pipeline.item import ClassifiedItem, format_time
@@ -112,7 +112,7 @@ def test_hostile_feed_text_shows_as_text_and_runs_nothing(page, server):
 
 def test_new_items_are_offered_while_the_page_is_open(page, fresh_server, tmp_path):
     open_search(page, fresh_server)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     stamp = format_time(now - timedelta(minutes=1))
     item = ClassifiedItem.from_dict({
         "id": "late-1", "url": "https://news.example.test/late", "guid": "late", "source": "Capital Wire",

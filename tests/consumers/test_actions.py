@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from consumers.actions import send
 from consumers.actions import email as email_action
-from consumers.actions import slack, teams
+from consumers.actions import send, slack, teams
 from consumers.alert_payload import digest_alert, story_alert
 from pipeline.errors import PermanentError, RetryLater
 from pipeline.rule_settings import ActionSpec, EmailSpec, RuleSpec

@@ -1,16 +1,24 @@
 """Rule policy without I/O: filters, the realert/digest/silence decision table, and the backtest."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
-from consumers.rules import (Decision, StoryHistory, Verdict, backtest, compile_rules, decide, digest_window,
-                             rule_matches)
+from consumers.rules import (
+    Decision,
+    StoryHistory,
+    Verdict,
+    backtest,
+    compile_rules,
+    decide,
+    digest_window,
+    rule_matches,
+)
 from pipeline.document import index_document
 from pipeline.rule_settings import RuleSpec
 from tests.factories import make_classified
 
-NOW = datetime(2026, 1, 2, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
 
 
 def doc(**overrides):

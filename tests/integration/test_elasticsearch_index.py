@@ -18,7 +18,7 @@ from pipeline.transport.base import TOPIC_CLASSIFIED, TOPIC_DLQ
 from pipeline.transport.elasticsearch_index import ElasticsearchIndex
 from pipeline.transport.sqlite_log import SqliteLog
 from tests.factories import make_classified
-from tests.integration.es_fixtures import es, es_url  # noqa: F401  (fixtures)
+from tests.integration.es_fixtures import es, es_url
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.deploy.test_kibana_objects import fields_used, load
-from tests.integration.es_fixtures import es, es_url  # noqa: F401  (fixtures)
+from tests.integration.es_fixtures import es, es_url
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 from pipeline.transport.base import TOPIC_CLASSIFIED
 from tests.factories import make_classified
 from tests.integration.conftest import wait_until
-from tests.integration.es_fixtures import es, es_url, services  # noqa: F401  (fixtures)
+from tests.integration.es_fixtures import es, es_url, services
 
 pytestmark = pytest.mark.integration
 

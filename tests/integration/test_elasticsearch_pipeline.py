@@ -6,14 +6,14 @@ evaluator run over every indexed document)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
 from pipeline.query import matches, parse_query
 from pipeline.transport.base import SearchFilters
 from tests.feedserver import FeedServer
-from tests.integration.es_fixtures import es, es_url  # noqa: F401  (fixtures)
+from tests.integration.es_fixtures import es, es_url
 from tests.pipeline_feeds import expected_ids, feed_entries, serve_feeds
 
 pytestmark = pytest.mark.integration
@@ -76,7 +76,7 @@ def test_a_full_kafka_to_elasticsearch_run_indexes_every_item_once_and_searches_
         assert {spec["type"] for spec in scores.values()} == {"float"}
         assert mapping["mappings"]["properties"]["locations"]["properties"]["point"]["type"] == "geo_point"
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     checks = [  # (CLI arguments, the query and the filter they mean)
         (['"critical minerals"'], '"critical minerals"', lambda d: True),
         (["Quetta OR Peshawar"], "Quetta OR Peshawar", lambda d: True),

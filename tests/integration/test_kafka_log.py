@@ -78,9 +78,9 @@ def test_the_producer_is_idempotent_with_this_broker(kafka):
         producer = log.producer()
         producer.publish(TOPIC_RAW, "k", b"v")
         producer.flush()
-        client = log._client  # noqa: SLF001  (kafka-python internals: version-specific on purpose)
+        client = log._client
         assert client.config["enable_idempotence"] is True and client.config["acks"] == -1
-        assert client._transaction_manager.producer_id_and_epoch.producer_id >= 0  # noqa: SLF001
+        assert client._transaction_manager.producer_id_and_epoch.producer_id >= 0
     finally:
         log.close()
 

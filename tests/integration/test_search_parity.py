@@ -12,7 +12,7 @@ compared only for ``newest``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -22,12 +22,12 @@ from pipeline.query import parse_query
 from pipeline.transport.base import FACET_FIELDS, SearchFilters
 from pipeline.transport.sqlite_index import SqliteIndex
 from tests.factories import make_classified
-from tests.integration.es_fixtures import es, es_url  # noqa: F401  (fixtures)
+from tests.integration.es_fixtures import es, es_url
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime(2026, 3, 10, 12, 0, 0, tzinfo=timezone.utc)
-INDEXED = datetime(2026, 3, 10, 11, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 12, 0, 0, tzinfo=UTC)
+INDEXED = datetime(2026, 3, 10, 11, 0, 0, tzinfo=UTC)
 CT, MIN = "counterterrorism", "minerals_cooperation"
 
 # (id, hours before NOW, fields): made-up items covering the analyser's edge cases
@@ -215,6 +215,6 @@ def test_the_histogram_counts_stories_not_documents(both):
     _, elastic = both
     days = dict(elastic.histogram(parse_query("*"), SearchFilters(since=NOW - timedelta(hours=24)), interval="day",
                                   now=NOW))
-    today = days[datetime(2026, 3, 10, tzinfo=timezone.utc)]
+    today = days[datetime(2026, 3, 10, tzinfo=UTC)]
     # d01..d06 and d12 today: stories st-attacks (d01, d06), st-minerals (d02, d04, d12), d03, d05
     assert today == {"all": 4, "counterterrorism": 2, "minerals_cooperation": 1}

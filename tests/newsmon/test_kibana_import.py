@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pipeline.errors import ConfigError, NewsmonError
 from newsmon.kibana import SAVED_OBJECTS, import_saved_objects
+from pipeline.errors import ConfigError, NewsmonError
 from pipeline.settings import ElasticsearchSettings
 
 
@@ -22,7 +22,7 @@ class FakeKibana:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 reply = json.dumps(answer).encode()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
@@ -23,7 +23,7 @@ def rss(stories: list[Story], base: str = "https://frontier.example", title: str
     items = "".join(
         f"<item><title>{escape(s.title)}</title><link>{base}/{s.slug}</link>"
         f"<description>{escape(s.summary)}</description>"
-        f"<pubDate>{format_datetime(datetime.fromtimestamp(s.published, timezone.utc), usegmt=True)}</pubDate></item>"
+        f"<pubDate>{format_datetime(datetime.fromtimestamp(s.published, UTC), usegmt=True)}</pubDate></item>"
         for s in stories)
     ttl_tag = f"<ttl>{ttl}</ttl>" if ttl else ""
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'

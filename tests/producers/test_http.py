@@ -10,7 +10,15 @@ from pipeline.errors import RetryLater
 from producers.fetch import FetchError, Validators, fetch_feed, fetch_page
 from producers.http import ACCEPT_ENCODING, BROTLI, HttpLimits, http_get
 from tests.faultserver import (
-    FaultServer, chunked, close_mid_response, content, encoded, gzip_bomb, redirect, slow_drip, slow_headers,
+    FaultServer,
+    chunked,
+    close_mid_response,
+    content,
+    encoded,
+    gzip_bomb,
+    redirect,
+    slow_drip,
+    slow_headers,
     status,
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -12,14 +12,20 @@ import pytest
 from pipeline.errors import PermanentError
 from pipeline.item import FeedRef, RawItem, item_id_for
 from producers.normalise import (
-    SUMMARY_CHARS, TRACKING_PARAMS, EntryError, canonical_url, html_to_text, normalise_entry,
-    normalise_feed, truncate_text,
+    SUMMARY_CHARS,
+    TRACKING_PARAMS,
+    EntryError,
+    canonical_url,
+    html_to_text,
+    normalise_entry,
+    normalise_feed,
+    truncate_text,
 )
 from producers.parse import FeedParseError, ParsedEntry, ParsedFeed, parse_feed
 from tests.conftest import SHARED  # NEWSMON_SHARED, else the "shared" folder next to the repo
 
 FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
-FETCHED = datetime(2025, 6, 10, 12, 0, tzinfo=timezone.utc)
+FETCHED = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
 FEED = FeedRef(id="frontier", url="https://news.example.pk/feed/", title="Frontier Desk")
 
 
@@ -169,9 +175,9 @@ def test_non_web_links_are_ignored(link):
 @pytest.mark.parametrize("published, expected, note", [
     (FETCHED + timedelta(minutes=14), "2025-06-10T12:14:00Z", None),
     (FETCHED + timedelta(minutes=16), "2025-06-10T12:00:00Z", "in the future"),
-    (datetime(2033, 1, 1, tzinfo=timezone.utc), "2025-06-10T12:00:00Z", "in the future"),
-    (datetime(1990, 1, 1, tzinfo=timezone.utc), "1990-01-01T00:00:00Z", None),
-    (datetime(1989, 12, 31, 23, 59, tzinfo=timezone.utc), "2025-06-10T12:00:00Z", "before 1990"),
+    (datetime(2033, 1, 1, tzinfo=UTC), "2025-06-10T12:00:00Z", "in the future"),
+    (datetime(1990, 1, 1, tzinfo=UTC), "1990-01-01T00:00:00Z", None),
+    (datetime(1989, 12, 31, 23, 59, tzinfo=UTC), "2025-06-10T12:00:00Z", "before 1990"),
     (datetime(2025, 6, 1, 8, 0), "2025-06-01T08:00:00Z", None),  # naive taken as UTC
     (None, None, None),
 ])
@@ -257,7 +263,7 @@ def test_real_feeds(path: Path):
     url = REAL_FEED_URLS.get(path.name.rsplit("-", 1)[0], "https://feeds.example.invalid/feed")
     parsed = parse_feed(path.read_bytes(), url=url, content_type="application/rss+xml; charset=UTF-8")
     feed = FeedRef(id=path.stem, url=url)
-    fetched_at = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    fetched_at = datetime(2030, 1, 1, tzinfo=UTC)
     items, errors = normalise_feed(parsed, feed=feed, source="corpus", fetched_at=fetched_at)
     assert (len(parsed.entries), len(items), errors) == (10, 10, [])
     for n in items:
@@ -282,7 +288,7 @@ def test_feedparser_suite_robustness(path: Path, headers: dict):
         assert "\n" not in str(exc)
         return
     items, errors = normalise_feed(parsed, feed=FeedRef(id="suite", url=url), source="suite",
-                                   fetched_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+                                   fetched_at=datetime(2025, 1, 1, tzinfo=UTC))
     assert all(isinstance(e, str) and e.startswith("entry ") for e in errors)
     texts = [t for n in items for t in (n.item.title, n.item.summary)]
     texts += [html_to_text(t) for e in parsed.entries for t in (e.title, e.summary, e.content)]

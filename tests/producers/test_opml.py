@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 import yaml
@@ -71,7 +71,7 @@ def test_export_then_import_round_trips_sources_and_urls():
     feeds = [FeedSpec("dawn-home", "https://www.dawn.com/feeds/home", "Dawn", title="Home & front"),
              FeedSpec("dawn-biz", "https://www.dawn.com/feeds/business?x=1&y=2", "Dawn"),
              FeedSpec("state", "https://www.state.gov/rss-feed/press-releases/feed/", "U.S. State Department", language="en")]
-    text = render_opml(feeds, datetime(2026, 1, 2, tzinfo=timezone.utc))
+    text = render_opml(feeds, datetime(2026, 1, 2, tzinfo=UTC))
     assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">')
     back = feed_entries(parse_opml(text.encode(), "out.opml"), [])
     assert [(e["source"], e["url"]) for e in back] == [(f.source, f.url) for f in feeds]

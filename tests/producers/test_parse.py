@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ def parse_fixture(name: str, url: str, content_type: str | None = None) -> Parse
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("name, url, content_type, title, count, language, ttl", [
@@ -39,7 +39,7 @@ def test_every_format_parses(name, url, content_type, title, count, language, tt
     assert parsed.warning is None
     assert all(isinstance(e, ParsedEntry) for e in parsed.entries)
     for entry in parsed.entries:
-        assert entry.published is None or entry.published.tzinfo == timezone.utc
+        assert entry.published is None or entry.published.tzinfo == UTC
 
 
 def test_rss20_entry_fields_stay_html():

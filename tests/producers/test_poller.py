@@ -16,7 +16,14 @@ from producers.health import assess
 from producers.poller import FeedPoller
 from producers.state import FeedStateStore
 from tests.faultserver import (
-    FaultServer, close_mid_response, content, gzip_bomb, redirect, slow, slow_drip, status,
+    FaultServer,
+    close_mid_response,
+    content,
+    gzip_bomb,
+    redirect,
+    slow,
+    slow_drip,
+    status,
 )
 from tests.producers.feeds import STORIES, Story, rss
 

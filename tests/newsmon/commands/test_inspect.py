@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 from pipeline.document import index_document
@@ -20,7 +20,7 @@ def test_search_entity_filter_is_repeatable_and_case_insensitive(tmp_path):
     for item_id, entities in (("e1", {"places": ["Quetta"]}), ("e2", {"groups": ["TTP"]}), ("e3", {})):
         item = make_classified(id=item_id, url=f"https://news.test/{item_id}", title=f"Report {item_id}",
                                entities=entities)
-        index.index([index_document(item, datetime(2026, 1, 3, tzinfo=timezone.utc))])
+        index.index([index_document(item, datetime(2026, 1, 3, tzinfo=UTC))])
     index.flush()
     index.close()
     config = tmp_path / "newsmon.yaml"
@@ -41,7 +41,7 @@ def test_search_text_output_shows_whole_source_names(tmp_path):
     index = SqliteIndex(f"sqlite:///{tmp_path}/index.db")
     for item_id, source in (("s1", "Dawn"), ("s2", "U.S. Department of the Treasury")):
         item = make_classified(id=item_id, url=f"https://news.test/{item_id}", title=f"Report {item_id}", source=source)
-        index.index([index_document(item, datetime(2026, 1, 3, tzinfo=timezone.utc))])
+        index.index([index_document(item, datetime(2026, 1, 3, tzinfo=UTC))])
     index.flush()
     index.close()
     config = tmp_path / "newsmon.yaml"

@@ -3,11 +3,11 @@ items outside the topics and outside the last week."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from pipeline.item import format_time
 
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 TOPICS = ["counterterrorism", "minerals_cooperation"]
 
 

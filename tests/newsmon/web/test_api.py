@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from consumers.alert_store import AlertStore
+from newsmon.web import api
 from pipeline.errors import UserInputError
 from pipeline.settings import ProducerSettings
 from pipeline.transport.memory import MemoryIndex
 from pipeline.transport.sqlite_index import SqliteIndex
-from newsmon.web import api
 from producers.health import assess
 from producers.state import FeedState, FeedStateStore
 from tests.newsmon.web.sample import DOCS, NOW, TOPICS, doc
@@ -47,8 +47,8 @@ def test_range_preset_and_dates_map_to_since_and_until():
     assert api.parse_search(params(range="24h"), NOW, TOPICS).filters.since == NOW - timedelta(hours=24)
     custom = api.parse_search(params(range="7d", **{"from": "2026-03-01", "to": "2026-03-02"}), NOW, TOPICS)
     assert custom.range == "custom"
-    assert custom.filters.since == datetime(2026, 3, 1, tzinfo=timezone.utc)
-    assert custom.filters.until == datetime(2026, 3, 3, tzinfo=timezone.utc)  # "to" includes that day
+    assert custom.filters.since == datetime(2026, 3, 1, tzinfo=UTC)
+    assert custom.filters.until == datetime(2026, 3, 3, tzinfo=UTC)  # "to" includes that day
 
 
 @pytest.mark.parametrize("values, named", [
@@ -196,12 +196,12 @@ def test_feeds_most_urgent_first_with_health(tmp_path: Path):
 
 
 def test_fill_buckets_puts_empty_weeks_back_from_monday():
-    monday = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    monday = datetime(2026, 3, 2, tzinfo=UTC)
     buckets = [(monday, {"all": 2}), (monday + timedelta(weeks=2), {"all": 1})]
     filled = api.fill_buckets(buckets, "week", None, None, NOW)
     assert [(start.day, counts["all"]) for start, counts in filled] == [(2, 2), (9, 0), (16, 1)]
-    since = datetime(2026, 2, 25, 15, tzinfo=timezone.utc)  # a Wednesday
-    assert api.fill_buckets(buckets, "week", since, None, NOW)[0][0] == datetime(2026, 2, 23, tzinfo=timezone.utc)
+    since = datetime(2026, 2, 25, 15, tzinfo=UTC)  # a Wednesday
+    assert api.fill_buckets(buckets, "week", since, None, NOW)[0][0] == datetime(2026, 2, 23, tzinfo=UTC)
     assert api.fill_buckets([], "day", None, None, NOW) == []
     long_ago = NOW - timedelta(days=3000)
     assert api.fill_buckets(buckets, "day", long_ago, None, NOW) == buckets  # too many: left alone

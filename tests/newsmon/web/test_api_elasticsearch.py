@@ -8,16 +8,16 @@ from dataclasses import replace
 
 import pytest
 
-from newsmon.web import api
 from newsmon.app import start_web
-from tests.integration.es_fixtures import es, es_url  # noqa: F401  (fixtures)
+from newsmon.web import api
+from tests.integration.es_fixtures import es, es_url
 from tests.newsmon.web.sample import DOCS, NOW, TOPICS
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def es_index(es):  # noqa: F811
+def es_index(es):
     index = es.index()
     index.index(DOCS)
     assert index.flush() == []
@@ -50,7 +50,7 @@ def test_story_oldest_first(es_index):
         api.story(es_index, "s-none", NOW)
 
 
-def test_serve_against_elasticsearch(es, es_index, tmp_path):  # noqa: F811
+def test_serve_against_elasticsearch(es, es_index, tmp_path):
     settings = es.settings(NEWSMON_STATE=f"sqlite:///{tmp_path / 'state.db'}")
     server = start_web(replace(settings, web=replace(settings.web, port=0)))
     try:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from newsmon.cli import main
-from pipeline.errors import ConfigError
 from newsmon.app import start_web
+from newsmon.cli import main
 from newsmon.web.server import SECURITY_HEADERS, is_loopback
+from pipeline.errors import ConfigError
 from tests.browser.site import CT_STORY, build_site
 
 

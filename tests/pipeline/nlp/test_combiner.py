@@ -5,8 +5,16 @@ import json
 import numpy
 import pytest
 
-from pipeline.nlp.combiner import (COMBINER_FILE, Combiner, choose_threshold, features, fit_combiner, fit_logistic,
-                                   load_combiners, save_combiners)
+from pipeline.nlp.combiner import (
+    COMBINER_FILE,
+    Combiner,
+    choose_threshold,
+    features,
+    fit_combiner,
+    fit_logistic,
+    load_combiners,
+    save_combiners,
+)
 
 
 def synthetic(n=400, seed=3):

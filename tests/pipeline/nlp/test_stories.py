@@ -3,7 +3,7 @@
 import multiprocessing
 
 from consumers.classifier import StoryAssigner
-from pipeline.nlp.stories import MemoryStoryStore, MinHasher, assign_story, StoryCandidate
+from pipeline.nlp.stories import MemoryStoryStore, MinHasher, StoryCandidate, assign_story
 from pipeline.nlp.story_store import SqliteStoryStore
 
 WIRE = ("Suicide bomber kills 12 at police checkpoint in Quetta, officials say",

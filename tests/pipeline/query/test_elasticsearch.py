@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
@@ -13,7 +13,7 @@ from pipeline.fields import FieldKind, date_value, field_kind, keyword_values, n
 from pipeline.query import matches, parse_query, to_elasticsearch
 from pipeline.query.analysis import tokens
 
-NOW = datetime(2025, 3, 10, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
 ALL_TEXT = ["title", "summary", "body"]
 
 

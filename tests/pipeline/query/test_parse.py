@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
@@ -37,8 +37,8 @@ def test_dates_parse_to_unresolved_values():
     root = parse_query("@timestamp:>now-7d").root
     assert isinstance(root, DateRange) and root.field == "@timestamp" and not root.include_low
     assert root.high is None and root.low.anchor is None and root.low.steps == ((-7, "d"),)
-    now = datetime(2025, 3, 10, 12, tzinfo=timezone.utc)
-    assert resolve(root.low, now) == (datetime(2025, 3, 3, 12, tzinfo=timezone.utc), None)
+    now = datetime(2025, 3, 10, 12, tzinfo=UTC)
+    assert resolve(root.low, now) == (datetime(2025, 3, 3, 12, tzinfo=UTC), None)
     day = parse_query("published:2025-01-02").root
     assert day.low == day.high and day.low.period == "d" and day.include_low and day.include_high
 
@@ -107,7 +107,7 @@ def test_ranges():
     assert parse_query("scores.x:0.5").root == NumberRange("scores.x", 0.5, 0.5)
     assert parse_query("published:[* TO *]").root == Exists("published")
     root = parse_query('published:["2025-01-01T00:00:00+05:00" TO now/d}').root
-    assert root.low.anchor == datetime(2024, 12, 31, 19, tzinfo=timezone.utc) and not root.include_high
+    assert root.low.anchor == datetime(2024, 12, 31, 19, tzinfo=UTC) and not root.include_high
 
 
 def test_highlight_terms():

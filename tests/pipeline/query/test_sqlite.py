@@ -4,7 +4,7 @@ must give identical hit sets; plus injection safety and the bm25 ranking recipe.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
@@ -12,7 +12,7 @@ from pipeline.fields import DATE_FIELDS, KEYWORD_FIELDS, keyword_values
 from pipeline.item import parse_time
 from pipeline.query import matches, parse_query, to_sqlite
 
-NOW = datetime(2025, 3, 10, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
 
 SCHEMA = """
 CREATE TABLE docs (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc TEXT NOT NULL,
@@ -301,7 +301,7 @@ def test_shapes():
 
 def test_date_math_uses_the_given_now(index):
     query = "@timestamp:>now-1d"
-    later = datetime(2025, 3, 20, tzinfo=timezone.utc)
+    later = datetime(2025, 3, 20, tzinfo=UTC)
     assert sqlite_hits(index, query) == {"d4", "d7"}
     flt = to_sqlite(parse_query(query), later)
     assert index.execute(f"SELECT count(*) FROM docs d WHERE {flt.where}", flt.params).fetchone()[0] == 0

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 from pipeline.query import parse_query
 from pipeline.transport.base import FACET_FIELDS, SearchFilters
 from pipeline.transport.elasticsearch_aggs import facets_body, histogram_body, read_facets, read_histogram
 from pipeline.transport.elasticsearch_mapping import TEMPLATE_FILE, search_body
 
-NOW = datetime(2026, 3, 10, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, tzinfo=UTC)
 
 
 def mapped(path: str) -> dict:
@@ -54,4 +54,4 @@ def test_answers_are_read_into_the_protocol_shapes():
               "topics": {"buckets": [{"key": "counterterrorism", "stories": {"value": 1},
                                       "unclustered": {"doc_count": 0}}]}}
     assert read_histogram({"aggregations": {"buckets": {"buckets": [bucket]}}}) == [
-        (datetime(2026, 3, 8, tzinfo=timezone.utc), {"all": 3, "counterterrorism": 1})]
+        (datetime(2026, 3, 8, tzinfo=UTC), {"all": 3, "counterterrorism": 1})]

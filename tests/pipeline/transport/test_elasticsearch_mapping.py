@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
@@ -17,11 +17,18 @@ from pipeline.query.analysis import tokens
 from pipeline.settings import load_settings
 from pipeline.transport.base import SearchFilters
 from pipeline.transport.elasticsearch_mapping import (
-    TEMPLATE_FILE, from_source, load_template, monthly_index, parse_hosts, search_body, to_source, use_fts_fields,
+    TEMPLATE_FILE,
+    from_source,
+    load_template,
+    monthly_index,
+    parse_hosts,
+    search_body,
+    to_source,
+    use_fts_fields,
 )
 from tests.factories import make_classified
 
-NOW = datetime(2026, 3, 10, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 12, 0, 0, tzinfo=UTC)
 
 
 def doc(**overrides) -> dict:
@@ -111,7 +118,7 @@ def test_text_clauses_move_to_the_token_fields():
 
 
 def test_search_body_filters_and_sorts_like_the_embedded_index():
-    since = datetime(2026, 3, 1, 0, 0, 0, 500, tzinfo=timezone.utc)
+    since = datetime(2026, 3, 1, 0, 0, 0, 500, tzinfo=UTC)
     body = search_body(parse_query("terrorism"), SearchFilters(topics=("CounterTerrorism",), countries=("PK",),
                                                                 sources=("Dawn",), since=since),
                        NOW, limit=5, offset=10, sort="relevance")

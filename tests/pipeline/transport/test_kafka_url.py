@@ -11,7 +11,13 @@ import pytest
 from pipeline.errors import ConfigError, NewsmonError, RetryLater
 from pipeline.settings import KafkaSettings
 from pipeline.transport.kafka_admin import (
-    client_config, commit_metadata, committed_at, describe, kafka_error, parse_kafka_url, topic_spec,
+    client_config,
+    commit_metadata,
+    committed_at,
+    describe,
+    kafka_error,
+    parse_kafka_url,
+    topic_spec,
 )
 from pipeline.transport.kafka_log import consumer_config, producer_config, reader_config
 from pipeline.transport.registry import LOG_BACKENDS
@@ -202,7 +208,7 @@ def test_a_refused_write_is_fatal_not_retried_forever():
 def test_kafka_python_repeats_are_throttled():
     import logging
 
-    from pipeline.transport.kafka_admin import _Throttle  # noqa: PLC2701
+    from pipeline.transport.kafka_admin import _Throttle
 
     throttle = _Throttle(30.0)
     record = logging.LogRecord("kafka.net.manager", logging.ERROR, __file__, 1, "Connection failed: %s", ("x",), None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -19,8 +19,8 @@ from pipeline.transport.sqlite_index import SqliteIndex
 from tests.factories import make_classified
 
 CT, MIN = "counterterrorism", "minerals_cooperation"
-INDEXED = datetime(2026, 3, 10, tzinfo=timezone.utc)
-NOW = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
+INDEXED = datetime(2026, 3, 10, tzinfo=UTC)
+NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
 # (id, published, story_id, fields): 2026-03-02 and 03-09 are Mondays, 03-08 a Sunday
 DOCS = [
@@ -65,7 +65,7 @@ def ids(index, filters: SearchFilters, query: str = "*") -> list[str]:
 
 
 def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def test_facets_count_documents_per_value_most_first_then_by_value(index):
@@ -200,7 +200,7 @@ def generated(count: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     words = ["attack", "copper", "talks", "border", "mine", "quetta", "gold", "army", "blast", "deal"]
     names = ["Ann Lee", "ann lee", "Bo Chen", "Cy Ames", "Dee Oka", "Eli Park", "Fay Ng"]
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     out = []
     for i in range(count):
         moment = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 40))
@@ -217,7 +217,7 @@ def test_memory_and_sqlite_agree_on_generated_documents_through_rewrites(tmp_pat
     cases = [("*", SearchFilters()), ("attack", SearchFilters()), ("copper OR gold", SearchFilters(countries=("pk",))),
              ("topics:counterterrorism AND army", SearchFilters()),
              ("*", SearchFilters(entities=("ANN LEE", "Fay Ng"))),
-             ("-blast", SearchFilters(since=datetime(2026, 1, 20, tzinfo=timezone.utc), sources=("dawn",)))]
+             ("-blast", SearchFilters(since=datetime(2026, 1, 20, tzinfo=UTC), sources=("dawn",)))]
     docs = generated(400, seed=3)
     for round_, batch in enumerate((docs[:250], docs[250:], generated(120, seed=4))):  # the last rewrites g0..g119
         for index in (memory, sqlite):

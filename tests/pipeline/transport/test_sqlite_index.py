@@ -4,7 +4,7 @@ rewrites, and rebuilt when a file from schema 1 (FTS5 with its own copy of the t
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 from pipeline.document import index_document
@@ -13,7 +13,7 @@ from pipeline.transport.base import SearchFilters
 from pipeline.transport.sqlite_index import SqliteIndex
 from tests.factories import make_classified
 
-INDEXED = datetime(2026, 3, 1, tzinfo=timezone.utc)
+INDEXED = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def doc(item_id: str, title: str, body: str | None = None) -> dict:
