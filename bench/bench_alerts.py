@@ -253,7 +253,7 @@ def run() -> list[str]:
             continue
         lines.append(f"| {_LABELS[mode]} | {result['received']}/{result['items']} | {result['p50'] * 1000:.0f}"
                      f" | {result['p99'] * 1000:.0f} | {result['max'] * 1000:.0f} | {result['duplicates']} |")
-    return lines + ([""] + notes if notes else [])
+    return lines + (["", *notes] if notes else [])
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ from pipeline.settings import load_settings
 
 CORPUS = Path(os.environ.get("NEWSMON_SHARED", REPO.parent / "shared")) / "corpora/real-news/items.jsonl"
 ROUNDS = int(os.environ.get("NEWSMON_BENCH_ROUNDS", "2"))
-FULL_BODY_ITEMS = int(os.environ.get("NEWSMON_BENCH_FULL_ITEMS", "200"))  # spaCy's full pipeline does ~4 of them a second
+# spaCy's full pipeline does about 4 of them a second
+FULL_BODY_ITEMS = int(os.environ.get("NEWSMON_BENCH_FULL_ITEMS", "200"))
 
 __all__ = ["run"]
 
@@ -36,9 +37,11 @@ def _texts() -> tuple[list[tuple[str, str]], list[tuple[str, str]], str]:
     """(title+summary items, full-body items, what they are), each as (title, text) pairs."""
     if not CORPUS.is_file():
         short = [(f"Security forces in Balochistan item {i}",
-                  f"Security forces in Balochistan item {i}\n" + "Counterterrorism cooperation and critical minerals. " * 6)
+                  f"Security forces in Balochistan item {i}\n"
+                  + "Counterterrorism cooperation and critical minerals. " * 6)
                  for i in range(1000)]
-        return short, [(t, x + "\n" + "The talks went on in Islamabad and Quetta. " * 80) for t, x in short], "generated"
+        long_items = [(t, x + "\n" + "The talks went on in Islamabad and Quetta. " * 80) for t, x in short]
+        return short, long_items, "generated"
     short, full = [], []
     for line in CORPUS.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
@@ -82,7 +85,8 @@ def run() -> list[str]:
              f"Items from the {source}: {len(short)} title+summary items (mean {words_short:.0f} words) and {len(full)}"
              f" full-body items (mean {words_full:.0f} words; the classifier reads the first"
              f" {settings.classifier.max_chars} characters, NER the first {settings.classifier.ner_max_chars}, on items"
-             f" with a topic or about PK/US/AF by the gazetteer). One process (per core), best of {ROUNDS} after a warm-up.",
+             f" with a topic or about PK/US/AF by the gazetteer). One process (per core), best of {ROUNDS}"
+             " after a warm-up.",
              f"Classifier {classifier.version}.", "",
              "| items | stage | items/s |", "|---|---|---|"]
     for kind, rates in results.items():

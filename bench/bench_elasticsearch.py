@@ -170,9 +170,11 @@ def run() -> list[str]:
         f" (1 min) {load_before:.1f} before the rounds, {load_after:.1f} after.", "",
         "| writer | docs/s | vs raw bulk at the same request size |", "|---|---|---|",
         f"| raw `helpers.bulk` (documents shaped beforehand) | {raw:.0f} | 100% |",
-        f"| indexer sink, flush every 500 documents | {statistics.median(figures['sink_500']):.0f} | {ratio['sink_500']:.0%} |",
+        f"| indexer sink, flush every 500 documents | {statistics.median(figures['sink_500']):.0f}"
+        f" | {ratio['sink_500']:.0%} |",
         f"| raw `helpers.bulk`, 100 documents per request | {statistics.median(figures['raw_100']):.0f} | 100% |",
-        f"| indexer sink, flush every 100 documents (the default consumer batch) | {statistics.median(figures['sink_100']):.0f}"
+        "| indexer sink, flush every 100 documents (the default consumer batch)"
+        f" | {statistics.median(figures['sink_100']):.0f}"
         f" | {ratio['sink_100']:.0%} |",
         "", f"Every run, docs/s: {runs}. The sink's time includes shaping each document (FTS5 tokens, geo points:"
         f" {shaping:.2f} s of CPU for the {total} documents, measured alone), one id lookup through the alias per"

@@ -102,7 +102,9 @@ def run() -> list[str]:
     return [
         "## Embedded core", "",
         "| benchmark | figure |", "|---|---|",
-        f"| default classifier (hybrid topics, gazetteer, NER on relevant items), one item per call without batching, {cls['items']} real-news items (batched figures: Classifier section) | {cls['items_per_s']:.0f} items/s ({cls['words_per_s'] / 1000:.0f}k words/s) |",
+        "| default classifier (hybrid topics, gazetteer, NER on relevant items), one item per call without"
+        f" batching, {cls['items']} real-news items (batched figures: Classifier section)"
+        f" | {cls['items_per_s']:.0f} items/s ({cls['words_per_s'] / 1000:.0f}k words/s) |",
         f"| SQLite FTS5 index writes, {idx['docs']} docs in batches of 500 | {idx['docs_per_s']:.0f} docs/s |",
         "", f"Search latency over {idx['docs']} indexed docs (limit 20, 20 runs each):", "",
         "| query | p50 ms | p95 ms |", "|---|---|---|",

@@ -54,7 +54,8 @@ def corpus() -> list[dict]:
     items, labels = SHARED / "items.jsonl", SHARED / "labels.jsonl"
     if not items.is_file():
         rng = random.Random(1)
-        words = ["security", "forces", "militants", "attack", "Balochistan", "copper", "gold", "mining", "investment", "talks", "power"]
+        words = ["security", "forces", "militants", "attack", "Balochistan", "copper", "gold", "mining",
+                 "investment", "talks", "power"]
         return [{"title": " ".join(rng.choices(words, k=8)), "summary": " ".join(rng.choices(words, k=30)),
                  "body": None, "source": "Bench", "ct": i % 5 == 0, "min": i % 7 == 0, "countries": ["PK"]}
                 for i in range(1000)]

@@ -26,7 +26,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()},"
+    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()},"
+            f" Python {platform.python_version()},"
             f" SQLite {sqlite3.sqlite_version}")
 
 

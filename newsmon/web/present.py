@@ -27,7 +27,9 @@ def evidence_phrases(doc: dict[str, Any]) -> list[str]:
     found: list[str] = []
     for phrases in (doc.get("evidence") or {}).values():
         for phrase in phrases or []:
-            if isinstance(phrase, str) and phrase.strip() and not phrase.startswith(MODEL_PREFIX) and phrase not in found:
+            if not isinstance(phrase, str) or not phrase.strip() or phrase.startswith(MODEL_PREFIX):
+                continue
+            if phrase not in found:
                 found.append(phrase)
     return found
 
@@ -110,7 +112,8 @@ def brief_view(doc: dict[str, Any]) -> dict[str, Any]:
             "time": doc.get("@timestamp"), "url": url, "link": url if is_web_link(url) else None}
 
 
-def item_view(doc: dict[str, Any], query_terms: Sequence[str] = (), summary_chars: int = _SUMMARY_CHARS) -> dict[str, Any]:
+def item_view(doc: dict[str, Any], query_terms: Sequence[str] = (),
+              summary_chars: int = _SUMMARY_CHARS) -> dict[str, Any]:
     """Everything a result row shows; texts stay plain text, cut into highlighted parts."""
     phrases = [*query_terms, *evidence_phrases(doc)]
     summary = _shorten(doc.get("summary") or "", summary_chars)

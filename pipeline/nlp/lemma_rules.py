@@ -17,7 +17,7 @@ Pure: a ``Doc`` in, :class:`RuleScore` per topic out.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -87,12 +87,12 @@ class LemmaRules:
 
     @staticmethod
     def _topic_score(matches: list[tuple[int, int, _Entry]], title_tokens: int) -> RuleScore:
-        counts: Counter[_Entry] = Counter()
-        for start, end, entry in matches:
+        counts: dict[_Entry, float] = defaultdict(float)
+        for start, _end, entry in matches:
             if entry.negative and entry.phrase.veto:
                 return RuleScore(0.0, 0.0, (f"-{entry.phrase.text} (veto)",), veto=True)
             counts[entry] += _TITLE_FACTOR if start < title_tokens else 1.0
-        weights: Counter[str] = Counter()
+        weights: dict[str, float] = defaultdict(float)
         for entry, count in counts.items():
             sign = -1.0 if entry.negative else 1.0
             label = f"-{entry.phrase.text}" if entry.negative else entry.phrase.text

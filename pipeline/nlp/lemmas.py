@@ -19,6 +19,7 @@ from typing import Any
 import numpy
 from spacy.attrs import LEMMA, LOWER
 from spacy.language import Language
+from spacy.pipeline import Lemmatizer
 from spacy.tokens import Doc
 
 __all__ = ["LemmaTables", "FastLemmatizer", "load_spacy", "topic_pipeline", "clip_text"]
@@ -43,7 +44,10 @@ class LemmaTables:
         if "lemmatizer" not in nlp.component_names:
             logger.warning("event=no_lemma_tables model=%s fallback=lowercase", nlp.meta.get("name"))
             return cls({}, {}, {})
-        lookups = nlp.get_pipe("lemmatizer").lookups
+        lemmatizer = nlp.get_pipe("lemmatizer")
+        if not isinstance(lemmatizer, Lemmatizer):
+            raise ValueError(f"the model's lemmatizer is a {type(lemmatizer).__name__}, not spaCy's Lemmatizer")
+        lookups = lemmatizer.lookups
         tables = {}
         for name in ("lemma_rules", "lemma_exc", "lemma_index"):
             table = lookups.get_table(name) if lookups.has_table(name) else {}
@@ -98,7 +102,7 @@ class FastLemmatizer:
         cache, miss = self._cache, self._lemma_hash
         lemmas = numpy.fromiter((cache.get(h) or miss(h) for h in lowers.tolist()), dtype=numpy.uint64,
                                 count=len(lowers))
-        doc.from_array([LEMMA], lemmas.reshape(-1, 1))
+        doc.from_array([LEMMA], lemmas.reshape(-1, 1))  # type: ignore[arg-type]  # any 2-D uint64 array
         return doc
 
 
@@ -136,6 +140,7 @@ def topic_pipeline(tables: LemmaTables, base: Language | None = None) -> Languag
     if base is not None:
         nlp.tokenizer = base.tokenizer
     lemmatizer = nlp.add_pipe("newsmon_lemmatizer")
+    assert isinstance(lemmatizer, FastLemmatizer)
     lemmatizer.set_tables(tables)
     return nlp
 

@@ -2,10 +2,11 @@
 
 The architecture (``newsmon.LemmaBOW.v1``) is spaCy's sparse linear BOW classifier over hashed
 lemma n-grams instead of exact spellings, so "attacks" and "attacked" share a weight and a few
-hundred labelled items go further, with length-normalised log counts (:func:`lemma_features`). It needs no tok2vec, so it costs about as much as the
-tokenizer. A saved model is a folder with ``meta.json`` (``model_version``, labels, architecture,
-training summary) and ``textcat.bin`` (weights only: no vocabulary, no text): a few MB at most. The
-shipped one lives in ``pipeline/models/topics/``; ``classifier.topic_model`` points elsewhere.
+hundred labelled items go further, with length-normalised log counts (:func:`lemma_features`). It
+needs no tok2vec, so it costs about as much as the tokenizer. A saved model is a folder with
+``meta.json`` (``model_version``, labels, architecture, training summary) and ``textcat.bin``
+(weights only: no vocabulary, no text): a few MB at most. The shipped one lives in
+``pipeline/models/topics/``; ``classifier.topic_model`` points elsewhere.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from spacy.attrs import LEMMA
 from spacy.language import Language
+from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
 from spacy.util import registry
 from thinc.api import Logistic, Model, SparseLinear_v2, chain, resizable, with_cpu
 from thinc.layers.resizable import resize_linear_weighted, resize_model
@@ -43,8 +45,9 @@ def lemma_features(ngram_size: int) -> Model:
         xp = model.ops.xp
         keys_all, vals_all, lengths = [], [], []
         for doc in docs:
-            unigrams = model.ops.asarray(doc.to_array([LEMMA]))
-            grams = [unigrams] + [model.ops.ngrams(n, unigrams) for n in range(2, ngram_size + 1)]
+            unigrams = model.ops.asarray(doc.to_array(LEMMA), dtype="uint64")
+            # thinc hashes the uint64 lemma ids; its annotation says Ints1d
+            grams = [unigrams] + [model.ops.ngrams(n, unigrams) for n in range(2, ngram_size + 1)]  # type: ignore[arg-type]
             keys, counts = xp.unique(xp.concatenate(grams), return_counts=True)
             weights = 1.0 + xp.log(counts.astype("f"))
             norm = float(xp.sqrt((weights * weights).sum())) or 1.0
@@ -63,8 +66,9 @@ def lemma_features(ngram_size: int) -> Model:
 def lemma_bow(ngram_size: int = 2, length: int = 2 ** 18, nO: int | None = None) -> Model:
     """Logistic regression over hashed lemma n-grams (multi-label: one sigmoid per topic)."""
     sparse = SparseLinear_v2(nO=nO, length=2 ** (length - 1).bit_length())
-    layer = resizable(sparse, resize_layer=lambda m, n: resize_linear_weighted(m, n, fill_defaults={"b": _NEG_VALUE, "W": 0}))
-    model = chain(with_cpu(chain(lemma_features(ngram_size), layer), layer.ops), Logistic())
+    layer: Model = resizable(
+        sparse, resize_layer=lambda m, n: resize_linear_weighted(m, n, fill_defaults={"b": _NEG_VALUE, "W": 0}))
+    model: Model = chain(with_cpu(chain(lemma_features(ngram_size), layer), layer.ops), Logistic())
     if nO is not None:
         model.set_dim("nO", nO)
     model.set_ref("output_layer", sparse)
@@ -109,6 +113,7 @@ def add_textcat(nlp: Language, meta: TopicModelMeta) -> Any:
     config = {"model": {"@architectures": ARCHITECTURE, "ngram_size": meta.ngram_size, "length": meta.length},
               "threshold": 0.5}
     textcat = nlp.add_pipe(_PIPE, config=config)
+    assert isinstance(textcat, MultiLabel_TextCategorizer)
     for label in meta.labels:
         textcat.add_label(label)
     return textcat
@@ -117,7 +122,9 @@ def add_textcat(nlp: Language, meta: TopicModelMeta) -> Any:
 def save_topic_model(nlp: Language, meta: TopicModelMeta, folder: Path) -> None:
     """Write ``meta.json`` and ``textcat.bin`` (weights without the vocabulary) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "textcat.bin").write_bytes(nlp.get_pipe(_PIPE).to_bytes(exclude=["vocab"]))
+    textcat = nlp.get_pipe(_PIPE)
+    assert isinstance(textcat, MultiLabel_TextCategorizer)
+    (folder / "textcat.bin").write_bytes(textcat.to_bytes(exclude=["vocab"]))
     (folder / "meta.json").write_text(json.dumps(meta.as_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 

@@ -48,7 +48,7 @@ def test_topics_are_created_once_with_partitions_and_retention(kafka):
 def test_records_keep_their_key_partition_and_order_and_commits_show_in_lag(kafka):
     config = kafka.write_config()
     records = raw_records(40)
-    kafka.publish(config, records + [(TOPIC_RAW, "item-00000", b"second copy")])
+    kafka.publish(config, [*records, (TOPIC_RAW, "item-00000", b"second copy")])
     log = kafka.log(config)
     try:
         assert sum(p.lag for p in log.lag("classifier", TOPIC_RAW)) == 41  # never committed: all behind

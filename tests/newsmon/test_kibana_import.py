@@ -69,7 +69,7 @@ def test_a_failed_import_names_the_first_object():
 
 
 def test_an_unreachable_kibana_is_a_one_line_config_error():
-    with pytest.raises(ConfigError, match="cannot reach Kibana at http://127.0.0.1:1"):
+    with pytest.raises(ConfigError, match=r"cannot reach Kibana at http://127\.0\.0\.1:1"):
         import_saved_objects("http://127.0.0.1:1", ElasticsearchSettings())
     with pytest.raises(ConfigError, match="expected an http"):
         import_saved_objects("kibana:5601", ElasticsearchSettings())

@@ -37,7 +37,7 @@ def test_poison_records_are_listed_replayed_once_and_counted(tmp_path):
     assert indexer[0]["lag"] == 1  # the good item waits for the indexer
 
     letters = [json.loads(line) for line in newsmon("dlq", "list", "--json", "-c", str(config), cwd=tmp_path).stdout.splitlines()]
-    assert [(l["stage"], l["topic"], l["offset"], l["key"], l["value"]) for l in letters] == [
+    assert [(d["stage"], d["topic"], d["offset"], d["key"], d["value"]) for d in letters] == [
         ("classifier", "newsmon.raw", 1, "poison", "{not json")]
     assert "invalid JSON" in letters[0]["error"]
 

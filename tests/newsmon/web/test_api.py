@@ -109,7 +109,7 @@ def test_histogram_counts_stories_by_topic_per_bucket(index):
     assert len(histogram["buckets"]) == 25  # every hour of the range, empty ones included
     assert histogram["buckets"][0]["start"] == "2026-03-09T12:00:00Z"
     day = run(index, interval="day")["histogram"]
-    today = [b for b in day["buckets"] if b["start"] == "2026-03-10T00:00:00Z"][0]["counts"]
+    today = next(b for b in day["buckets"] if b["start"] == "2026-03-10T00:00:00Z")["counts"]
     assert today["all"] == 1 and today["counterterrorism"] == 1  # three items of one story count once
 
 

@@ -55,7 +55,7 @@ def test_pages_and_static_files_carry_the_security_headers(server):
                        ("/static/dom.js", "text/javascript"), ("/static/search.js", "text/javascript"),
                        ("/static/results.js", "text/javascript"), ("/static/pages.js", "text/javascript"),
                        ("/static/app.css", "text/css"), ("/api/health", "application/json")):
-        status, headers, body = get(server, path)
+        status, headers, _ = get(server, path)
         assert status == 200, path
         assert headers["Content-Type"].startswith(kind), path
         for name, value in SECURITY_HEADERS.items():
