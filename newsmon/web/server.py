@@ -13,6 +13,7 @@ rebinding); a non-loopback host needs ``NEWSMON_WEB_TOKEN``, and then every ``/a
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hmac
 import ipaddress
@@ -110,10 +111,8 @@ class Sources:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         for source in self._opened:
-            try:
+            with contextlib.suppress(Exception):  # a SQLite connection refuses to close from another thread
                 source.close()
-            except Exception:  # a SQLite connection refuses to close from another thread; it goes with it
-                pass
 
 
 class WebApp:
@@ -128,14 +127,15 @@ class WebApp:
         self.clock = clock
 
     def handle(self, method: str, target: str, headers: Mapping[str, str]) -> Response:
+        """Answer one request; ``headers`` by their lower-case names."""
         if method not in ("GET", "HEAD"):
             return _error(405, f"method {method} not allowed", Allow="GET, HEAD")
-        if self.check_host and not _loopback_host(headers.get("Host", "")):
+        if self.check_host and not _loopback_host(headers.get("host", "")):
             return _error(403, "this server answers only requests addressed to localhost")
         parts = urlsplit(target)
         path = parts.path
         if path.startswith("/api/"):
-            if self.token and not self._authorised(headers.get("Authorization", "")):
+            if self.token and not self._authorised(headers.get("authorization", "")):
                 return _error(401, "an access token is needed: open the page with ?token=… or send"
                               " Authorization: Bearer <token>", **{"WWW-Authenticate": "Bearer"})
             return self._api(path[len("/api/"):], parse_qs(parts.query, keep_blank_values=True))
@@ -207,7 +207,8 @@ def _handler(app: WebApp) -> type[BaseHTTPRequestHandler]:
         sys_version = ""
 
         def _reply(self) -> None:
-            response = app.handle(self.command, self.path, self.headers)
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            response = app.handle(self.command, self.path, headers)
             self.send_response(response.status)
             for name, value in {**SECURITY_HEADERS, **response.headers}.items():
                 self.send_header(name, value)
