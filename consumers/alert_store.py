@@ -36,6 +36,8 @@ __all__ = ["OutboxRow", "AlertRecord", "Silence", "AlertTransaction", "AlertStor
 
 STATUSES = ("pending", "sent", "failed", "silenced")
 
+_Param = str | int | float  # a value bound to a ``?`` of a query
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_matches (rule TEXT NOT NULL, item_id TEXT NOT NULL, story_id TEXT NOT NULL,
   matched_at REAL NOT NULL, verdict TEXT NOT NULL DEFAULT '', PRIMARY KEY (rule, item_id));
@@ -204,7 +206,8 @@ class AlertStore:
         rows = self._db.execute(
             "SELECT id, alert_id, action, rule, target, attempts, payload FROM alert_outbox WHERE status = 'pending'"
             " AND next_attempt <= ? AND lease_until <= ? ORDER BY id LIMIT ?", (now, now, limit)).fetchall()
-        return [OutboxRow(*row[:6], json.loads(row[6])) for row in rows]
+        return [OutboxRow(row_id, alert_id, action, rule, target, attempts, json.loads(payload))
+                for row_id, alert_id, action, rule, target, attempts, payload in rows]
 
     def lease(self, row_id: int, now: float, seconds: float) -> bool:
         """Take the row for ``seconds`` unless another process holds it or it is no longer pending."""
@@ -227,7 +230,8 @@ class AlertStore:
     def requeue(self, now: float, ids: Sequence[int] = (), rule: str | None = None) -> int:
         """Put parked (failed) deliveries back in the queue with a fresh retry budget: the given ids,
         or with no ids every failed one (of ``rule``, when given). Returns how many."""
-        where, params = "status = 'failed'", [now]
+        where = "status = 'failed'"
+        params: list[_Param] = [now]
         if ids:
             where += f" AND id IN ({', '.join('?' for _ in ids)})"
             params += list(ids)
@@ -245,7 +249,8 @@ class AlertStore:
     def records(self, status: str | None = None, rule: str | None = None, limit: int = 50,
                 ids: Sequence[int] = ()) -> list[AlertRecord]:
         """Outbox rows, newest first, optionally of one status, one rule or the given ids."""
-        clauses, params = ["1 = 1"], []
+        clauses: list[str] = ["1 = 1"]
+        params: list[_Param] = []
         for column, value in (("status", status), ("rule", rule)):
             if value:
                 clauses.append(f"{column} = ?")

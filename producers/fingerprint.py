@@ -40,7 +40,8 @@ COMMON_IN = 3
 MIN_DISTINCT = 8
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it", "its", "of", "on", "or", "the", "to", "was", "were", "with"])
+_STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it",
+                   "its", "of", "on", "or", "the", "to", "was", "were", "with"])
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,16 @@ class Fingerprint:
     numbers: frozenset[int] = frozenset()  # words with a digit in them: amounts, counts, dates
 
     def to_blobs(self) -> tuple[bytes, bytes, bytes]:
-        return tuple(array.array("I", sorted(part)).tobytes() for part in (self.shingles, self.title_words, self.numbers))
+        return _blob(self.shingles), _blob(self.title_words), _blob(self.numbers)
 
     @classmethod
     def from_blobs(cls, shingles: bytes, title_words: bytes, numbers: bytes = b"") -> Fingerprint:
         return cls(*(frozenset(array.array("I", blob)) for blob in (shingles, title_words, numbers)))
+
+
+def _blob(hashes: frozenset[int]) -> bytes:
+    """The hashes, sorted, as unsigned machine ints (what :meth:`Fingerprint.from_blobs` reads back)."""
+    return array.array("I", sorted(hashes)).tobytes()
 
 
 def _hash32(text: str) -> int:

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ContextManager, Protocol
+from typing import Any, Protocol
 
 from pipeline.item import format_time
 from pipeline.settings import FeedSpec, ProducerSettings, RuleSpec
@@ -110,7 +111,7 @@ class AlertOutbox(Protocol):
     """What :class:`HealthAlerts` needs of the alert store (``consumers.alert_store.AlertStore``):
     ``transaction()`` yielding an object with ``history``, ``add_claim`` and ``add_outbox``."""
 
-    def transaction(self) -> ContextManager[Any]: ...
+    def transaction(self) -> AbstractContextManager[Any]: ...
 
 
 class HealthAlerts:

@@ -16,6 +16,7 @@ redirect loop, an undecodable body). The caller decides what an HTTP status mean
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import ssl
@@ -77,7 +78,8 @@ class _Decoder(Protocol):
 def http_get(url: str, headers: dict[str, str], limits: HttpLimits) -> HttpResponse:
     """GET ``url``, following redirects; any final status is returned, only 2xx bodies are read."""
     deadline = time.monotonic() + limits.total_timeout
-    visited, hops, current = [url], [], url
+    visited, current = [url], url
+    hops: list[tuple[int, str]] = []
     while True:
         response = _get_once(current, headers, limits, deadline)
         location = response.headers.get("location")
@@ -118,10 +120,8 @@ class _Watchdog:
         self.fired = True
         sock = self._connection.sock
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def cancel(self) -> None:
         self._timer.cancel()
@@ -138,10 +138,13 @@ def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, s
     proxy = urllib.request.getproxies().get(parts.scheme)
     if proxy and not urllib.request.proxy_bypass(host):
         proxy_parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        connection = http.client.HTTPConnection(proxy_parts.hostname, proxy_parts.port or 80, timeout=timeout)
+        proxy_host = proxy_parts.hostname
+        if not proxy_host:  # e.g. http_proxy=http://:3128; the value is not shown, it may hold a password
+            raise FetchError(f"{url}: the environment's {parts.scheme} proxy setting has no host name")
+        connection = http.client.HTTPConnection(proxy_host, proxy_parts.port or 80, timeout=timeout)
         if not https:
             return connection, url.split("#", 1)[0]
-        connection = http.client.HTTPSConnection(proxy_parts.hostname, proxy_parts.port or 80, timeout=timeout,
+        connection = http.client.HTTPSConnection(proxy_host, proxy_parts.port or 80, timeout=timeout,
                                                  context=_SSL_CONTEXT)
         connection.set_tunnel(host, port or 443)
         return connection, target

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
+from typing import NoReturn
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
@@ -57,7 +58,7 @@ class _Reader:
         self.stack: list[str | None] = []  # folder title per open outline (None: a feed outline)
         self.feeds: list[OpmlFeed] = []
 
-    def _refuse(self, *args) -> None:
+    def _refuse(self, *args: object) -> NoReturn:
         raise _Refused("DOCTYPE and entity declarations are not allowed in OPML")
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
@@ -145,7 +146,8 @@ def feed_entries(found: Sequence[OpmlFeed], existing: Sequence[FeedSpec]) -> lis
         known_urls.add(outline.url)
         host = urlsplit(outline.url).hostname or "feed"
         source = outline.category.split(" / ")[-1] if outline.category else (outline.title or host)
-        base = _slug(f"{source} {outline.title}" if outline.title and outline.title != source else source) or _slug(host)
+        named = f"{source} {outline.title}" if outline.title and outline.title != source else source
+        base = _slug(named) or _slug(host)
         feed_id, n = base, 2
         while feed_id in taken:
             feed_id, n = f"{base}-{n}", n + 1

@@ -210,7 +210,7 @@ def _json_entry(item: dict, feed_authors: tuple[str, ...], base: str) -> ParsedE
         title=_escaped(item.get("title")), summary=_escaped(item.get("summary")), content=content,
         published=_iso_to_utc(item.get("date_published")) or _iso_to_utc(item.get("date_modified")),
         authors=_json_authors(item) or feed_authors,
-        tags=_unique(item.get("tags") if isinstance(item.get("tags"), list) else ()),
+        tags=_unique(_list(item.get("tags"))),
         language=_string(item.get("language")) or None,
     )
 
@@ -246,6 +246,10 @@ def _string(value: Any) -> str:
 
 def _number(value: Any) -> str:
     return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _escaped(value: Any) -> str:

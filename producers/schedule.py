@@ -16,6 +16,7 @@ import random
 import re
 import statistics
 from collections.abc import Iterable
+from itertools import pairwise
 
 from pipeline.backoff import backoff_delay
 from pipeline.settings import ProducerSettings
@@ -41,7 +42,7 @@ def usual_gap(published: Iterable[float], recent: int = RECENT_ITEMS) -> float |
     times = sorted(set(published), reverse=True)[: recent + 1]
     if len(times) < 3:
         return None
-    return float(statistics.median(newer - older for newer, older in zip(times, times[1:])))
+    return float(statistics.median(newer - older for newer, older in pairwise(times)))
 
 
 def delay_after_success(settings: ProducerSettings, interval: float | None, hints: Iterable[float | None] = (),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass, field, fields
 
 from pipeline.transport.sqlite_common import connect, sqlite_path
 from producers.fetch import Validators
@@ -38,7 +38,7 @@ _TOUCH_AFTER = 86400.0  # a listed id's last-seen time is refreshed at most once
 class FeedState:
     feed_id: str
     url: str
-    validators: Validators = Validators()
+    validators: Validators = field(default_factory=Validators)
     next_check: float = 0.0
     error_count: int = 0
     last_error: str | None = None
@@ -95,7 +95,8 @@ class FeedStateStore:
         """Write states in one transaction."""
         marks = ", ".join("?" for _ in range(len(_COLUMNS) + 1))
         updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS)
-        sql = f"INSERT INTO feed_state (feed_id, {', '.join(_COLUMNS)}) VALUES ({marks}) ON CONFLICT (feed_id) DO UPDATE SET {updates}"
+        sql = (f"INSERT INTO feed_state (feed_id, {', '.join(_COLUMNS)}) VALUES ({marks})"
+               f" ON CONFLICT (feed_id) DO UPDATE SET {updates}")
         rows = [(s.feed_id, s.url, s.validators.etag, s.validators.last_modified, *astuple(s)[3:]) for s in states]
         self._write(lambda: self._db.executemany(sql, rows))
 
@@ -106,7 +107,8 @@ class FeedStateStore:
         seen: set[str] = set()
         for chunk in _chunks(ids):
             marks = ", ".join("?" for _ in chunk)
-            seen.update(r[0] for r in self._db.execute(f"SELECT item_id FROM seen_items WHERE item_id IN ({marks})", chunk))
+            rows = self._db.execute(f"SELECT item_id FROM seen_items WHERE item_id IN ({marks})", chunk)
+            seen.update(row[0] for row in rows)
         if now is not None and seen:
             self._touch(sorted(seen), now)
         return set(ids) - seen

@@ -11,6 +11,7 @@ Connect and every read are bounded by the action's ``timeout``. Network errors, 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -54,7 +55,5 @@ def post(action: ActionSpec, body: bytes, alert_id: str, content_type: str = "ap
 
 def _drain(response: http.client.HTTPResponse) -> None:
     """Read a little of the answer; the 2xx status already says the receiver took the alert."""
-    try:
+    with contextlib.suppress(OSError, http.client.HTTPException):
         response.read(65536)
-    except (OSError, http.client.HTTPException):
-        pass

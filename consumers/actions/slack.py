@@ -80,10 +80,7 @@ def message(alert: Alert) -> dict[str, Any]:
     """The Slack message: a plain ``text`` fallback (notifications) and the ``blocks``."""
     stories = story_views(alert)
     header = {"type": "header", "text": {"type": "plain_text", "text": clip(headline(alert), _HEADER), "emoji": True}}
-    if alert.get("kind") == "digest":
-        body = _digest_blocks(stories, alert)
-    else:
-        body = _story_blocks(stories[0], alert)
+    body = _digest_blocks(stories, alert) if alert.get("kind") == "digest" else _story_blocks(stories[0], alert)
     return {"text": clip(headline(alert), 300), "blocks": [header, *body][:50]}
 
 

@@ -9,7 +9,7 @@ mistake becomes a one-line :class:`QuerySyntaxError`. The semantics are document
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeAlias
 
 from pipeline.errors import UserInputError
 from pipeline.query.datemath import DateValue
@@ -90,7 +90,7 @@ class Exists:
     field: str
 
 
-Node = Union[MatchAll, Bool, Text, Keyword, DateRange, NumberRange, Exists]
+Node: TypeAlias = MatchAll | Bool | Text | Keyword | DateRange | NumberRange | Exists
 
 
 @dataclass(frozen=True)

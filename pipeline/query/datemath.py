@@ -21,6 +21,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 __all__ = ["DateValue", "Interval", "parse_date", "resolve", "date_interval", "format_bound"]
 
@@ -29,6 +30,9 @@ _PARTIAL = re.compile(r"(\d{4})(?:-(\d{2}))?")
 _SAMPLE_NOW = datetime(2000, 1, 1, tzinfo=UTC)
 _FIXED = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1),
           "H": timedelta(hours=1), "m": timedelta(minutes=1), "s": timedelta(seconds=1)}
+
+#: What an :class:`Interval` bounds: instants (date ranges) or numbers (number ranges, epoch seconds).
+_Bound = TypeVar("_Bound", datetime, float)
 
 
 @dataclass(frozen=True)
@@ -46,12 +50,12 @@ class DateValue:
 
 
 @dataclass(frozen=True)
-class Interval:
+class Interval(Generic[_Bound]):
     """Bounds of a range; None is open. Values are datetimes (dates) or floats (numbers)."""
 
-    low: object = None
+    low: _Bound | None = None
     low_inclusive: bool = True
-    high: object = None
+    high: _Bound | None = None
     high_inclusive: bool = True
 
     def is_empty(self) -> bool:
@@ -59,12 +63,10 @@ class Interval:
             return False
         return self.low > self.high or (self.low == self.high and not (self.low_inclusive and self.high_inclusive))
 
-    def contains(self, value: object) -> bool:
+    def contains(self, value: _Bound) -> bool:
         if self.low is not None and (value < self.low or (value == self.low and not self.low_inclusive)):
             return False
-        if self.high is not None and (value > self.high or (value == self.high and not self.high_inclusive)):
-            return False
-        return True
+        return self.high is None or not (value > self.high or (value == self.high and not self.high_inclusive))
 
 
 def parse_date(text: str) -> DateValue:
@@ -138,15 +140,12 @@ def resolve(value: DateValue, now: datetime) -> tuple[datetime, datetime | None]
 
 
 def date_interval(low: DateValue | None, high: DateValue | None, include_low: bool,
-                  include_high: bool, now: datetime) -> Interval:
+                  include_high: bool, now: datetime) -> Interval[datetime]:
     """The datetime interval a date range (or a bare date, low == high) denotes."""
-    interval = Interval()
+    interval: Interval[datetime] = Interval()
     if low is not None:
         start, end = resolve(low, now)
-        if include_low or end is None:
-            interval = Interval(start, include_low)
-        else:
-            interval = Interval(end, True)
+        interval = Interval(start, include_low) if include_low or end is None else Interval(end, True)
     if high is not None:
         start, end = resolve(high, now)
         if include_high and end is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from luqum import tree
 from luqum.exceptions import IllegalCharacterError, ParseError
@@ -27,6 +29,9 @@ from pipeline.query.ast import (
 from pipeline.query.datemath import DateValue, Interval, date_interval, parse_date
 
 __all__ = ["parse_query"]
+
+_Chars = list[tuple[str, bool]]  # unescaped characters of a value, each with whether it was escaped
+_End = TypeVar("_End", DateValue, float)  # a converted range end
 
 
 def parse_query(text: str) -> Query:
@@ -142,28 +147,29 @@ def _value_chars(item: tree.Item) -> tuple[list[tuple[str, bool]], bool]:
     raise QuerySyntaxError(f"invalid query: expected a value, got {str(item).strip()!r}")
 
 
-def _bool(must=(), should=(), must_not=()) -> Node | None:
+def _bool(must: Iterable[Node | None] = (), should: Iterable[Node | None] = (),
+          must_not: Iterable[Node | None] = ()) -> Node | None:
     """A Bool without empty (None) clauses, flattened and simplified; None when nothing is left."""
-    must = [node for node in must if node is not None]
-    should = [node for node in should if node is not None]
-    must_not = [node for node in must_not if node is not None]
-    if not must and not should and not must_not:
+    musts = [node for node in must if node is not None]
+    shoulds = [node for node in should if node is not None]
+    must_nots = [node for node in must_not if node is not None]
+    if not musts and not shoulds and not must_nots:
         return None
-    if len(must) + len(should) == 1 and not must_not:
-        return (must or should)[0]
+    if len(musts) + len(shoulds) == 1 and not must_nots:
+        return (musts or shoulds)[0]
     flat_must: list[Node] = []
-    for node in must:
+    for node in musts:
         if isinstance(node, Bool) and not node.should:
             flat_must.extend(node.must)
-            must_not.extend(node.must_not)
+            must_nots.extend(node.must_not)
         else:
             flat_must.append(node)
-    if must and not flat_must and should:
+    if musts and not flat_must and shoulds:
         flat_must.append(MatchAll())  # keep the should clauses optional, as they were
-    if not flat_must and not must_not:
-        should = [part for node in should for part in
-                  (node.should if isinstance(node, Bool) and not node.must and not node.must_not else (node,))]
-    return Bool(tuple(flat_must), tuple(should), tuple(must_not))
+    if not flat_must and not must_nots:
+        shoulds = [part for node in shoulds for part in
+                   (node.should if isinstance(node, Bool) and not node.must and not node.must_not else (node,))]
+    return Bool(tuple(flat_must), tuple(shoulds), tuple(must_nots))
 
 
 _MAX_SLOP = 100_000  # Elasticsearch needs a 32-bit slop; no field is this long
@@ -211,7 +217,9 @@ class _Converter:
 
     def _clauses(self, item: tree.BaseOperation, field: str | None) -> Node | None:
         """AND: every clause must match; implicit (juxtaposition): Lucene's +must / -must_not / should."""
-        must, should, must_not = [], [], []
+        must: list[Node | None] = []
+        should: list[Node | None] = []
+        must_not: list[Node | None] = []
         plain = must if isinstance(item, tree.AndOperation) else should
         for operand in item.operands:
             if isinstance(operand, (tree.Not, tree.Prohibit)):
@@ -245,7 +253,9 @@ class _Converter:
         chars, phrase = _value_chars(item)
         if chars == [("*", False)]:
             return MatchAll() if field is None else Exists(field)
-        kind = FieldKind.TEXT if field is None else field_kind(field)
+        if field is None:
+            return self._text(chars, None, item)
+        kind = field_kind(field)
         if kind is FieldKind.TEXT:
             return self._text(chars, field, item)
         if kind is FieldKind.KEYWORD:
@@ -315,20 +325,31 @@ class _Converter:
             low, high, include_low, include_high = item.a, None, item.include, True
         else:
             low, high, include_low, include_high = None, item.a, True, item.include
-        kind = field_kind(field) if field else None
-        if kind not in (FieldKind.DATE, FieldKind.NUMBER):
-            target = f"field {field!r} is {kind.value}:" if field else "a range needs a field:"
-            raise self._fail(f"{target} ranges only apply to date and number fields", item)
-        convert = self._date if kind is FieldKind.DATE else self._number
-        bounds = [None if bound is None or _is_star(bound) else convert(_value_chars(bound)[0], field, item)
-                  for bound in (low, high)]
-        if bounds == [None, None]:
+        if not field:
+            raise self._fail("a range needs a field: ranges only apply to date and number fields", item)
+        kind = field_kind(field)
+        if kind is None:  # not reached: _search_field only converts known fields
+            raise self._fail(f"unknown field {field!r}", item)
+        node: DateRange | NumberRange
+        if kind is FieldKind.DATE:
+            node = DateRange(field, *self._ends(low, high, self._date, field, item), include_low, include_high)
+        elif kind is FieldKind.NUMBER:
+            node = NumberRange(field, *self._ends(low, high, self._number, field, item), include_low, include_high)
+        else:
+            raise self._fail(f"field {field!r} is {kind.value}: ranges only apply to date and number fields", item)
+        if node.low is None and node.high is None:
             return Exists(field)
-        node_type = DateRange if kind is FieldKind.DATE else NumberRange
-        node = node_type(field, bounds[0], bounds[1], include_low, include_high)
         if _is_empty(node):
             raise self._fail(f"field {field!r}: empty range (the low end is above the high end)", item)
         return node
+
+    @staticmethod
+    def _ends(low: tree.Item | None, high: tree.Item | None, convert: Callable[[_Chars, str, tree.Item], _End],
+              field: str, item: tree.Item) -> tuple[_End | None, _End | None]:
+        """The converted ends of a range, low first; None for an open end (absent or ``*``)."""
+        def end(bound: tree.Item | None) -> _End | None:
+            return None if bound is None or _is_star(bound) else convert(_value_chars(bound)[0], field, item)
+        return end(low), end(high)
 
 
 def _is_star(item: tree.Item) -> bool:
@@ -339,7 +360,5 @@ def _is_empty(node: DateRange | NumberRange) -> bool:
     if isinstance(node, DateRange):
         if node.low is None or node.high is None or node.low.anchor is None or node.high.anchor is None:
             return False
-        interval = date_interval(node.low, node.high, node.include_low, node.include_high, node.low.anchor)
-    else:
-        interval = Interval(node.low, node.include_low, node.high, node.include_high)
-    return interval.is_empty()
+        return date_interval(node.low, node.high, node.include_low, node.include_high, node.low.anchor).is_empty()
+    return Interval(node.low, node.include_low, node.high, node.include_high).is_empty()

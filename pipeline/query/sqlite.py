@@ -141,8 +141,10 @@ def _keyword(node: Keyword) -> _Sql:
             (node.field, node.value.casefold()))
 
 
-def _bounds(column: str, low, low_inclusive: bool, high, high_inclusive: bool) -> _Sql:
-    conditions, params = [], []
+def _bounds(column: str, low: float | None, low_inclusive: bool, high: float | None,
+            high_inclusive: bool) -> _Sql:
+    conditions: list[str] = []
+    params: list[float] = []
     if low is not None:
         conditions.append(f"{column} {'>=' if low_inclusive else '>'} ?")
         params.append(low)

@@ -75,7 +75,7 @@ def parse_hosts(url: str) -> list[str]:
         if not split.hostname:
             raise ConfigError(f"index: {part.strip()!r} in {url!r} is not host:port")
         try:
-            split.port
+            _ = split.port  # parsed on access: ValueError when not a number in 0-65535
         except ValueError:
             raise ConfigError(f"index: bad port in {part.strip()!r}") from None
         hosts.append(host)

@@ -76,7 +76,7 @@ def _server(text: str, url: str) -> str:
 
 
 def _ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
+    return round(seconds * 1000)
 
 
 def client_config(servers: Sequence[str], kafka: KafkaSettings, source: str = "<settings>") -> dict[str, Any]:
@@ -193,9 +193,9 @@ def quiet_kafka_logging(interval: float = 30.0) -> None:
         library.setLevel(logging.WARNING)
     throttle = _Throttle(interval)
     for name, existing in list(logging.Logger.manager.loggerDict.items()):
-        if (name == "kafka" or name.startswith("kafka.")) and isinstance(existing, logging.Logger):
-            if not any(isinstance(f, _Throttle) for f in existing.filters):
-                existing.addFilter(throttle)
+        if ((name == "kafka" or name.startswith("kafka.")) and isinstance(existing, logging.Logger)
+                and not any(isinstance(f, _Throttle) for f in existing.filters)):
+            existing.addFilter(throttle)
 
 
 @contextmanager

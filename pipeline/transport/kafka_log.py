@@ -25,6 +25,7 @@ Only this module and :mod:`pipeline.transport.kafka_admin` import kafka-python.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -248,10 +249,9 @@ class KafkaLogProducer:
         for pending in self._pending:
             if pending.future is None:
                 continue
-            try:
+            # timed out or failed: it stays pending and is judged by the caller
+            with contextlib.suppress(Errors.KafkaError):
                 pending.future.get(timeout=max(0.0, deadline - time.monotonic()))
-            except Errors.KafkaError:
-                pass  # timed out or failed: it stays pending and is judged by the caller
 
     def _unacknowledged(self) -> NewsmonError:
         errors = [p.future.exception for p in self._pending if p.future is not None and p.future.failed()]

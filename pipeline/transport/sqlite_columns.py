@@ -147,7 +147,7 @@ class Columns:
     def facets(self, fields: Sequence[str], rowids: np.ndarray | None, size: int) -> dict[str, list[tuple[str, int]]]:
         """Per field, the ``size`` values on most of the documents (``rowids``; None: all), ties by value."""
         mask = self._mask(rowids)
-        out = {}
+        out: dict[str, list[tuple[str, int]]] = {}
         for name in fields:
             field = self.fields[name]
             counts = np.bincount(field.codes[mask[field.rows]], minlength=len(field.values))

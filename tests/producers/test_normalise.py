@@ -316,6 +316,6 @@ def test_escaped_markup_in_an_rss_title_ends_up_as_plain_text():
             b"Police said the device was defused.<script>alert(2)</script>]]></description>"
             b"</item></channel></rss>")
     parsed = parse_feed(body, url="https://e.example/feed")
-    (result,), errors = normalise_feed(parsed, feed=FEED, source="S", fetched_at=FETCHED)
+    (result,), _ = normalise_feed(parsed, feed=FEED, source="S", fetched_at=FETCHED)
     assert result.item.title == "Blast near Peshawar cantonment"
     assert result.item.summary == "Police said the device was defused."

@@ -132,7 +132,7 @@ PAGE = """<!doctype html><html><head><base href="/news/">
 
 def test_discover_feeds():
     links = discover_feeds(PAGE, "https://site.example/")
-    assert [(l.url, l.format, l.title) for l in links] == [
+    assert [(link.url, link.format, link.title) for link in links] == [
         ("https://site.example/news/feed.xml", "rss", "Top stories"),
         ("https://cdn.example/atom", "atom", ""),
         ("https://site.example/feed.json", "json", ""),

@@ -104,7 +104,7 @@ def _phrase_hit(words: list[str], terms: list[str], slop: int, prefix: bool) -> 
         if index == len(terms):
             shifted = [pos - i for i, pos in enumerate(chosen)]
             return max(shifted) - min(shifted) <= slop
-        return any(search(index + 1, chosen + [pos]) for pos, word in enumerate(words)
+        return any(search(index + 1, [*chosen, pos]) for pos, word in enumerate(words)
                    if ok(word, index) and pos not in chosen)
     return search(0, [])
 
