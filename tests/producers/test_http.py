@@ -155,3 +155,11 @@ def test_fetch_page_asks_for_html(server):
     server.routes["/article"] = content(b"<html><body><p>x</p></body></html>", "text/html")
     page = fetch_page(server.url("/article"), LIMITS)
     assert page.body.startswith(b"<html>") and "text/html" in server.requests[-1][1]["Accept"]
+
+
+def test_a_proxy_setting_without_a_host_name_is_a_fetch_error_that_hides_the_value(monkeypatch):
+    monkeypatch.setenv("http_proxy", "http://user:secret@:3128")
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(FetchError, match="http proxy setting has no host name") as caught:
+        http_get("http://feeds.example.test/rss", {}, LIMITS)
+    assert "secret" not in str(caught.value)
