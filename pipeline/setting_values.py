@@ -1,20 +1,48 @@
-"""The converters that check and type each configuration value, and their table per section.
+"""The converters that check and type each configuration value, and the declarations that attach them to fields.
 
 A converter takes the raw YAML (or environment) value and returns the typed value, or raises
 ValueError saying what it expected; :func:`typed` turns that into a ConfigError naming the field.
+
+Each setting is declared once, as a dataclass field whose metadata says how it is read:
+
+- :func:`setting`: a scalar key of the file, checked by its converter, overridable from the
+  environment unless ``env=False``;
+- :func:`required`: the same, without a default (a feed's ``id``, ``url``, ``source``);
+- a field whose default is an instance of another settings dataclass is a nested section, whose
+  keys are that dataclass's fields;
+- :func:`compound`: a key parsed by its own code (``feeds``, ``rules``, ``topics``);
+- :func:`secret`: not a key of the file at all, filled only from the named environment variable.
+
+The loader and the documentation check both read the declarations back with :func:`file_keys`,
+:func:`converters`, :func:`env_variables`, :func:`sections` and :func:`secret_variables`, so the
+accepted keys, their order in messages and the environment variables are never listed twice.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import Field, field, fields, is_dataclass, replace
+from typing import Any, TypeVar
 
 from pipeline.durations import parse_duration
 from pipeline.errors import ConfigError
 
-__all__ = ["typed", "as_flag", "as_text", "country_code", "port_number", "PRODUCER_FIELDS", "CONSUMER_FIELDS", "KAFKA_FIELDS",
-           "CLASSIFIER_FIELDS", "ES_FIELDS", "WEB_FIELDS"]
+__all__ = [
+    "typed", "as_flag", "as_text", "country_code", "port_number", "positive_int", "count", "one_of",
+    "ner_mode", "index_name", "positive_seconds", "registry_name", "optional_duration", "optional_country",
+    "setting", "required", "compound", "secret",
+    "file_keys", "required_keys", "converters", "env_variables", "sections", "secret_variables",
+    "convert_present", "parse_section", "fill_secrets",
+]
+
+T = TypeVar("T")
+
+_CONVERT = "newsmon.convert"  # the converter of a scalar key
+_ENV = "newsmon.env"  # True when the key can be overridden from the environment
+_REQUIRED = "newsmon.required"  # True when the key has no default
+_COMPOUND = "newsmon.compound"  # True for a key parsed by its own code
+_SECRET_ENV = "newsmon.secret_env"  # the variable a secret is read from (never a key of the file)
 
 
 def typed(convert: Callable[[Any], Any], value: Any, where: str) -> Any:
@@ -24,10 +52,19 @@ def typed(convert: Callable[[Any], Any], value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+# -- converters ---------------------------------------------------------------------------------------------------
+
 def positive_int(value: Any) -> int:
     number = int(value)
     if number <= 0:
         raise ValueError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def count(value: Any) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"expected 0 or more, got {value!r}")
     return number
 
 
@@ -60,36 +97,14 @@ def country_code(value: Any) -> str:
     return code
 
 
-PRODUCER_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "interval": parse_duration, "min_interval": parse_duration, "max_interval": parse_duration,
-    "error_backoff_max": parse_duration, "timeout": parse_duration, "total_timeout": parse_duration,
-    "max_redirects": positive_int, "max_bytes": positive_int, "concurrency": positive_int,
-    "per_host_concurrency": positive_int, "broken_after": positive_int, "stale_after": parse_duration,
-    "dedup_window": parse_duration, "seen_retention": parse_duration, "user_agent": as_text,
-}
-
 def one_of(*allowed: str) -> Callable[[Any], str]:
+    """A converter accepting one of ``allowed`` in any case, returned upper-cased."""
     def convert(value: Any) -> str:
         text = as_text(value).upper()
         if text not in allowed:
             raise ValueError(f"expected one of {', '.join(allowed)}, got {value!r}")
         return text
     return convert
-
-
-KAFKA_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "partitions": positive_int, "replication_factor": positive_int,
-    "retention": parse_duration, "dlq_retention": parse_duration,
-    "security_protocol": one_of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
-    "sasl_mechanism": one_of("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
-    "ssl_cafile": as_text, "client_id": as_text, "request_timeout": parse_duration,
-    "session_timeout": parse_duration, "max_poll_interval": parse_duration,
-}
-
-CONSUMER_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "batch_size": positive_int, "poll_timeout": parse_duration,
-    "backoff_initial": parse_duration, "backoff_max": parse_duration,
-}
 
 
 def ner_mode(value: Any) -> str:
@@ -99,32 +114,11 @@ def ner_mode(value: Any) -> str:
     return text
 
 
-CLASSIFIER_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "spacy_model": as_text, "topic_model": as_text, "ner": ner_mode, "max_chars": positive_int,
-    "ner_max_chars": positive_int, "batch_size": positive_int, "story_window": parse_duration,
-}
-
-
-def count(value: Any) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError(f"expected 0 or more, got {value!r}")
-    return number
-
-
 def index_name(value: Any) -> str:
     text = as_text(value)
     if not text or text != text.lower() or text[0] in "-_+" or any(c in text for c in ' \\/*?"<>|,#:'):
         raise ValueError(f"expected a lower-case Elasticsearch index name, got {value!r}")
     return text
-
-
-ES_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "alias": index_name, "ca_file": as_text, "request_timeout": parse_duration,
-    "shards": positive_int, "replicas": count, "bulk_docs": positive_int, "bulk_bytes": positive_int,
-    "bulk_retries": count, "bulk_backoff_initial": parse_duration, "bulk_backoff_max": parse_duration,
-    "template_file": as_text,
-}
 
 
 def positive_seconds(value: Any) -> float:
@@ -134,7 +128,108 @@ def positive_seconds(value: Any) -> float:
     return seconds
 
 
-WEB_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "enabled": as_flag, "host": as_text, "port": port_number,
-    "refresh_seconds": positive_seconds,
-}
+def registry_name(value: Any) -> str:
+    """The name an implementation is registered under: lower-case letters, digits and ``_``, from a letter."""
+    text = as_text(value)
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", text):
+        raise ValueError(f"expected a lower-case name such as hybrid, got {value!r}")
+    return text
+
+
+def optional_duration(value: Any) -> float | None:
+    """A duration, or None (unset) for a null value."""
+    return None if value is None else parse_duration(value)
+
+
+def optional_country(value: Any) -> str:
+    """A country code, or "" (none) for a null or empty value."""
+    return "" if value in (None, "") else country_code(value)
+
+
+# -- declarations -------------------------------------------------------------------------------------------------
+
+def setting(default: T, convert: Callable[[Any], T], *, env: bool = True) -> T:
+    """A scalar key with its default and converter; ``env=False`` when no variable may override it."""
+    return field(default=default, metadata={_CONVERT: convert, _ENV: env})
+
+
+def required(convert: Callable[[Any], T]) -> T:
+    """A scalar key that must be given (no default, no environment variable)."""
+    return field(metadata={_CONVERT: convert, _ENV: False, _REQUIRED: True})
+
+
+def compound(default: Any = (), *, factory: Callable[[], Any] | None = None) -> Any:
+    """A key parsed by its own code rather than by a converter (a list of feeds, the rules, the topics)."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={_COMPOUND: True})
+    return field(default=default, metadata={_COMPOUND: True})
+
+
+def secret(variable: str) -> str:
+    """A credential read only from the environment ``variable``: refused in the file, hidden from repr."""
+    return field(default="", repr=False, metadata={_SECRET_ENV: variable})
+
+
+# -- reading the declarations back --------------------------------------------------------------------------------
+
+def _declared(cls: type) -> tuple[Field[Any], ...]:
+    return fields(cls)
+
+
+def _is_section(f: Field[Any]) -> bool:
+    return is_dataclass(f.default) and not isinstance(f.default, type)
+
+
+def file_keys(cls: type) -> tuple[str, ...]:
+    """The keys of ``cls`` accepted from the file, in declaration order (secrets and internals excluded)."""
+    return tuple(f.name for f in _declared(cls) if _CONVERT in f.metadata or _COMPOUND in f.metadata
+                 or _is_section(f))
+
+
+def required_keys(cls: type) -> tuple[str, ...]:
+    """The keys of ``cls`` that must be given, in declaration order."""
+    return tuple(f.name for f in _declared(cls) if f.metadata.get(_REQUIRED))
+
+
+def converters(cls: type) -> dict[str, Callable[[Any], Any]]:
+    """The scalar keys of ``cls`` and their converters, in declaration order."""
+    return {f.name: f.metadata[_CONVERT] for f in _declared(cls) if _CONVERT in f.metadata}
+
+
+def env_variables(cls: type, prefix: str) -> dict[str, str]:
+    """The scalar keys of ``cls`` that the environment may override, each with its variable ``<prefix><KEY>``."""
+    return {f.name: f"{prefix}{f.name.upper()}" for f in _declared(cls) if f.metadata.get(_ENV)}
+
+
+def sections(cls: type) -> dict[str, type]:
+    """The nested sections of ``cls``: key -> the dataclass that declares the section's keys."""
+    return {f.name: type(f.default) for f in _declared(cls) if _is_section(f)}
+
+
+def secret_variables(cls: type) -> dict[str, str]:
+    """The secrets of ``cls``: field -> the environment variable it is read from."""
+    return {f.name: f.metadata[_SECRET_ENV] for f in _declared(cls) if _SECRET_ENV in f.metadata}
+
+
+def convert_present(cls: type, raw: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """Every scalar key of ``cls`` present in ``raw``, converted; an error names ``<prefix><key>``."""
+    return {key: typed(convert, raw[key], f"{prefix}{key}") for key, convert in converters(cls).items() if key in raw}
+
+
+def parse_section(cls: type, raw: Any, where: str) -> Any:
+    """An instance of ``cls`` from the mapping ``raw`` (None = all defaults); errors name ``<where>.<key>``."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected a mapping")
+    known = file_keys(cls)
+    unknown = set(raw) - set(known)
+    if unknown:
+        raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key (known: {', '.join(known)})")
+    return cls(**convert_present(cls, raw, f"{where}."))
+
+
+def fill_secrets(value: T, env: Mapping[str, str]) -> T:
+    """``value`` (a settings dataclass) with each secret taken from its environment variable ("" when unset)."""
+    found = {name: env.get(variable, "") for name, variable in secret_variables(type(value)).items()}
+    return replace(value, **found) if found else value  # type: ignore[type-var]

@@ -93,3 +93,61 @@ def test_repository_default_configuration_is_valid():
     settings = load_settings("newsmon.yaml", {})
     assert len(settings.feeds) >= 10
     assert {tuple(r.topics) for r in settings.rules} >= {("counterterrorism",), ("minerals_cooperation",)}
+
+
+def test_classifier_kind_defaults_to_hybrid_and_takes_a_registered_name(tmp_path):
+    from pipeline.settings import ClassifierSettings, settings_from_mapping
+
+    assert ClassifierSettings().kind == "hybrid"
+    assert settings_from_mapping({"classifier": {"kind": "keyword_only"}}, "x.yaml", {}).classifier.kind == "keyword_only"
+    assert settings_from_mapping({}, "x.yaml", {"NEWSMON_CLASSIFIER_KIND": "other"}).classifier.kind == "other"
+    for bad in ("Hybrid", "", "2nd", "my-kind", 3):
+        with pytest.raises(ConfigError, match=r"x\.yaml: classifier\.kind: expected a lower-case name"):
+            settings_from_mapping({"classifier": {"kind": bad}}, "x.yaml", {})
+
+
+def test_unknown_keys_list_the_known_ones_in_declaration_order():
+    from pipeline.settings import settings_from_mapping
+
+    with pytest.raises(ConfigError) as info:
+        settings_from_mapping({"producer": {"intervall": "1m"}}, "newsmon.yaml", {})
+    assert str(info.value).startswith("newsmon.yaml: producer.intervall: unknown key (known: interval, min_interval,")
+    with pytest.raises(ConfigError, match=r"classifier\.colour: unknown key \(known: kind, spacy_model, topic_model,"):
+        settings_from_mapping({"classifier": {"colour": "red"}}, "newsmon.yaml", {})
+    with pytest.raises(ConfigError, match=r"^x: colour: unknown key \(known: classifier, consumer, elasticsearch, feeds,"
+                                          r" index, kafka, log, metrics_host, metrics_port, producer, rules, rules_dir,"
+                                          r" state, topics, web\)$"):
+        settings_from_mapping({"colour": 1}, "x", {})
+
+
+def test_every_section_takes_its_environment_variables():
+    from pipeline.settings import settings_from_mapping
+
+    env = {"NEWSMON_KAFKA_PARTITIONS": "3", "NEWSMON_ELASTICSEARCH_ALIAS": "news", "NEWSMON_CONSUMER_BATCH_SIZE": "7",
+           "NEWSMON_METRICS_PORT": "9108", "NEWSMON_METRICS_HOST": "0.0.0.0", "NEWSMON_STATE": "sqlite:///s.db",
+           "NEWSMON_PRODUCER_USER_AGENT": ""}  # an empty variable overrides nothing
+    settings = settings_from_mapping({"kafka": {"partitions": 12}}, "x.yaml", env)
+    assert (settings.kafka.partitions, settings.elasticsearch.alias, settings.consumer.batch_size) == (3, "news", 7)
+    assert (settings.metrics_port, settings.metrics_host, settings.state) == (9108, "0.0.0.0", "sqlite:///s.db")
+    assert settings.producer.user_agent.startswith("newsmon/")
+    with pytest.raises(ConfigError, match=r"x\.yaml: metrics_port: expected a TCP port"):
+        settings_from_mapping({}, "x.yaml", {"NEWSMON_METRICS_PORT": "70000"})
+
+
+def test_credentials_come_only_from_the_environment():
+    from pipeline.settings import settings_from_mapping
+
+    env = {"NEWSMON_KAFKA_USERNAME": "ku", "NEWSMON_KAFKA_PASSWORD": "kafka-pw-1", "NEWSMON_ES_API_KEY": "es-key-1"}
+    settings = settings_from_mapping({"kafka": {"security_protocol": "sasl_ssl", "sasl_mechanism": "plain"}}, "x", env)
+    assert (settings.kafka.username, settings.kafka.password, settings.elasticsearch.api_key) == ("ku", "kafka-pw-1", "es-key-1")
+    assert "kafka-pw-1" not in repr(settings) and "es-key-1" not in repr(settings)
+    for raw, message in [({"kafka": {"username": "u"}}, r"kafka\.username: unknown key"),
+                         ({"elasticsearch": {"password": "p"}}, "secrets are read only from the environment"),
+                         ({"kafka": {"security_protocol": "SASL_SSL", "sasl_mechanism": "PLAIN"}},
+                          "needs NEWSMON_KAFKA_USERNAME and NEWSMON_KAFKA_PASSWORD in the environment")]:
+        with pytest.raises(ConfigError, match=message):
+            settings_from_mapping(raw, "x", {})
+    with pytest.raises(ConfigError, match="NEWSMON_ES_USERNAME and NEWSMON_ES_PASSWORD must be set together"):
+        settings_from_mapping({}, "x", {"NEWSMON_ES_USERNAME": "u"})
+    with pytest.raises(ConfigError, match="set NEWSMON_ES_API_KEY or NEWSMON_ES_USERNAME/PASSWORD, not both"):
+        settings_from_mapping({}, "x", {"NEWSMON_ES_API_KEY": "k", "NEWSMON_ES_USERNAME": "u", "NEWSMON_ES_PASSWORD": "p"})
