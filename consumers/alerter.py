@@ -26,6 +26,7 @@ from consumers.rules import CompiledRule, compile_rules, decide, rule_matches
 from pipeline.document import index_document
 from pipeline.errors import RetryLater
 from pipeline.item import ClassifiedItem, decode_json
+from pipeline.loop import StageBase
 from pipeline.rule_settings import RuleSpec
 from pipeline.transport.base import Record
 
@@ -41,7 +42,9 @@ def _targets(rule: RuleSpec) -> list[tuple[int, str]]:
     return [(index, action.target) for index, action in enumerate(rule.actions)]
 
 
-class AlerterStage:
+class AlerterStage(StageBase):
+    """``created`` counts the outbox rows this process queued: one per alert and action."""
+
     name = "alerter"
 
     def __init__(self, rules: Sequence[RuleSpec], store: AlertStore, sender: Sender = send_alert,
@@ -50,8 +53,7 @@ class AlerterStage:
         self.specs = {rule.name: rule for rule in rules}
         self.store, self.clock = store, clock
         self.deliverer = Deliverer(self.specs, store, sender, clock)
-        self.alerts_created = 0  # outbox rows this process created (one per alert and action)
-        self.alerts_sent = 0
+        self.created = 0
         self._pruned_at = 0.0
 
     def handle(self, record: Record) -> None:
@@ -76,7 +78,7 @@ class AlerterStage:
             if decision.alerts:
                 payload = story_alert(rule, item, decision.seq, now)
                 if tx.add_claim(payload, item["id"], now, decision.window) is None:
-                    self.alerts_created += tx.add_outbox(payload, _targets(rule), now)
+                    self.created += tx.add_outbox(payload, _targets(rule), now)
         logger.log(logging.INFO if decision.alerts else logging.DEBUG, "event=match rule=%s story=%s item=%s verdict=%s"
                    " seq=%d", rule.name, story_id, item["id"], decision.verdict.value, decision.seq)
 
@@ -88,7 +90,7 @@ class AlerterStage:
                 stories = tx.close_digest(name, start, now)
                 if stories and rule is not None:
                     payload = digest_alert(rule, (start, end), stories, now)
-                    self.alerts_created += tx.add_outbox(payload, _targets(rule), now)
+                    self.created += tx.add_outbox(payload, _targets(rule), now)
             if stories is not None:
                 logger.info("event=digest_closed rule=%s start=%d stories=%d", name, start, len(stories))
 
@@ -96,7 +98,7 @@ class AlerterStage:
         """Close the digest windows that have ended, then deliver whatever is due."""
         try:
             self._close_digests()
-            self.alerts_sent += self.deliverer.deliver_due()
+            self.deliverer.deliver_due()
             self._prune_matches()
         except sqlite3.OperationalError as exc:  # the state database stayed busy past its timeout
             raise RetryLater(f"alert store: {exc}") from None

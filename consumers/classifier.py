@@ -21,6 +21,7 @@ from datetime import datetime
 from pipeline.classify import Classifier, Judgement
 from pipeline.errors import RetryLater
 from pipeline.item import ClassifiedItem, RawItem, decode_json, format_time, parse_time, utc_now
+from pipeline.loop import StageBase
 from pipeline.nlp.stories import MemoryStoryStore, MinHasher, StoryStore
 from pipeline.transport.base import TOPIC_CLASSIFIED, LogProducer, Record
 
@@ -94,13 +95,16 @@ def classify_item(classifier: Classifier, raw: RawItem, now: datetime,
     return classify_items(classifier, stories or StoryAssigner(), [raw], now)[0]
 
 
-class ClassifierStage:
+class ClassifierStage(StageBase):
+    """``created`` counts the items published to ``newsmon.classified`` (a replayed item counts again)."""
+
     name = "classifier"
 
     def __init__(self, classifier: Classifier, producer: LogProducer, stories: StoryAssigner | None = None,
                  clock: Callable[[], datetime] = utc_now, home: HomeCountries = NO_HOME_COUNTRIES) -> None:
         self.classifier, self.producer, self.clock, self.home = classifier, producer, clock, home
         self.stories = stories or StoryAssigner()
+        self.created = 0
         self._pending: list[tuple[Record, RawItem]] = []
 
     def handle(self, record: Record) -> None:
@@ -133,7 +137,8 @@ class ClassifierStage:
                     raise
                 except Exception as item_exc:
                     failures.append((record, item_exc))
-        for (_, raw), item in published:
+        for _, item in published:
             self.producer.publish(TOPIC_CLASSIFIED, item.id, item.to_json())
+        self.created += len(published)
         self._pending.clear()
         return failures

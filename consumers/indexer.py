@@ -1,6 +1,6 @@
 """The indexer stage: ``newsmon.classified`` → the search index, keyed by item id (idempotent).
 
-A document the index refuses for good while flushing (``SearchIndex.flush`` returns it as a
+A document the index refuses for good while flushing (``IndexWriter.flush`` returns it as a
 :class:`~pipeline.transport.base.Rejection`, e.g. a value the Elasticsearch mapping cannot take)
 is handed back to the consume loop with the record it came from, which dead-letters it; the rest of
 the batch is indexed and committed. An unavailable index raises RetryLater from ``flush``.
@@ -14,8 +14,9 @@ from datetime import datetime
 from pipeline.document import index_document
 from pipeline.errors import PermanentError
 from pipeline.item import ClassifiedItem, decode_json, parse_time, utc_now
+from pipeline.loop import StageBase
 from pipeline.metrics import Metrics
-from pipeline.transport.base import Record, SearchIndex
+from pipeline.transport.base import IndexWriter, Record
 
 __all__ = ["IndexerStage", "IndexRejected"]
 
@@ -24,12 +25,16 @@ class IndexRejected(PermanentError):
     """The search index refused the item's document for good; the reason is the index's own."""
 
 
-class IndexerStage:
+class IndexerStage(StageBase):
+    """Writes through an :class:`~pipeline.transport.base.IndexWriter`; ``created`` counts the documents
+    the index took (a replayed item counts again)."""
+
     name = "indexer"
 
-    def __init__(self, index: SearchIndex, clock: Callable[[], datetime] = utc_now,
+    def __init__(self, index: IndexWriter, clock: Callable[[], datetime] = utc_now,
                  metrics: Metrics | None = None) -> None:
         self.index, self.clock, self.metrics = index, clock, metrics
+        self.created = 0
         self._fetched: dict[str, datetime] = {}
         self._records: dict[str, Record] = {}  # item id -> the record its queued document came from
 
@@ -43,6 +48,7 @@ class IndexerStage:
         """Flush the index (RetryLater propagates and keeps this batch's state for the retry);
         returns the records whose documents the index rejected, for the dead-letter topic."""
         rejected = self.index.flush() or []
+        self.created += len(self._records.keys() - {rejection.doc_id for rejection in rejected})
         failures: list[tuple[Record, Exception]] = []
         for rejection in rejected:
             record = self._records.get(rejection.doc_id)

@@ -16,9 +16,9 @@ from consumers.alerter import AlerterStage
 from consumers.classifier import ClassifierStage, HomeCountries, StoryAssigner
 from consumers.indexer import IndexerStage
 from newsmon.web.server import Sources, WebServer, serve_web
-from pipeline.classify import Classifier
-from pipeline.errors import ConfigError, NewsmonError, UserInputError
-from pipeline.loop import ConsumeLoop, StopSignal
+from pipeline.classify import Classifier, open_classifier
+from pipeline.errors import NewsmonError, UserInputError
+from pipeline.loop import ConsumeLoop, Stage, StopSignal
 from pipeline.metrics import Metrics
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_RAW, Log, LogProducer
@@ -58,13 +58,9 @@ class Progress:
 
 
 def build_classifier(settings: Settings) -> Classifier:
-    """The hybrid spaCy classifier (imported here: spaCy is loaded only by commands that classify)."""
-    from pipeline.nlp.hybrid import HybridClassifier
-
-    try:
-        return HybridClassifier(settings.topics, settings.classifier)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{settings.source}: classifier: {exc}") from None
+    """The configured classifier (``classifier.kind``); its module, and spaCy with it, is imported
+    here, so only commands that classify load it."""
+    return open_classifier(settings.topics, settings.classifier, settings.source)
 
 
 def build_home_countries(settings: Settings) -> HomeCountries:
@@ -79,7 +75,7 @@ def build_story_assigner(settings: Settings) -> StoryAssigner:
     return StoryAssigner(SqliteStoryStore(settings.state_url), settings.classifier.story_window)
 
 
-def _build_stage(name: str, settings: Settings, producer: LogProducer, metrics: Metrics | None):
+def _build_stage(name: str, settings: Settings, producer: LogProducer, metrics: Metrics | None) -> Stage:
     if name == "classifier":
         return ClassifierStage(build_classifier(settings), producer, build_story_assigner(settings),
                                home=build_home_countries(settings))
@@ -94,7 +90,9 @@ def build_loop(name: str, settings: Settings, log: Log, stop: StopSignal,
                poll_timeout: float | None = None, metrics: Metrics | None = None) -> ConsumeLoop:
     """A stage on its own consumer group (named after the stage), with its own producer for output and DLQ."""
     producer = log.producer()
-    consumer_settings = settings.consumer if poll_timeout is None else replace(settings.consumer, poll_timeout=poll_timeout)
+    consumer_settings = settings.consumer
+    if poll_timeout is not None:
+        consumer_settings = replace(consumer_settings, poll_timeout=poll_timeout)
     return ConsumeLoop(_build_stage(name, settings, producer, metrics), log.consumer(name, [INPUT_TOPIC[name]]),
                        producer, consumer_settings, stop, metrics)
 
@@ -179,7 +177,7 @@ def run_producer(settings: Settings, stop: StopSignal, *, once: bool,
 def _stage_counts(loops: dict[str, ConsumeLoop], progress: Progress) -> None:
     progress.classified = loops["classifier"].stats.processed
     progress.indexed = loops["indexer"].stats.processed
-    progress.alerts = loops["alerter"].stage.alerts_created
+    progress.alerts = loops["alerter"].stage.created
     progress.dead_letters = sum(loop.stats.dead_lettered for loop in loops.values())
 
 

@@ -1,5 +1,10 @@
 """The ``newsmon`` command line: argument parsing, configuration loading, and exit codes.
 
+Every leaf subcommand registers its handler with ``set_defaults(handler=Handler(...))``: a module
+and function name that is imported only after the arguments parsed, so ``--help`` and argument
+errors never load the command modules. Every handler has one signature,
+``cmd_x(settings, args, progress) -> int``, and unpacks its own arguments.
+
 Exit codes: 0 success, 1 runtime failure, 2 bad input or configuration. A user's mistake is
 reported in one line on stderr naming the file, line or field, never with a traceback.
 """
@@ -7,24 +12,46 @@ reported in one line on stderr naming the file, line or field, never with a trac
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn, TypeAlias, cast
 
 from newsmon.console import ProgressLine, configure_logging
 from pipeline.errors import NewsmonError, UserInputError
 from pipeline.settings import Settings, load_settings
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "Handler", "CommandFunction"]
 
 DEFAULT_CONFIG = "newsmon.yaml"
+COMMANDS_PACKAGE = "newsmon.commands"
 logger = logging.getLogger("newsmon")
+
+CommandFunction: TypeAlias = Callable[[Settings, argparse.Namespace, ProgressLine | None], int]
+_Commands: TypeAlias = "argparse._SubParsersAction[_Parser]"
+
+
+@dataclass(frozen=True)
+class Handler:
+    """A command's entry point by name: ``module.function``, imported when the command runs."""
+
+    module: str
+    function: str
+
+    def resolve(self) -> CommandFunction:
+        """Import the module and return the function (ImportError or AttributeError when it is not there)."""
+        return cast(CommandFunction, getattr(importlib.import_module(self.module), self.function))
+
+    def __call__(self, settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+        return self.resolve()(settings, args, progress)
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
+    def error(self, message: str) -> NoReturn:  # one line, exit 2
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
@@ -32,49 +59,54 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", help=f"YAML configuration (default: ./{DEFAULT_CONFIG} if present)")
 
 
-def _add_service_commands(sub) -> None:
-    run = sub.add_parser("run", help="embedded all-in-one: poll feeds, classify, index, alert")
-    _config_arg(run)
+def _command(sub: _Commands, name: str, text: str, target: str) -> _Parser:
+    """A leaf command with ``-c/--config`` that runs ``target``, ``"module:function"`` in newsmon.commands."""
+    module, function = target.split(":")
+    parser = sub.add_parser(name, help=text)
+    _config_arg(parser)
+    parser.set_defaults(handler=Handler(f"{COMMANDS_PACKAGE}.{module}", function))
+    return parser
+
+
+def _group(sub: _Commands, name: str, text: str) -> _Commands:
+    """A command made of subcommands (``newsmon NAME SUBCOMMAND``); its parser has no handler of its own."""
+    return sub.add_parser(name, help=text).add_subparsers(dest=f"{name}_command", required=True)
+
+
+def _add_service_commands(sub: _Commands) -> None:
+    run = _command(sub, "run", "embedded all-in-one: poll feeds, classify, index, alert", "service:cmd_run")
     run.add_argument("--once", action="store_true", help="poll every feed once, drain every stage, exit")
-    produce = sub.add_parser("produce", help="poll feeds into newsmon.raw")
-    _config_arg(produce)
+    produce = _command(sub, "produce", "poll feeds into newsmon.raw", "service:cmd_produce")
     produce.add_argument("--once", action="store_true", help="poll every feed once and exit")
-    consume = sub.add_parser("consume", help="run one consumer stage")
-    _config_arg(consume)
+    consume = _command(sub, "consume", "run one consumer stage", "service:cmd_consume")
     consume.add_argument("stage", choices=["classifier", "indexer", "alerter"])
     consume.add_argument("--until-idle", action="store_true", help="exit when nothing is left to consume")
-    setup = sub.add_parser("setup", help="create topics and index (idempotent)")
-    _config_arg(setup)
+    setup = _command(sub, "setup", "create topics and index (idempotent)", "service:cmd_setup")
     setup.add_argument("--kibana", metavar="URL", help="also import the Kibana saved objects into this Kibana")
-    status = sub.add_parser("status", help="consumer lag per stage and partition, dead letters")
-    _config_arg(status)
+    status = _command(sub, "status", "consumer lag per stage and partition, dead letters", "logtools:cmd_status")
     status.add_argument("--json", action="store_true")
-    serve = sub.add_parser("serve", help="the search page and its JSON API (http://127.0.0.1:8470/)")
-    _config_arg(serve)
+    serve = _command(sub, "serve", "the search page and its JSON API (http://127.0.0.1:8470/)", "web:cmd_serve")
     serve.add_argument("--host", help="address to listen on (default: web.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: web.port, 8470; 0 = any free port)")
-    dlq = sub.add_parser("dlq", help="dead letters").add_subparsers(dest="dlq_command", required=True)
-    dlq_list = dlq.add_parser("list", help="show dead letters with their errors")
-    _config_arg(dlq_list)
+    dlq = _group(sub, "dlq", "dead letters")
+    dlq_list = _command(dlq, "list", "show dead letters with their errors", "logtools:cmd_dlq_list")
     dlq_list.add_argument("--limit", type=int, default=100)
     dlq_list.add_argument("--json", action="store_true")
-    dlq_replay = dlq.add_parser("replay", help="send dead letters not replayed before back to their topic")
-    _config_arg(dlq_replay)
+    dlq_replay = _command(dlq, "replay", "send dead letters not replayed before back to their topic",
+                          "logtools:cmd_dlq_replay")
     dlq_replay.add_argument("--stage", help="only letters of this stage")
 
 
-def _add_text_commands(sub) -> None:
-    classify = sub.add_parser("classify", help="classify JSON lines (or plain text with --text)")
-    _config_arg(classify)
+def _add_text_commands(sub: _Commands) -> None:
+    classify = _command(sub, "classify", "classify JSON lines (or plain text with --text)", "text:cmd_classify")
     classify.add_argument("file", nargs="?", default="-", help="input file, or - for stdin (default)")
     classify.add_argument("--text", action="store_true", help="the input is one plain-text article")
-    evaluate = sub.add_parser("eval", help="precision, recall and F1 against labelled JSON lines")
-    _config_arg(evaluate)
+    evaluate = _command(sub, "eval", "precision, recall and F1 against labelled JSON lines", "text:cmd_eval")
     evaluate.add_argument("file")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--errors", action="store_true", help="also print each misclassified item with its evidence")
-    train = sub.add_parser("train", help="train the topic text model from labelled JSON lines (the eval format)")
-    _config_arg(train)
+    train = _command(sub, "train", "train the topic text model from labelled JSON lines (the eval format)",
+                     "train:cmd_train")
     train.add_argument("file")
     train.add_argument("--out", default="models/topics", help="output folder (default: models/topics);"
                        " point classifier.topic_model at it")
@@ -91,9 +123,8 @@ def _add_text_commands(sub) -> None:
     train.add_argument("--json", action="store_true", help="with --cross-validate: print the figures as JSON")
 
 
-def _add_inspect_commands(sub) -> None:
-    search = sub.add_parser("search", help="Lucene-syntax search over the configured index")
-    _config_arg(search)
+def _add_search_command(sub: _Commands) -> None:
+    search = _command(sub, "search", "Lucene-syntax search over the configured index", "inspect:cmd_search")
     search.add_argument("query", help='e.g. \'"Reko Diq" AND topics:minerals_cooperation\'')
     search.add_argument("--topic", action="append", help="only items with this topic (repeatable)")
     search.add_argument("--country", action="append", help="only items about this ISO country code (repeatable)")
@@ -104,35 +135,31 @@ def _add_inspect_commands(sub) -> None:
     search.add_argument("--limit", type=int, default=20)
     search.add_argument("--sort", choices=["relevance", "newest"], default="relevance")
     search.add_argument("--json", action="store_true")
-    _add_feed_commands(sub)
-    _add_alert_commands(sub)
 
 
-def _add_alert_commands(sub) -> None:
-    rules = sub.add_parser("rules", help="alert rules").add_subparsers(dest="rules_command", required=True)
-    _config_arg(rules.add_parser("list", help="configured rules"))
-    rules_test = rules.add_parser("test", help="backtest a rule against the index, grouped by story")
-    _config_arg(rules_test)
+def _add_alert_commands(sub: _Commands) -> None:
+    rules = _group(sub, "rules", "alert rules")
+    _command(rules, "list", "configured rules", "alerts:cmd_rules_list")
+    rules_test = _command(rules, "test", "backtest a rule against the index, grouped by story", "alerts:cmd_rules_test")
     rules_test.add_argument("rule")
     rules_test.add_argument("--since", default="7d", help="items indexed since: 24h, 7d, or an ISO date")
     rules_test.add_argument("--limit", type=int, default=50, help="stories to print")
     rules_test.add_argument("--json", action="store_true")
-    alerts = sub.add_parser("alerts", help="alert outbox").add_subparsers(dest="alerts_command", required=True)
-    alerts_list = alerts.add_parser("list", help="recent alerts: to whom, when, status, attempts, error")
-    _config_arg(alerts_list)
+    alerts = _group(sub, "alerts", "alert outbox")
+    alerts_list = _command(alerts, "list", "recent alerts: to whom, when, status, attempts, error",
+                           "alerts:cmd_alerts_list")
     alerts_list.add_argument("--status", help="pending, sent, failed or silenced")
     alerts_list.add_argument("--rule")
     alerts_list.add_argument("--limit", type=int, default=50)
     alerts_list.add_argument("--json", action="store_true")
-    retry = alerts.add_parser("retry", help="re-queue parked (failed) alerts with a fresh retry budget")
-    _config_arg(retry)
+    retry = _command(alerts, "retry", "re-queue parked (failed) alerts with a fresh retry budget",
+                     "alerts:cmd_alerts_retry")
     retry.add_argument("ids", nargs="*", type=int, metavar="ID")
     retry.add_argument("--failed", action="store_true", help="every failed alert (of --rule)")
     retry.add_argument("--rule")
     for name, text in (("silence", "stop a rule (or one story of it) from alerting for a while"),
                        ("unsilence", "lift a silence")):
-        command = alerts.add_parser(name, help=text)
-        _config_arg(command)
+        command = _command(alerts, name, text, f"alerts:cmd_alerts_{name}")
         command.add_argument("rule")
         command.add_argument("--story", help="only this story id")
         if name == "silence":
@@ -140,38 +167,36 @@ def _add_alert_commands(sub) -> None:
             command.add_argument("--reason", default="")
 
 
-def _add_feed_commands(sub) -> None:
-    feeds = sub.add_parser("feeds", help="feed management").add_subparsers(dest="feeds_command", required=True)
-    feeds_list = feeds.add_parser("list", help="configured feeds, their last poll and items published")
-    _config_arg(feeds_list)
+def _add_feed_commands(sub: _Commands) -> None:
+    feeds = _group(sub, "feeds", "feed management")
+    feeds_list = _command(feeds, "list", "configured feeds, their last poll and items published",
+                          "feeds:cmd_feeds_list")
     feeds_list.add_argument("--json", action="store_true")
-    check = feeds.add_parser("check", help="feed health: status, last success, error streak, items/day")
-    _config_arg(check)
+    check = _command(feeds, "check", "feed health: status, last success, error streak, items/day",
+                     "feeds:cmd_feeds_check")
     check.add_argument("--json", action="store_true")
     check.add_argument("--strict", action="store_true", help="exit 1 when a feed is broken or stale")
-    import_opml = feeds.add_parser("import-opml", help="feeds: entries for an OPML file's feeds")
-    _config_arg(import_opml)
+    import_opml = _command(feeds, "import-opml", "feeds: entries for an OPML file's feeds", "feeds:cmd_import_opml")
     import_opml.add_argument("file", help="OPML file (from a feed reader's export)")
     import_opml.add_argument("--write", metavar="CONFIG", help="add the entries to this configuration file")
-    _config_arg(feeds.add_parser("export-opml", help="the configured feeds as OPML 2.0 on stdout"))
-    discover = feeds.add_parser("discover", help="the feeds a web page advertises")
-    _config_arg(discover)
+    _command(feeds, "export-opml", "the configured feeds as OPML 2.0 on stdout", "feeds:cmd_export_opml")
+    discover = _command(feeds, "discover", "the feeds a web page advertises", "feeds:cmd_discover")
     discover.add_argument("url", help="a site's home page (or any page)")
-    parse = feeds.add_parser("parse", help="parse local feed files into items (JSON lines), offline")
-    _config_arg(parse)
+    parse = _command(feeds, "parse", "parse local feed files into items (JSON lines), offline", "feeds:cmd_parse")
     parse.add_argument("paths", nargs="+", metavar="PATH", help="feed files or directories (searched recursively)")
     parse.add_argument("--source", help="outlet name for the items (default: each feed's title)")
     parse.add_argument("-v", "--verbose", action="store_true", help="name each malformed file on stderr")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; each leaf parser's ``handler`` default names the function that runs it."""
     parser = _Parser(prog="newsmon", description="Pakistan/US security and energy news monitor")
     parser.add_argument("--log-level", default=os.environ.get("NEWSMON_LOG_LEVEL", "info"),
                         choices=["debug", "info", "warning", "error"])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    _add_service_commands(sub)
-    _add_text_commands(sub)
-    _add_inspect_commands(sub)
+    for add_commands in (_add_service_commands, _add_text_commands, _add_search_command, _add_feed_commands,
+                         _add_alert_commands):
+        add_commands(sub)
     return parser
 
 
@@ -181,75 +206,18 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(DEFAULT_CONFIG if Path(DEFAULT_CONFIG).is_file() else None)
 
 
-def _dispatch(args: argparse.Namespace, progress: ProgressLine | None) -> int:
-    if args.command == "feeds":  # needs neither the classifier nor the transports: keep it quick
-        from newsmon.commands.feeds import cmd_feeds
-
-        return cmd_feeds(_settings(args), args)
-    from newsmon.commands import inspect, logtools, service, text  # after argument errors, so --help stays fast
-
-    settings = _settings(args)
-    command = args.command
-    if command == "run":
-        return service.cmd_run(settings, args.once, progress)
-    if command == "produce":
-        return service.cmd_produce(settings, args.once)
-    if command == "consume":
-        return service.cmd_consume(settings, args.stage, args.until_idle)
-    if command == "setup":
-        return service.cmd_setup(settings, args.kibana)
-    if command == "serve":
-        from newsmon.commands.web import cmd_serve
-
-        return cmd_serve(settings, args.host, args.port)
-    if command == "status":
-        return logtools.cmd_status(settings, args.json)
-    if command == "dlq" and args.dlq_command == "list":
-        return logtools.cmd_dlq_list(settings, args.limit, args.json)
-    if command == "dlq":
-        return logtools.cmd_dlq_replay(settings, args.stage)
-    if command == "classify":
-        return text.cmd_classify(settings, args.file, args.text)
-    if command == "eval":
-        return text.cmd_eval(settings, args.file, args.json, args.errors)
-    if command == "train":
-        from newsmon.commands.train import cmd_cross_validate, cmd_train
-
-        if args.cross_validate is not None:
-            if args.combiner_folds is not None:
-                raise UserInputError("--combiner-folds: not with --cross-validate (it measures the hand blend)")
-            return cmd_cross_validate(settings, args.file, args.cross_validate, args.epochs, args.seed,
-                                      short_copies=not args.no_short_copies, as_json=args.json)
-        if args.json:
-            raise UserInputError("--json: only with --cross-validate (training prints what it saved)")
-        return cmd_train(settings, args.file, args.out, args.epochs, args.seed, args.combiner_folds,
-                         short_copies=not args.no_short_copies)
-    if command == "search":
-        return inspect.cmd_search(settings, args)
-    return _dispatch_alerts(settings, args)
-
-
-def _dispatch_alerts(settings: Settings, args: argparse.Namespace) -> int:
-    from newsmon.commands import alerts
-
-    if args.command == "rules" and args.rules_command == "list":
-        return alerts.cmd_rules_list(settings)
-    if args.command == "rules":
-        return alerts.cmd_rules_test(settings, args.rule, args.since, args.limit, args.json)
-    if args.alerts_command == "list":
-        return alerts.cmd_alerts_list(settings, args.status, args.rule, args.limit, args.json)
-    if args.alerts_command == "retry":
-        return alerts.cmd_alerts_retry(settings, args.ids, args.failed, args.rule)
-    if args.alerts_command == "silence":
-        return alerts.cmd_alerts_silence(settings, args.rule, args.story, args.duration, args.reason)
-    return alerts.cmd_alerts_unsilence(settings, args.rule, args.story)
+def _run(args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    """Import the command's module (after argument errors, so --help stays fast), load the settings, run it."""
+    handler: Handler = args.handler
+    command = handler.resolve()
+    return command(_settings(args), args, progress)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     progress = configure_logging(args.log_level)
     try:
-        return _dispatch(args, progress)
+        return _run(args, progress)
     except UserInputError as exc:
         print(f"newsmon: {exc}", file=sys.stderr)
         return 2

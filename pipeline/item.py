@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -219,6 +219,3 @@ class ClassifiedItem(RawItem):
         out["countries"] = list(self.countries)
         out["locations"] = [asdict(loc) for loc in self.locations]
         return out
-
-    def with_story(self, story_id: str) -> ClassifiedItem:
-        return replace(self, story_id=story_id)

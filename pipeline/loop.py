@@ -25,6 +25,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 from pipeline.backoff import Backoff
@@ -34,12 +35,14 @@ from pipeline.metrics import Metrics
 from pipeline.settings import ConsumerSettings
 from pipeline.transport.base import TOPIC_DLQ, LogConsumer, LogProducer, Record
 
-__all__ = ["Stage", "StopSignal", "StageStats", "ConsumeLoop", "dead_letter"]
+__all__ = ["Stage", "StageBase", "StopSignal", "StageStats", "ConsumeLoop", "dead_letter"]
 
 logger = logging.getLogger(__name__)
 
 
 class Stage(Protocol):
+    """What the loop runs. :class:`StageBase` gives the parts most stages leave alone (``idle``)."""
+
     name: str
 
     def handle(self, record: Record) -> None:
@@ -49,7 +52,19 @@ class Stage(Protocol):
         """Make the stage's writes durable; may raise RetryLater. Returns the records a sink rejected
         for good while flushing (e.g. a document the index mapping refuses): they are dead-lettered."""
 
-    # A stage may also define ``idle()``: called when a poll returned nothing (e.g. retry deliveries).
+    def idle(self) -> None:
+        """Called when a poll returned nothing (the alerter delivers due retries); must not raise RetryLater."""
+
+    @property
+    def created(self) -> int:
+        """What the stage produced since it started (items published, documents written, alerts queued)."""
+
+
+class StageBase:
+    """The defaults of :class:`Stage`'s optional part: a stage with nothing to do between batches."""
+
+    def idle(self) -> None:
+        """Nothing to do while no records arrive."""
 
 
 class StopSignal:
@@ -115,9 +130,7 @@ class ConsumeLoop:
         if batch is None:
             return 0  # stopped while the log was unavailable
         if not batch:
-            idle = getattr(self.stage, "idle", None)
-            if idle is not None:
-                idle()
+            self.stage.idle()
             return 0
         started = time.monotonic()
         if not self._process(batch) or not self._retrying(self._flush_sinks):
@@ -140,10 +153,8 @@ class ConsumeLoop:
         return polled[-1]
 
     def _process(self, batch: list[Record]) -> bool:
-        for record in batch:
-            if not self._retrying(lambda: self._handle(record)):
-                return False
-        return True
+        """Handle every record in order; False when stopped while retrying one (the rest not handled)."""
+        return all(self._retrying(partial(self._handle, record)) for record in batch)
 
     def _handle(self, record: Record) -> None:
         if self.metrics:

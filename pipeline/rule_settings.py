@@ -175,7 +175,7 @@ def _email_action(raw: Mapping[str, Any], where: str, env: Mapping[str, str]) ->
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise _fail(f"{where}.{key}", "required string")
     recipients = _strings(raw.get("to"), f"{where}.to")
-    if not recipients or not all("@" in r for r in recipients + (raw["from"],)):
+    if not recipients or not all("@" in r for r in (*recipients, raw["from"])):
         raise _fail(f"{where}.to", "expected one or more e-mail addresses (and an address in 'from')")
     starttls = _flag(raw.get("starttls", True), where, "starttls")
     port = _number(int, raw.get("port", 587 if starttls else 25), f"{where}.port", 1, 65535)

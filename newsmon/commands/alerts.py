@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from typing import Any
 from consumers.alert_store import STATUSES, AlertRecord, AlertStore
 from consumers.rules import BacktestItem, BacktestStory, backtest, compile_rules
 from newsmon.commands.inspect import parse_since
-from newsmon.console import fit_column
+from newsmon.console import ProgressLine, fit_column
 from pipeline.durations import parse_duration
 from pipeline.errors import UserInputError
 from pipeline.item import format_time
@@ -61,7 +62,7 @@ def _describe(rule: RuleSpec) -> str:
     return " ".join(parts)
 
 
-def cmd_rules_list(settings: Settings) -> int:
+def cmd_rules_list(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
     store = AlertStore(settings.state_url)
     silenced = {s.rule: s.until for s in store.silences(time.time()) if not s.story_id}
     store.close()
@@ -110,9 +111,13 @@ def _print_backtest(rule: RuleSpec, stories: list[BacktestStory], since: str, li
         print(f"\n... {len(stories) - limit} more stories (--limit)")
 
 
-def cmd_rules_test(settings: Settings, name: str, since: str, limit: int, as_json: bool = False) -> int:
+def cmd_rules_test(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
     """Backtest: replay the items indexed in the window, in ingest order, through the rule as the
     alerter would have (realert and digest included, silences not), grouped by story."""
+    name: str = args.rule
+    since: str = args.since
+    limit: int = args.limit
+    as_json: bool = args.json
     rule = _rule(settings, name)
     now = datetime.now(UTC)
     docs, total = _backtest_docs(settings, rule, parse_since(since, now) or now)
@@ -142,7 +147,11 @@ def _record_json(record: AlertRecord) -> dict[str, Any]:
     return out
 
 
-def cmd_alerts_list(settings: Settings, status: str | None, rule: str | None, limit: int, as_json: bool) -> int:
+def cmd_alerts_list(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    status: str | None = args.status
+    rule: str | None = args.rule
+    limit: int = args.limit
+    as_json: bool = args.json
     if status and status not in STATUSES:
         raise UserInputError(f"--status: expected one of {', '.join(STATUSES)}, got {status!r}")
     store = AlertStore(settings.state_url)
@@ -168,8 +177,11 @@ def cmd_alerts_list(settings: Settings, status: str | None, rule: str | None, li
     return 0
 
 
-def cmd_alerts_retry(settings: Settings, ids: Sequence[int], failed: bool, rule: str | None) -> int:
+def cmd_alerts_retry(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
     """Re-queue parked alerts with a fresh retry budget: the given ids, or ``--failed`` (all, or of ``--rule``)."""
+    ids: Sequence[int] = args.ids
+    failed: bool = args.failed
+    rule: str | None = args.rule
     if bool(ids) == failed:
         raise UserInputError("alerts retry: give alert ids or --failed (not both)")
     store = AlertStore(settings.state_url)
@@ -186,7 +198,11 @@ def cmd_alerts_retry(settings: Settings, ids: Sequence[int], failed: bool, rule:
     return 0
 
 
-def cmd_alerts_silence(settings: Settings, rule: str, story: str | None, duration: str, reason: str) -> int:
+def cmd_alerts_silence(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    rule: str = args.rule
+    story: str | None = args.story
+    duration: str = args.duration
+    reason: str = args.reason
     _rule(settings, rule)
     try:
         seconds = parse_duration(duration)
@@ -205,7 +221,9 @@ def cmd_alerts_silence(settings: Settings, rule: str, story: str | None, duratio
     return 0
 
 
-def cmd_alerts_unsilence(settings: Settings, rule: str, story: str | None) -> int:
+def cmd_alerts_unsilence(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    rule: str = args.rule
+    story: str | None = args.story
     store = AlertStore(settings.state_url)
     try:
         removed = store.unsilence(rule, story or "")

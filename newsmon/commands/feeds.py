@@ -6,6 +6,7 @@ and its state store; nothing here polls feeds into the log.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from newsmon.console import ProgressLine
 from pipeline.errors import NewsmonError, UserInputError
 from pipeline.item import FeedRef
 from pipeline.settings import Settings, load_settings
@@ -27,37 +29,22 @@ from producers.opml import feed_entries, parse_opml, render_opml
 from producers.parse import FeedParseError, parse_feed
 from producers.state import FeedStateStore
 
-__all__ = ["cmd_feeds", "cmd_feeds_list", "cmd_feeds_check", "cmd_import_opml", "cmd_export_opml",
+__all__ = ["cmd_feeds_list", "cmd_feeds_check", "cmd_import_opml", "cmd_export_opml",
            "cmd_discover", "cmd_parse"]
 
 logger = logging.getLogger(__name__)
-
-
-def cmd_feeds(settings: Settings, args: Any) -> int:
-    """Dispatch ``newsmon feeds SUBCOMMAND``."""
-    command = args.feeds_command
-    if command == "list":
-        return cmd_feeds_list(settings, args.json)
-    if command == "check":
-        return cmd_feeds_check(settings, args.json, args.strict)
-    if command == "import-opml":
-        return cmd_import_opml(settings, Path(args.file), Path(args.write) if args.write else None)
-    if command == "export-opml":
-        return cmd_export_opml(settings)
-    if command == "discover":
-        return cmd_discover(settings, args.url)
-    return cmd_parse(args.paths, args.source, args.verbose)
 
 
 def _when(epoch: float | None) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M") if epoch else "never"
 
 
-def cmd_feeds_list(settings: Settings, as_json: bool) -> int:
+def cmd_feeds_list(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    as_json: bool = args.json
     store = FeedStateStore(settings.state_url)
     states = store.get_many([(f.id, f.url) for f in settings.feeds])
     store.close()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for feed in settings.feeds:
         state = states[feed.id]
         rows.append({"id": feed.id, "source": feed.source, "country": feed.country or None, "url": feed.url,
@@ -83,8 +70,10 @@ def _health_row(health: FeedHealth, source: str) -> dict[str, Any]:
             "latest_item": _when(health.latest_item), **health.figures()}
 
 
-def cmd_feeds_check(settings: Settings, as_json: bool, strict: bool) -> int:
+def cmd_feeds_check(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
     """Each feed's health; with ``strict``, exit 1 when any feed is broken or stale."""
+    as_json: bool = args.json
+    strict: bool = args.strict
     store = FeedStateStore(settings.state_url)
     states = store.get_many([(f.id, f.url) for f in settings.feeds])
     store.close()
@@ -102,13 +91,17 @@ def cmd_feeds_check(settings: Settings, as_json: bool, strict: bool) -> int:
             if row["status"] not in ("ok", "new") and row["reason"]:
                 print(f"    {row['status']}: {row['reason']}")
             if row["moved_to"]:
-                print(f"    moved permanently to {row['moved_to']} (fetched there; update its url in the configuration)")
+                print(f"    moved permanently to {row['moved_to']}"
+                      " (fetched there; update its url in the configuration)")
         print(f"{len(rows)} feeds, {len(flagged)} broken or stale", file=sys.stderr)
     return 1 if strict and flagged else 0
 
 
-def cmd_import_opml(settings: Settings, path: Path, write: Path | None) -> int:
-    """Print the ``feeds:`` entries for the OPML file's feeds not configured yet, or add them to ``write``."""
+def cmd_import_opml(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    """Print the ``feeds:`` entries for the OPML file's feeds not configured yet, or add them to ``--write``
+    (whose configuration is loaded here, after the OPML file was read)."""
+    path = Path(args.file)
+    write = Path(args.write) if args.write else None
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -128,13 +121,14 @@ def cmd_import_opml(settings: Settings, path: Path, write: Path | None) -> int:
     return 0
 
 
-def cmd_export_opml(settings: Settings) -> int:
+def cmd_export_opml(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
     sys.stdout.write(render_opml(settings.feeds, datetime.now(UTC)))
     return 0
 
 
-def cmd_discover(settings: Settings, url: str) -> int:
+def cmd_discover(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
     """List the feeds a page advertises (or the URL itself when it is a feed)."""
+    url: str = args.url
     if not url.startswith(("http://", "https://")):
         raise UserInputError(f"discover: expected an http(s) URL, got {url!r}")
     response = fetch_page(url, limits_from(settings.producer))
@@ -164,8 +158,13 @@ def _feed_files(paths: Sequence[str]) -> Iterator[Path]:
             raise UserInputError(f"{name}: no such file or directory")
 
 
-def cmd_parse(paths: Sequence[str], source: str | None, verbose: bool) -> int:
-    """Parse local feed files into normalised items (JSON lines on stdout), a summary on stderr."""
+def cmd_parse(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    """Parse local feed files into normalised items (JSON lines on stdout), a summary on stderr.
+
+    Offline and settings-free; the CLI still loads the configuration first, so a bad one is reported."""
+    paths: Sequence[str] = args.paths
+    source: str | None = args.source
+    verbose: bool = args.verbose
     files = list(_feed_files(paths))  # every path checked before any output
     if not files:
         raise UserInputError(f"{paths[0]}: no files to parse")

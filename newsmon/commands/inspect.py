@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from newsmon.console import fit_column
+from newsmon.console import ProgressLine, fit_column
 from pipeline.durations import parse_duration
 from pipeline.errors import UserInputError
 from pipeline.query import parse_query
@@ -55,7 +55,7 @@ def _search(settings: Settings, query_text: str, filters: SearchFilters, limit: 
         index.close()
 
 
-def cmd_search(settings: Settings, args: Any) -> int:
+def cmd_search(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
     if args.limit <= 0:
         raise UserInputError(f"--limit: expected a positive number, got {args.limit}")
     unknown = [t for t in args.topic or [] if t not in settings.topics]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 from datetime import UTC, datetime
 
 from newsmon.app import INPUT_TOPIC, STAGES
+from newsmon.console import ProgressLine
 from pipeline.errors import UserInputError
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_DLQ, Record
@@ -23,7 +25,8 @@ def _when(epoch: float | None) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S") if epoch else "never"
 
 
-def cmd_status(settings: Settings, as_json: bool) -> int:
+def cmd_status(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    as_json: bool = args.json
     log = open_log(settings)
     try:
         log.ensure_topics(ALL_TOPICS)
@@ -42,7 +45,8 @@ def cmd_status(settings: Settings, as_json: bool) -> int:
     print(f"{'stage':<11} {'topic':<20} {'part':>4} {'end':>9} {'committed':>9} {'lag':>7}  last commit")
     for stage, p in rows:
         committed = "-" if p.committed is None else str(p.committed)
-        print(f"{stage:<11} {p.topic:<20} {p.partition:>4} {p.end:>9} {committed:>9} {p.lag:>7}  {_when(p.committed_at)}")
+        print(f"{stage:<11} {p.topic:<20} {p.partition:>4} {p.end:>9} {committed:>9} {p.lag:>7}"
+              f"  {_when(p.committed_at)}")
     for stage in STAGES:
         print(f"{stage}: lag {sum(p.lag for s, p in rows if s == stage)}")
     print(f"dead letters not replayed: {dlq_pending} (newsmon dlq list shows them)")
@@ -57,7 +61,9 @@ def _letter(record: Record) -> dict:
     return letter if isinstance(letter, dict) else {}
 
 
-def cmd_dlq_list(settings: Settings, limit: int, as_json: bool) -> int:
+def cmd_dlq_list(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    limit: int = args.limit
+    as_json: bool = args.json
     log = open_log(settings)
     try:
         records = log.read_from_start(TOPIC_DLQ, limit)
@@ -66,7 +72,8 @@ def cmd_dlq_list(settings: Settings, limit: int, as_json: bool) -> int:
     for record in records:
         letter = _letter(record)
         if as_json:
-            print(json.dumps(dict(letter, dlq_partition=record.partition, dlq_offset=record.offset), ensure_ascii=False))
+            print(json.dumps(dict(letter, dlq_partition=record.partition, dlq_offset=record.offset),
+                             ensure_ascii=False))
         else:
             print(f"{letter.get('failed_at', '?')}  stage={letter.get('stage', '?')} source={letter.get('topic', '?')}"
                   f"[{letter.get('partition', '?')}]@{letter.get('offset', '?')} key={record.key}")
@@ -76,8 +83,9 @@ def cmd_dlq_list(settings: Settings, limit: int, as_json: bool) -> int:
     return 0
 
 
-def cmd_dlq_replay(settings: Settings, stage: str | None) -> int:
+def cmd_dlq_replay(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
     """Send dead letters not replayed before back to their source topic (optionally only one stage's)."""
+    stage: str | None = args.stage
     if stage is not None and stage not in STAGES:
         raise UserInputError(f"--stage: unknown stage {stage!r} (known: {', '.join(STAGES)})")
     log = open_log(settings)

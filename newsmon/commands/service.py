@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import sys
@@ -37,7 +38,8 @@ def _describe(p: Progress) -> str:
             f" | indexed {p.indexed} | alerted {p.alerts} | dead letters {p.dead_letters}")
 
 
-def cmd_run(settings: Settings, once: bool, progress_line: ProgressLine | None) -> int:
+def cmd_run(settings: Settings, args: argparse.Namespace, progress_line: ProgressLine | None) -> int:
+    once = args.once
     stop = StopSignal()
     install_stop_handlers(stop)
     last: list[str] = [""]
@@ -64,7 +66,8 @@ def cmd_run(settings: Settings, once: bool, progress_line: ProgressLine | None) 
     return 0
 
 
-def cmd_produce(settings: Settings, once: bool) -> int:
+def cmd_produce(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    once = args.once
     stop = StopSignal()
     install_stop_handlers(stop)
     run_producer(settings, stop, once=once, on_report=lambda r: logger.info(
@@ -73,7 +76,8 @@ def cmd_produce(settings: Settings, once: bool) -> int:
     return 0
 
 
-def cmd_consume(settings: Settings, stage: str, until_idle: bool) -> int:
+def cmd_consume(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    stage, until_idle = args.stage, args.until_idle
     stop = StopSignal()
     install_stop_handlers(stop)
     metrics = start_metrics(settings, stop, (stage,))
@@ -89,14 +93,15 @@ def cmd_consume(settings: Settings, stage: str, until_idle: bool) -> int:
     return 0
 
 
-def cmd_setup(settings: Settings, kibana: str | None = None) -> int:
+def cmd_setup(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    kibana: str | None = args.kibana
     log = open_log(settings)
     log.ensure_topics(ALL_TOPICS)
     log.close()
     index = open_index(settings)
     try:
-        setup = getattr(index, "setup", None)  # server-side objects (Elasticsearch: template, index, alias)
-        detail = f" ({setup()})" if setup is not None else ""
+        ready = index.setup()  # server-side objects (Elasticsearch: template, index, alias); "" for none
+        detail = f" ({ready})" if ready else ""
     finally:
         index.close()
     print(f"log ready: {settings.log} (topics: {', '.join(ALL_TOPICS)})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import sys
@@ -11,6 +12,7 @@ from typing import Any, TextIO
 
 from consumers.classifier import StoryAssigner, classify_items
 from newsmon.app import build_classifier, build_home_countries
+from newsmon.console import ProgressLine
 from pipeline.errors import UserInputError
 from pipeline.evaluate import Evaluation, evaluate
 from pipeline.item import FeedRef, RawItem, format_time, utc_now
@@ -110,8 +112,10 @@ def _batches(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def cmd_classify(settings: Settings, path: str, plain_text: bool) -> int:
+def cmd_classify(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
     """One JSON line out per item in; items are judged in batches, each printed as soon as its batch is done."""
+    path: str = args.file
+    plain_text: bool = args.text
     if path != "-" and not Path(path).is_file():
         raise UserInputError(f"{path}: no such file")
     classifier, stories = build_classifier(settings), StoryAssigner(window=settings.classifier.story_window)
@@ -164,7 +168,10 @@ def _print_errors(where: str, item, labels: set[str], topics: list[str]) -> None
             print(f"   evidence: {', '.join(item.evidence.get(topic, [])) or '(none)'}")
 
 
-def cmd_eval(settings: Settings, path: str, as_json: bool, errors: bool = False) -> int:
+def cmd_eval(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    path: str = args.file
+    as_json: bool = args.json
+    errors: bool = args.errors
     if path != "-" and not Path(path).is_file():
         raise UserInputError(f"{path}: no such file")
     classifier, stories = build_classifier(settings), StoryAssigner(window=settings.classifier.story_window)

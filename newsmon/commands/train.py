@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 from dataclasses import replace
 from pathlib import Path
 
 from newsmon.commands.text import _labels, _text_field, print_evaluation, read_json_lines
+from newsmon.console import ProgressLine
 from pipeline.errors import ConfigError, UserInputError
 from pipeline.settings import Settings
 
-__all__ = ["cmd_train", "cmd_cross_validate"]
+__all__ = ["cmd_train"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +68,23 @@ def _training_setup(settings: Settings, path: str, epochs: int | None, seed: int
     return items, tables, options
 
 
-def cmd_train(settings: Settings, path: str, out: str, epochs: int | None, seed: int | None,
-              combiner_folds: int | None = None, short_copies: bool = True) -> int:
+def cmd_train(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
+    """``newsmon train``: save a model, or with ``--cross-validate K`` only measure how one generalises.
+
+    Which flags go together is checked here, after the configuration loaded."""
+    short_copies = not args.no_short_copies
+    if args.cross_validate is not None:
+        if args.combiner_folds is not None:
+            raise UserInputError("--combiner-folds: not with --cross-validate (it measures the hand blend)")
+        return _cross_validate(settings, args.file, args.cross_validate, args.epochs, args.seed,
+                               short_copies=short_copies, as_json=args.json)
+    if args.json:
+        raise UserInputError("--json: only with --cross-validate (training prints what it saved)")
+    return _train(settings, args.file, args.out, args.epochs, args.seed, args.combiner_folds, short_copies=short_copies)
+
+
+def _train(settings: Settings, path: str, out: str, epochs: int | None, seed: int | None,
+           combiner_folds: int | None = None, short_copies: bool = True) -> int:
     """Train on every item of ``path`` (hold your evaluation items out yourself) and save to ``out``."""
     from pipeline.nlp.combiner import load_combiners
     from pipeline.nlp.train import train_topic_model
@@ -84,18 +101,19 @@ def cmd_train(settings: Settings, path: str, out: str, epochs: int | None, seed:
     return 0
 
 
-def cmd_cross_validate(settings: Settings, path: str, folds: int, epochs: int | None, seed: int | None,
-                       short_copies: bool = True, as_json: bool = False) -> int:
+def _cross_validate(settings: Settings, path: str, folds: int, epochs: int | None, seed: int | None,
+                    short_copies: bool = True, as_json: bool = False) -> int:
     """Judge every item of ``path`` with a model trained on the other folds; print the pooled figures."""
+    from pipeline.classify import classifier_factory
     from pipeline.nlp.crossval import MIN_FOLDS, cross_validate
-    from pipeline.nlp.hybrid import HybridClassifier
 
     if folds < MIN_FOLDS:
         raise UserInputError(f"--cross-validate: expected at least {MIN_FOLDS} folds, got {folds}")
     items, tables, options = _training_setup(settings, path, epochs, seed, None, short_copies)
     if folds > len(items):
         raise UserInputError(f"--cross-validate: {folds} folds but only {len(items)} items in {path}")
-    result = cross_validate(items, settings.topics, tables, settings.classifier, options, folds, HybridClassifier)
+    make_classifier = classifier_factory(settings.classifier.kind)
+    result = cross_validate(items, settings.topics, tables, settings.classifier, options, folds, make_classifier)
     if as_json:
         print(json.dumps({"folds": folds, **result.as_json()}))
     else:

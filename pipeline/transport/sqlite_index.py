@@ -149,6 +149,8 @@ def _convert_v0(db: sqlite3.Connection, chunk: int = 1000) -> None:
 
 
 class SqliteIndex:
+    """:class:`~pipeline.transport.base.SearchIndex` (writer and reader) on one SQLite file."""
+
     def __init__(self, url: str, settings: object = None) -> None:
         self.path = sqlite_path(url)
         self._db = connect(self.path)
@@ -156,6 +158,10 @@ class SqliteIndex:
         self._pending: dict[str, dict[str, Any]] = {}
         self._columns: Columns | None = None  # made on the first facets or histogram
         self._recent: OrderedDict[tuple, Any] = OrderedDict()  # (where, params, seq) -> rowids
+
+    def setup(self) -> str:
+        """Nothing to set up: opening the file created (or converted) the schema."""
+        return ""
 
     def index(self, docs: Sequence[dict[str, Any]]) -> None:
         for doc in docs:

@@ -166,10 +166,6 @@ class SqliteConsumer:
     def commit(self, offsets: dict[tuple[str, int], int]) -> None:
         self._log.commit(self._group, offsets)
 
-    def rewind(self) -> None:
-        """Go back to the committed offsets (what a restart would do)."""
-        self._position = {t: self._log.committed(self._group, t) - 1 for t in self._topics}
-
     def lag(self) -> dict[str, int]:
         return {t: self._log.lag(self._group, t)[0].lag for t in self._topics}
 

@@ -287,3 +287,25 @@ def test_restart_between_claim_and_delivery_delivers_once(tmp_path):
         feed(second, ct_item("a"))  # the uncommitted record replays
         feed(second, ct_item("a"))
         assert len(receiver.accepted()) == 1
+
+
+def test_created_counts_the_queued_alerts_once_per_action(store):
+    clock = Clock()
+    two = RuleSpec(name="ct", query="Quetta", topics=("counterterrorism",),
+                   actions=(HOOK, ActionSpec(type="webhook", url="https://hooks.test/other")))
+    stage = AlerterStage([two], store, Sender(), clock)
+    feed(stage, ct_item("a"), ct_item("b"), ct_item("c", story="story-2"))
+    assert stage.created == 4  # two stories, two actions each
+    feed(stage, ct_item("a"))  # a replay queues nothing
+    assert stage.created == 4
+
+
+def test_created_counts_a_closed_digest(store):
+    clock = Clock()
+    clock.now = 1_700_000_000.0 - 1_700_000_000.0 % 3600 + 60
+    stage = AlerterStage([RuleSpec(name="ct", query="Quetta", digest=3600, actions=(HOOK,))], store, Sender(), clock)
+    feed(stage, ct_item("a", story="s1"), ct_item("b", story="s2"))
+    assert stage.created == 0  # the window is still open
+    clock.now += 3600
+    stage.idle()
+    assert stage.created == 1

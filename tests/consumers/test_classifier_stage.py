@@ -92,3 +92,30 @@ def test_stage_built_from_settings_uses_the_feeds_home_countries():
     producer.flush()
     (record,) = log.topics[TOPIC_CLASSIFIED]
     assert ClassifiedItem.from_dict(json.loads(record.value)).countries == ("PK",)
+
+
+class _FailingOn(_FixedCountries):
+    """Judges like :class:`_FixedCountries`, but fails on a title (a bug on that one item)."""
+
+    def __init__(self, bad_title: str) -> None:
+        super().__init__(())
+        self.bad_title = bad_title
+
+    def classify_many(self, items):
+        if any(title == self.bad_title for title, _ in items):
+            raise ValueError("a bug on one item")
+        return super().classify_many(items)
+
+
+def test_created_counts_the_items_published_not_the_failed_ones():
+    log = MemoryLog()
+    stage = ClassifierStage(_FailingOn("broken"), log.producer())
+    for offset, title in enumerate(["one", "broken", "two"], start=1):
+        raw = make_raw(id=f"id-{offset}", url=f"https://x.test/{offset}", title=title)
+        stage.handle(Record("newsmon.raw", 0, offset, raw.id, raw.to_json(), 0.0))
+    assert stage.created == 0
+    failures = stage.flush()
+    assert [record.offset for record, _ in failures] == [2]
+    assert stage.created == 2
+    stage.idle()  # the default: nothing to do between batches
+    assert stage.created == 2

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from consumers.indexer import IndexerStage
+from pipeline.errors import RetryLater
 from pipeline.loop import ConsumeLoop, StopSignal
 from pipeline.settings import ConsumerSettings
-from pipeline.transport.base import TOPIC_CLASSIFIED, TOPIC_DLQ, Rejection
+from pipeline.transport.base import TOPIC_CLASSIFIED, TOPIC_DLQ, Record, Rejection
 from pipeline.transport.memory import MemoryIndex, MemoryLog
 from tests.factories import make_classified
 
@@ -57,3 +60,26 @@ def test_an_unavailable_index_is_retried_and_nothing_is_lost():
     log = run(index, ["a", "b"])
     assert sorted(index.docs) == ["a", "b"] and not log.values(TOPIC_DLQ)
     assert log.committed[("indexer", TOPIC_CLASSIFIED)] == 3
+
+
+def test_created_counts_the_documents_the_index_took():
+    index = RejectingIndex({"b"})
+    stage = IndexerStage(index)
+    for offset, item_id in enumerate(["a", "b", "c", "a"], start=1):  # "a" twice: one document
+        item = make_classified(id=item_id, url=f"https://x.test/{item_id}")
+        stage.handle(Record(TOPIC_CLASSIFIED, 0, offset, item_id, item.to_json(), 0.0))
+    assert stage.created == 0
+    assert [record.key for record, _ in stage.flush()] == ["b"]
+    assert stage.created == 2 and sorted(index.docs) == ["a", "c"]
+
+
+def test_created_is_unchanged_while_the_index_is_unavailable():
+    index = MemoryIndex()
+    index.fail_next_flushes = 1
+    stage = IndexerStage(index)
+    item = make_classified(id="a", url="https://x.test/a")
+    stage.handle(Record(TOPIC_CLASSIFIED, 0, 1, "a", item.to_json(), 0.0))
+    with pytest.raises(RetryLater):
+        stage.flush()
+    assert stage.created == 0
+    assert stage.flush() == [] and stage.created == 1

@@ -1,15 +1,44 @@
-"""The classifier as the pipeline builds it (newsmon.app.build_classifier): topics, evidence, enrichment."""
+"""The classifier as the registry builds it (pipeline.classify.open_classifier): topics, evidence,
+enrichment; and the registry itself."""
+
+from dataclasses import replace
 
 import pytest
 
-from newsmon.app import build_classifier
-from pipeline.settings import load_settings
+from pipeline.classify import CLASSIFIERS, classifier_factory, open_classifier
+from pipeline.errors import ConfigError
+from pipeline.settings import load_settings, settings_from_mapping
 from pipeline.topics import topics_from_mapping
+
+
+def build_classifier(settings):
+    return open_classifier(settings.topics, settings.classifier, settings.source)
 
 
 @pytest.fixture(scope="module")
 def classifier():
     return build_classifier(load_settings(None, {}))
+
+
+def test_the_default_kind_is_the_hybrid_classifier(classifier):
+    from pipeline.nlp.hybrid import HybridClassifier
+
+    assert load_settings(None, {}).classifier.kind == "hybrid" and isinstance(classifier, HybridClassifier)
+    assert classifier_factory("hybrid") is HybridClassifier and set(CLASSIFIERS) == {"hybrid"}
+
+
+def test_an_unknown_kind_is_a_config_error_naming_the_field_and_the_known_kinds():
+    settings = settings_from_mapping({"classifier": {"kind": "bert"}}, "newsmon.yaml", {})
+    with pytest.raises(ConfigError, match=r"classifier\.kind: unknown classifier 'bert' \(known: hybrid\)"):
+        build_classifier(settings)
+
+
+def test_a_model_that_cannot_be_loaded_names_the_configuration_file():
+    settings = load_settings(None, {})
+    settings = replace(settings, source="desk.yaml",
+                       classifier=replace(settings.classifier, spacy_model="/nonexistent/spacy-model"))
+    with pytest.raises(ConfigError, match=r"^desk\.yaml: classifier: "):
+        build_classifier(settings)
 
 
 def judge(classifier, title, body=""):
@@ -62,7 +91,6 @@ def test_a_team_can_add_a_topic_in_configuration():
     settings = load_settings(None, {})
     topics = {**settings.topics, **topics_from_mapping(
         {"cpec_security": {"threshold": 0.5, "phrases": [{"text": "cpec", "weight": 2}, "chinese engineer"]}})}
-    from dataclasses import replace
     classifier = build_classifier(replace(settings, topics=topics))
     result = judge(classifier, "Convoy of Chinese engineers attacked on CPEC route", "CPEC security tightened.")
     assert "cpec_security" in result.topics and result.evidence["cpec_security"][0] == "cpec"

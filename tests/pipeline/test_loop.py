@@ -1,7 +1,7 @@
 import json
 
 from pipeline.errors import PermanentError, RetryLater
-from pipeline.loop import ConsumeLoop, StopSignal
+from pipeline.loop import ConsumeLoop, StageBase, StopSignal
 from pipeline.settings import ConsumerSettings
 from pipeline.transport.base import TOPIC_DLQ
 from pipeline.transport.memory import MemoryLog
@@ -9,11 +9,12 @@ from pipeline.transport.memory import MemoryLog
 FAST = ConsumerSettings(batch_size=10, poll_timeout=0, backoff_initial=0.001, backoff_max=0.01)
 
 
-class RecordingStage:
+class RecordingStage(StageBase):
     name = "recorder"
 
     def __init__(self, fail_on=(), retry_times=0, flush_retries=0):
         self.seen, self.flushed = [], []
+        self.created = 0
         self.fail_on, self.retry_times, self.flush_retries = set(fail_on), retry_times, flush_retries
         self._buffer = []
 
@@ -33,6 +34,7 @@ class RecordingStage:
             self.flush_retries -= 1
             raise RetryLater("sink down")
         self.flushed.extend(self._buffer)
+        self.created += len(self._buffer)
         self._buffer = []
 
 
@@ -61,7 +63,7 @@ def test_permanent_failures_and_bugs_go_to_the_dlq_and_the_stage_moves_on():
     stats = loop_for(log, stage).run(until_idle=True)
     assert stage.flushed == ["a", "b"]
     letters = [json.loads(v) for v in log.values(TOPIC_DLQ)]
-    assert [(l["key"], l["offset"], l["stage"]) for l in letters] == [("bad", 2, "recorder"), ("boom", 3, "recorder")]
+    assert [(d["key"], d["offset"], d["stage"]) for d in letters] == [("bad", 2, "recorder"), ("boom", 3, "recorder")]
     assert "bad record bad" in letters[0]["error"] and letters[0]["value"] == "bad"
     assert stats.dead_lettered == 2 and log.committed[("g", "in")] == 5
 
@@ -119,3 +121,27 @@ def test_an_unavailable_log_is_polled_again_with_backoff():
     loop.consumer.poll = flaky_poll
     loop.run(until_idle=True)
     assert stage.flushed == ["a"] and loop.stats.retries == 2
+
+
+def test_idle_is_called_only_when_a_poll_returns_nothing():
+    log = MemoryLog()
+    fill(log, ["a"])
+
+    class IdleCounting(RecordingStage):
+        idled = 0
+
+        def idle(self):
+            self.idled += 1
+
+    stage = IdleCounting()
+    loop = loop_for(log, stage)
+    assert loop.run_once() == 1 and stage.idled == 0
+    assert loop.run_once() == 0 and stage.idled == 1
+    assert stage.created == 1
+
+
+def test_the_default_idle_does_nothing():
+    log = MemoryLog()
+    stage = RecordingStage()
+    assert loop_for(log, stage).run_once() == 0
+    assert stage.seen == [] and stage.flushed == [] and not log.committed

@@ -4,14 +4,15 @@ import pytest
 import spacy
 from spacy.tokens import Span
 
-from newsmon.app import build_classifier
+from pipeline.classify import open_classifier
 from pipeline.nlp.entities import _clean_name, _headline_context, _person_name, _plausible_ner_span
 from pipeline.settings import load_settings
 
 
 @pytest.fixture(scope="module")
 def classifier():
-    return build_classifier(load_settings(None, {}))
+    settings = load_settings(None, {})
+    return open_classifier(settings.topics, settings.classifier)
 
 
 def enrich(classifier, title, body):

@@ -37,7 +37,7 @@ def test_aggregations_use_the_same_query_and_filters_as_search():
     expected = search_body(query, filters, NOW, limit=1, offset=0, sort="newest")["query"]
     assert facets_body(query, filters, NOW, ["topics"], 5)["query"] == expected
     assert histogram_body(query, filters, NOW, "week")["query"] == expected
-    entity = [c for c in expected["bool"]["filter"] if "bool" in c][0]["bool"]
+    entity = next(c for c in expected["bool"]["filter"] if "bool" in c)["bool"]
     assert entity["minimum_should_match"] == 1
     assert {field for clause in entity["should"] for field in clause["terms"]} == {
         "entities.persons", "entities.organizations", "entities.places", "entities.groups"}

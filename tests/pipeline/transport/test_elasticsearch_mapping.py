@@ -169,7 +169,7 @@ def test_elasticsearch_settings_and_secrets_from_the_environment():
     assert (settings.elasticsearch.alias, settings.elasticsearch.api_key, settings.elasticsearch.bulk_docs) == (
         "news-items", "s3cr3t-key", 200)
     assert "s3cr3t-key" not in repr(settings)
-    with pytest.raises(ConfigError, match="elasticsearch.alias"):
+    with pytest.raises(ConfigError, match=r"elasticsearch\.alias"):
         load_settings(None, {"NEWSMON_ELASTICSEARCH_ALIAS": "Bad Name"})
     with pytest.raises(ConfigError, match="not both"):
         load_settings(None, {"NEWSMON_ES_API_KEY": "k", "NEWSMON_ES_USERNAME": "u", "NEWSMON_ES_PASSWORD": "p"})
