@@ -3,7 +3,10 @@
 A document the index refuses for good while flushing (``IndexWriter.flush`` returns it as a
 :class:`~pipeline.transport.base.Rejection`, e.g. a value the Elasticsearch mapping cannot take)
 is handed back to the consume loop with the record it came from, which dead-letters it; the rest of
-the batch is indexed and committed. An unavailable index raises RetryLater from ``flush``.
+the batch is indexed and committed. An unavailable index raises RetryLater from ``flush``; while
+the loop waits to flush again it asks :meth:`IndexerStage.ready`, which passes the question to the
+index when it has a cheap probe (Elasticsearch: the cluster health), so the stage resumes within
+about a second of the index being back.
 """
 
 from __future__ import annotations
@@ -62,3 +65,8 @@ class IndexerStage(StageBase):
         self._fetched.clear()
         self._records.clear()
         return failures
+
+    def ready(self) -> bool:
+        """The index's own readiness probe (Elasticsearch asks the cluster's health; SQLite cannot
+        tell, so its retries wait out the backoff)."""
+        return self.index.ready()

@@ -78,7 +78,7 @@ def build_story_assigner(settings: Settings) -> StoryAssigner:
 def _build_stage(name: str, settings: Settings, producer: LogProducer, metrics: Metrics | None) -> Stage:
     if name == "classifier":
         return ClassifierStage(build_classifier(settings), producer, build_story_assigner(settings),
-                               home=build_home_countries(settings))
+                               home=build_home_countries(settings), max_body_chars=settings.producer.max_body_chars)
     if name == "indexer":
         return IndexerStage(open_index(settings), metrics=metrics)
     if name == "alerter":

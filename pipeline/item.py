@@ -14,9 +14,12 @@ from typing import Any
 
 from pipeline.errors import SchemaError
 
+MAX_ID_BYTES = 512  # Elasticsearch refuses a longer _id (the whole bulk request, with 400)
+
 __all__ = [
     "FeedRef", "RawItem", "ClassifiedItem", "Location",
-    "item_id_for", "format_time", "parse_time", "utc_now", "decode_json",
+    "item_id_for", "format_time", "MAX_ID_BYTES", "parse_time", "utc_now", "decode_json",
+    "TRUNCATION_MARKER", "bound_text",
 ]
 
 
@@ -37,7 +40,10 @@ def parse_time(text: str, field_name: str) -> datetime:
         raise SchemaError(f"field '{field_name}': not an RFC 3339 timestamp: {text!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the last representable moment
+        raise SchemaError(f"field '{field_name}': out of range: {text!r}") from None
 
 
 def item_id_for(canonical_url: str | None, guid: str | None) -> str:
@@ -52,8 +58,8 @@ def decode_json(data: bytes | str, what: str = "record") -> dict[str, Any]:
     """Decode one JSON object or raise SchemaError saying why."""
     try:
         value = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SchemaError(f"{what}: invalid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, a 4,300-digit number, deep nesting
+        raise SchemaError(f"{what}: invalid JSON: {type(exc).__name__}: {exc}") from None
     if not isinstance(value, dict):
         raise SchemaError(f"{what}: expected a JSON object, got {type(value).__name__}")
     return value
@@ -136,15 +142,46 @@ class RawItem:
         return "\n".join(part for part in (self.title, self.summary, self.body or "") if part)
 
 
+def _scores(data: dict[str, Any]) -> dict[str, float]:
+    """The ``scores`` field: topic -> a number that fits a float."""
+    scores = data.get("scores") or {}
+    if not isinstance(scores, dict) or not all(isinstance(v, (int, float)) for v in scores.values()):
+        raise SchemaError("field 'scores': expected an object of topic -> number")
+    try:
+        return {k: float(v) for k, v in scores.items()}
+    except OverflowError:
+        raise SchemaError("field 'scores': a number too large for a score") from None
+
+
+def _lists_by_name(data: dict[str, Any], name: str) -> dict[str, list[Any]]:
+    """An object of name -> list (``evidence`` by topic, ``entities`` by kind)."""
+    value = data.get(name) or {}
+    if not isinstance(value, dict) or not all(isinstance(v, list) or v is None for v in value.values()):
+        raise SchemaError(f"field '{name}': expected an object of name -> list")
+    return {k: list(v or []) for k, v in value.items()}
+
+
+def _item_id(data: dict[str, Any]) -> str:
+    """The ``id`` field: a non-empty string of at most :data:`MAX_ID_BYTES` in UTF-8 (the producer's
+    ids are 32 hex digits), so no stage passes on an id the search index would refuse."""
+    item_id = _string(data, "id")
+    if not item_id:
+        raise SchemaError("field 'id': must not be empty")
+    try:
+        size = len(item_id.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800") is not text
+        raise SchemaError("field 'id': not valid Unicode text") from None
+    if size > MAX_ID_BYTES:
+        raise SchemaError(f"field 'id': {size} bytes, longer than the {MAX_ID_BYTES} allowed")
+    return item_id
+
+
 def _raw_fields(data: dict[str, Any]) -> dict[str, Any]:
     feed = data.get("feed")
     if not isinstance(feed, dict):
         raise SchemaError("field 'feed': expected an object {id, url, title}")
-    item_id = _string(data, "id")
-    if not item_id:
-        raise SchemaError("field 'id': must not be empty")
     return {
-        "id": item_id,
+        "id": _item_id(data),
         "url": _string(data, "url"),
         "guid": _string(data, "guid", required=False),
         "source": _string(data, "source"),
@@ -187,15 +224,7 @@ class ClassifiedItem(RawItem):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClassifiedItem:
-        scores = data.get("scores") or {}
-        if not isinstance(scores, dict) or not all(isinstance(v, (int, float)) for v in scores.values()):
-            raise SchemaError("field 'scores': expected an object of topic -> number")
-        evidence = data.get("evidence") or {}
-        if not isinstance(evidence, dict):
-            raise SchemaError("field 'evidence': expected an object of topic -> list of strings")
-        entities = data.get("entities") or {}
-        if not isinstance(entities, dict):
-            raise SchemaError("field 'entities': expected an object")
+        entities = _lists_by_name(data, "entities")
         try:
             locations = tuple(Location(**loc) for loc in data.get("locations") or [])
         except TypeError:
@@ -203,9 +232,9 @@ class ClassifiedItem(RawItem):
         return cls(
             **_raw_fields(data),
             topics=_string_list(data, "topics"),
-            scores={k: float(v) for k, v in scores.items()},
-            evidence={k: list(v) for k, v in evidence.items()},
-            entities={k: list(entities.get(k) or []) for k in _ENTITY_KINDS},
+            scores=_scores(data),
+            evidence=_lists_by_name(data, "evidence"),
+            entities={k: entities.get(k, []) for k in _ENTITY_KINDS},
             countries=_string_list(data, "countries"),
             locations=locations,
             story_id=_string(data, "story_id", required=False) or "",
@@ -219,3 +248,21 @@ class ClassifiedItem(RawItem):
         out["countries"] = list(self.countries)
         out["locations"] = [asdict(loc) for loc in self.locations]
         return out
+
+
+#: Appended where :func:`bound_text` cut a text, so a reader sees that the article goes on.
+TRUNCATION_MARKER = " […]"
+
+
+def bound_text(text: str, limit: int, marker: str = TRUNCATION_MARKER) -> str:
+    """``text`` unchanged when it has at most ``limit`` characters, else cut at the last word boundary
+    before the limit (mid-word only when there is none in its second half) with ``marker`` appended;
+    the result never exceeds ``limit`` characters. The producer and the classifier bound what they
+    publish with it, so one long article fits a log record."""
+    if len(text) <= limit:
+        return text
+    room = max(0, limit - len(marker))
+    head = text[: room + 1]  # one more: a space right after the cut keeps the last word whole
+    cut = head.rfind(" ")
+    kept = head[:cut] if cut > room // 2 else text[:room]
+    return kept.rstrip() + marker if room else marker[:limit]

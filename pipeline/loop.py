@@ -14,10 +14,15 @@ A crash anywhere before 4 replays the batch, which idempotent writes absorb (at-
 effectively exactly-once). A failure that may go away (:class:`RetryLater`) is retried with
 capped, jittered exponential backoff, resuming where it failed, without committing, for as long
 as it takes, until a stop is requested; then nothing is committed and the batch replays later.
+While it waits to retry the stage's flush (step 2), the loop asks ``stage.ready()`` every
+:data:`PROBE_SECONDS` and retries as soon as it answers True, so a sink that comes back is written
+to within about a second rather than at the end of a backoff that may have grown to
+``consumer.backoff_max``; a server's Retry-After is always waited out in full.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -30,7 +35,7 @@ from typing import Protocol
 
 from pipeline.backoff import Backoff
 from pipeline.errors import PermanentError, RetryLater
-from pipeline.item import format_time, utc_now
+from pipeline.item import bound_text, format_time, utc_now
 from pipeline.metrics import Metrics
 from pipeline.settings import ConsumerSettings
 from pipeline.transport.base import TOPIC_DLQ, LogConsumer, LogProducer, Record
@@ -38,6 +43,8 @@ from pipeline.transport.base import TOPIC_DLQ, LogConsumer, LogProducer, Record
 __all__ = ["Stage", "StageBase", "StopSignal", "StageStats", "ConsumeLoop", "dead_letter"]
 
 logger = logging.getLogger(__name__)
+
+PROBE_SECONDS = 1.0  # how often the loop asks ``stage.ready()`` while it waits to retry a flush
 
 
 class Stage(Protocol):
@@ -55,6 +62,10 @@ class Stage(Protocol):
     def idle(self) -> None:
         """Called when a poll returned nothing (the alerter delivers due retries); must not raise RetryLater."""
 
+    def ready(self) -> bool:
+        """A cheap probe, asked every :data:`PROBE_SECONDS` while the loop waits to retry a failed
+        ``flush``: True ends the wait at once (the sink answers again). Must not raise."""
+
     @property
     def created(self) -> int:
         """What the stage produced since it started (items published, documents written, alerts queued)."""
@@ -65,6 +76,10 @@ class StageBase:
 
     def idle(self) -> None:
         """Nothing to do while no records arrive."""
+
+    def ready(self) -> bool:
+        """No probe: a failed flush is retried when its backoff delay has passed."""
+        return False
 
 
 class StopSignal:
@@ -92,8 +107,13 @@ class StageStats:
     batches: int = 0
 
 
+DEAD_LETTER_TEXT_CHARS = 65_536  # the readable copy of a letter's value; value_b64 keeps every byte
+
+
 def dead_letter(producer: LogProducer, stage: str, record: Record, error: Exception) -> None:
-    """Queue a dead letter: the original bytes, the error, the stage and the source offset."""
+    """Queue a dead letter: the error, the stage, the source offset and the original value, both
+    readable (``value``: invalid UTF-8 replaced by U+FFFD, cut to :data:`DEAD_LETTER_TEXT_CHARS`) and
+    exact (``value_b64``: base64 of the bytes, which ``newsmon dlq replay`` publishes again)."""
     letter = {
         "stage": stage,
         "error": f"{type(error).__name__}: {error}",
@@ -101,10 +121,14 @@ def dead_letter(producer: LogProducer, stage: str, record: Record, error: Except
         "partition": record.partition,
         "offset": record.offset,
         "key": record.key,
-        "value": record.value.decode("utf-8", errors="replace"),
+        "value": bound_text(record.value.decode("utf-8", errors="replace"), DEAD_LETTER_TEXT_CHARS),
+        "value_b64": base64.b64encode(record.value).decode("ascii"),
         "failed_at": format_time(utc_now()),
     }
-    producer.publish(TOPIC_DLQ, record.key, json.dumps(letter, ensure_ascii=False).encode("utf-8"))
+    # A lone surrogate (in a key or an error message) has no UTF-8 form: "backslashreplace" writes it as
+    # the JSON escape \uXXXX (it can only occur inside a JSON string), which reads back as the same text.
+    text = json.dumps(letter, ensure_ascii=False)
+    producer.publish(TOPIC_DLQ, record.key, text.encode("utf-8", errors="backslashreplace"))
 
 
 class ConsumeLoop:
@@ -133,7 +157,7 @@ class ConsumeLoop:
             self.stage.idle()
             return 0
         started = time.monotonic()
-        if not self._process(batch) or not self._retrying(self._flush_sinks):
+        if not self._process(batch) or not self._flush_sinks():
             return len(batch)  # stopped while retrying: commit nothing, the batch replays
         offsets = {}
         for record in batch:
@@ -181,13 +205,18 @@ class ConsumeLoop:
         if self.metrics:
             self.metrics.records.labels(self.stage.name, "dead_lettered").inc()
 
-    def _flush_sinks(self) -> None:
+    def _flush_sinks(self) -> bool:
+        """Flush the stage (retried, probing ``stage.ready`` while waiting) and dead-letter what its
+        sinks rejected, then flush the producer (retried on plain backoff); False when stopped."""
+        return self._retrying(self._flush_stage, probe=self.stage.ready) and self._retrying(self.producer.flush)
+
+    def _flush_stage(self) -> None:
         for record, error in self.stage.flush() or ():
             self._dead_letter(record, error)
-        self.producer.flush()
 
-    def _retrying(self, action: Callable[[], None]) -> bool:
-        """Run ``action`` until it succeeds (True) or a stop is requested during backoff (False)."""
+    def _retrying(self, action: Callable[[], None], probe: Callable[[], bool] | None = None) -> bool:
+        """Run ``action`` until it succeeds (True) or a stop is requested during backoff (False).
+        With ``probe``, a wait without a server's retry-after hint ends early when the probe says so."""
         while True:
             try:
                 action()
@@ -199,5 +228,18 @@ class ConsumeLoop:
                 if self.metrics:
                     self.metrics.retries.labels(self.stage.name).inc()
                 logger.warning("stage=%s event=retry delay=%.1fs error=%s", self.stage.name, delay, exc)
-                if self.stop.wait(delay):
+                if not self._wait(delay, probe if exc.retry_after is None else None):
                     return False
+
+    def _wait(self, delay: float, probe: Callable[[], bool] | None) -> bool:
+        """Sleep up to ``delay`` seconds; False when a stop is requested meanwhile. With ``probe``, sleep
+        in slices of at most :data:`PROBE_SECONDS` and return as soon as the probe answers True."""
+        deadline = time.monotonic() + delay
+        while (left := deadline - time.monotonic()) > 0:
+            if self.stop.wait(min(left, PROBE_SECONDS) if probe else left):
+                return False
+            if probe is not None and deadline - time.monotonic() > 0 and probe():
+                logger.info("stage=%s event=ready waited=%.1fs of %.1fs", self.stage.name,
+                            delay - (deadline - time.monotonic()), delay)
+                return True
+        return True

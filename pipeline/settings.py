@@ -90,6 +90,8 @@ class ProducerSettings:
     total_timeout: float = setting(60.0, parse_duration)  # one fetch, redirects included
     max_redirects: int = setting(5, positive_int)
     max_bytes: int = setting(10 * 1024 * 1024, positive_int)
+    # an extracted article body is cut to this many characters (word boundary, " […]")
+    max_body_chars: int = setting(200_000, positive_int)
     concurrency: int = setting(4, positive_int)
     per_host_concurrency: int = setting(2, positive_int)
     broken_after: int = setting(5, positive_int)  # an error streak this long flags the feed broken

@@ -5,25 +5,30 @@
   whitespace folded.
 - :func:`normalise_entry` / :func:`normalise_feed` — one entry, or a whole document with per-entry
   errors as data and duplicate ids dropped.
+- :func:`bound_text` / :func:`with_body` — the size bounds that keep one item well under Kafka's
+  default 1 MB message limit: ``title`` and ``summary`` at fixed caps, ``body`` at
+  ``producer.max_body_chars``, each cut at a word boundary with a visible marker (`` […]``).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from pipeline.errors import PermanentError
-from pipeline.item import FeedRef, RawItem, format_time, item_id_for
+from pipeline.item import TRUNCATION_MARKER, FeedRef, RawItem, bound_text, format_time, item_id_for
+from pipeline.settings import ProducerSettings
 from producers.parse import ParsedEntry, ParsedFeed
 
 __all__ = [
     "TRACKING_PARAMS", "TRACKING_PREFIXES", "EARLIEST_PUBLISHED", "SUMMARY_CHARS",
-    "EntryError", "NormalisedEntry", "canonical_url", "html_to_text", "truncate_text",
-    "normalise_entry", "normalise_feed",
+    "MAX_TITLE_CHARS", "MAX_SUMMARY_CHARS", "MAX_BODY_CHARS", "TRUNCATION_MARKER",
+    "EntryError", "NormalisedEntry", "canonical_url", "html_to_text", "truncate_text", "bound_text",
+    "with_body", "normalise_entry", "normalise_feed",
 ]
 
 #: Query parameters that only track the reader; compared case-insensitively.
@@ -40,6 +45,11 @@ EARLIEST_PUBLISHED = datetime(1990, 1, 1, tzinfo=UTC)
 #: Length a summary taken from the article content is cut to, at a sentence or word boundary.
 SUMMARY_CHARS = 600
 _TITLE_CHARS = 160
+#: Hard caps of what one item carries (a feed that puts a whole book in ``<title>`` or ``<description>``).
+MAX_TITLE_CHARS = 1_000
+MAX_SUMMARY_CHARS = 20_000
+#: The default of ``producer.max_body_chars``: an extracted article body is cut to this length.
+MAX_BODY_CHARS = ProducerSettings().max_body_chars
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _WEB_SCHEMES = ("http", "https")
@@ -195,6 +205,15 @@ def truncate_text(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-") + "…"
 
 
+def with_body(item: RawItem, body: str | None, max_body_chars: int = MAX_BODY_CHARS) -> RawItem:
+    """``item`` carrying the extracted ``body`` bounded to ``max_body_chars`` (``producer.max_body_chars``);
+    an item without a summary gets one from the body. A missing or empty body leaves the item as it is."""
+    if not body:
+        return item
+    summary = item.summary or truncate_text(" ".join(body.split()), SUMMARY_CHARS)
+    return replace(item, body=bound_text(body, max_body_chars), summary=summary)
+
+
 # --- entries ---------------------------------------------------------------------------------
 
 
@@ -207,8 +226,9 @@ def normalise_entry(entry: ParsedEntry, *, feed: FeedRef, source: str, fetched_a
     fetched_at = _as_utc(fetched_at)
     url = _entry_url(entry.link, feed.url, notes)
     guid = entry.guid.strip()
-    title = html_to_text(entry.title)
-    summary = html_to_text(entry.summary) or truncate_text(html_to_text(entry.content), SUMMARY_CHARS)
+    title = bound_text(html_to_text(entry.title), MAX_TITLE_CHARS)
+    summary = bound_text(html_to_text(entry.summary), MAX_SUMMARY_CHARS) or truncate_text(
+        html_to_text(entry.content), SUMMARY_CHARS)
     if not (url or guid or title):
         raise EntryError(f"{where}: no link, guid or title (fields 'link', 'guid', 'title' all empty)")
     if not title and summary:

@@ -6,6 +6,13 @@ encoding detection can use the declared charset. feedparser strips the DOCTYPE a
 non-literal ENTITY declaration before parsing and turns external general entities off, so nothing
 is ever resolved or fetched. JSON Feed 1.0/1.1 is decoded here with :mod:`json`.
 
+What is not a feed raises :class:`FeedParseError` with a one-line reason: an empty response, an
+HTML page (an error or login page served with 200), XML so malformed that feedparser recovered
+neither an entry nor a feed element, bytes with no RSS, Atom or RDF root, JSON that is not a JSON
+Feed. A well-formed feed with no entries is a feed; so is one feedparser complained about (a wrong
+declared encoding, an undefined entity) but still read entries or feed elements from: its
+complaint is kept as :attr:`ParsedFeed.warning`.
+
 Text fields of :class:`ParsedEntry` are always HTML: plain-text values are escaped, so callers can
 treat every field alike. feedparser sanitises RSS/Atom HTML; JSON Feed HTML arrives as published,
 so these fields are only ever meant to be read through :func:`producers.normalise.html_to_text`.
@@ -19,6 +26,7 @@ import io
 import json
 import logging
 import time
+import xml.sax
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,7 +48,15 @@ _JSON_FEED_PREFIX = "https://jsonfeed.org/version/"
 
 
 class FeedParseError(PermanentError):
-    """The bytes are not a feed at all (empty, HTML page, binary junk, JSON that is not a JSON Feed)."""
+    """The bytes are not a feed at all (empty, HTML page, malformed XML, binary junk, JSON that is not a
+    JSON Feed). ``reason`` says why in one line; the message is ``<url>: not a feed: <reason>``."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url, self.reason = url, " ".join(reason.split())
+        super().__init__(f"{url}: not a feed: {self.reason}")
+
+    def __reduce__(self) -> tuple[type[FeedParseError], tuple[str, str]]:
+        return type(self), (self.url, self.reason)
 
 
 @dataclass(frozen=True)
@@ -73,7 +89,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None,
     Raises :class:`FeedParseError` when ``body`` is not a feed. A feed with no entries is valid.
     """
     if not body or not body.strip():
-        raise FeedParseError(f"{url}: empty body")
+        raise FeedParseError(url, "empty response")
     response_headers = _response_headers(url, content_type, headers)
     if _looks_like_json(body):
         return _parse_json_feed(body, url)
@@ -81,11 +97,11 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None,
         result = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
                                   sanitize_html=True, resolve_relative_uris=True)
     except (ValueError, LookupError, RecursionError) as exc:  # feedparser gave up on hostile bytes
-        raise FeedParseError(f"{url}: not a feed (feedparser failed: {type(exc).__name__}: {exc})") from None
+        raise FeedParseError(url, f"feedparser failed: {type(exc).__name__}: {exc}") from None
     entries = tuple(_xml_entry(e) for e in result.get("entries", ()))
-    if not result.get("version") and not entries:
-        raise FeedParseError(f"{url}: not a feed ({_not_a_feed_reason(body, result)})")
     feed = result.get("feed", {})
+    if not entries and _recovered_nothing(result, feed):
+        raise FeedParseError(url, _not_a_feed_reason(body, result))
     return ParsedFeed(
         title=" ".join((feed.get("title") or "").split()), link=feed.get("link") or "",
         language=feed.get("language") or None, ttl_seconds=_ttl_seconds(feed), entries=entries,
@@ -102,11 +118,30 @@ def _response_headers(url: str, content_type: str | None, headers: dict[str, str
     return out
 
 
+def _recovered_nothing(result: dict, feed: dict) -> bool:
+    """No feed root element at all, or XML so malformed that not one feed element could be read
+    (a malformed feed that still yields a title or an entry is kept, with a warning)."""
+    return not result.get("version") or (_xml_error(result) is not None and not feed)
+
+
+def _xml_error(result: dict) -> xml.sax.SAXException | None:
+    """The error that stopped the strict XML parser (encoding and content-type complaints are not)."""
+    exc = result.get("bozo_exception") if result.get("bozo") else None
+    return exc if isinstance(exc, xml.sax.SAXException) else None
+
+
 def _not_a_feed_reason(body: bytes, result: dict) -> str:
-    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+    if _looks_like_html(body):
         return "an HTML page"
+    exc = _xml_error(result)
+    if isinstance(exc, xml.sax.SAXParseException):
+        return f"{exc.getMessage()} at line {exc.getLineNumber()}"
     return _reason(result) or "no RSS, Atom or RDF root element"
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html")) or any(tag in head for tag in (b"<html", b"<head", b"<body"))
 
 
 def _reason(result: dict) -> str | None:
@@ -190,10 +225,10 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     try:
         doc = json.loads(body.decode("utf-8-sig"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise FeedParseError(f"{url}: not a feed (invalid JSON: {type(exc).__name__})") from None
+        raise FeedParseError(url, f"invalid JSON: {type(exc).__name__}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list) \
             or not str(doc.get("version", "")).startswith(_JSON_FEED_PREFIX):
-        raise FeedParseError(f"{url}: not a feed (JSON without a jsonfeed.org version and an items list)")
+        raise FeedParseError(url, "JSON without a jsonfeed.org version and an items list")
     feed_authors = _json_authors(doc)
     entries = tuple(_json_entry(item, feed_authors, url) for item in doc["items"] if isinstance(item, dict))
     return ParsedFeed(

@@ -10,6 +10,11 @@ Deduplication, in order: the item id (canonical URL, else GUID) against every id
 any feed, so the same story in two section feeds is published once; then the content fingerprint
 against the same source's items of the last ``producer.dedup_window``, so a re-publish with an
 edited title under a new URL is not published again. Both survive restarts (``producers.state``).
+
+A response that is not a feed (an empty 200, an HTML error or login page, XML too malformed to read;
+:class:`~producers.parse.FeedParseError`) is a feed error like a failed fetch: the error streak
+grows toward ``broken``, ``last_error`` says why, the next poll backs off, and the validators of
+the bad response are not kept (so the next poll fetches it again rather than getting a 304).
 """
 
 from __future__ import annotations
@@ -29,8 +34,8 @@ from producers.fingerprint import Fingerprint, common_shingles, content_fingerpr
 from producers.fulltext import fetch_body, require_fulltext
 from producers.health import FLAGGED, FeedHealth, alert_status, assess
 from producers.hostpool import host_of, map_per_host
-from producers.normalise import SUMMARY_CHARS, html_to_text, normalise_feed, truncate_text
-from producers.parse import parse_feed
+from producers.normalise import html_to_text, normalise_feed, with_body
+from producers.parse import ParsedFeed, parse_feed
 from producers.schedule import delay_after_error, delay_after_success, max_age, usual_gap
 from producers.state import FeedState, FeedStateStore
 
@@ -122,6 +127,7 @@ class FeedPoller:
         hint = error.retry_after if isinstance(error, RetryLater) else None
         delay = delay_after_error(self.settings, streak, hint)
         message = str(error) if isinstance(error, NewsmonError) else f"{feed.url}: {type(error).__name__}: {error}"
+        message = " ".join(message.split())  # last_error and every report show it on one line
         logger.warning("event=feed_error feed=%s errors=%d retry_in=%.0fs error=%s", feed.id, streak, delay, message)
         report.feeds_failed += 1
         report.errors.append(f"{feed.id}: {message}")
@@ -138,8 +144,8 @@ class FeedPoller:
             report.feeds_not_modified += 1
         else:
             try:
-                published, ttl, gap, latest = self._ingest(feed, state, result, report)
-            except Exception as exc:  # unparseable feed, log unavailable: count as an error, retry later
+                published, ttl, gap, latest = self._ingest(feed, state, _parse(result), report)
+            except Exception as exc:  # not a feed (FeedParseError), log unavailable: an error, retried with backoff
                 return self._after_error(feed, state, exc, report)
         delay = delay_after_success(self.settings, feed.interval, (ttl, max_age(result.headers.get("cache-control"))),
                                     gap)
@@ -149,12 +155,10 @@ class FeedPoller:
                        last_success=self.clock(), next_check=self.clock() + delay,
                        items_published=state.items_published + published, usual_gap=gap, latest_item=latest)
 
-    def _ingest(self, feed: FeedSpec, state: FeedState, result: FetchResult,
+    def _ingest(self, feed: FeedSpec, state: FeedState, parsed: ParsedFeed,
                 report: PollReport) -> tuple[int, float | None, float | None, float | None]:
-        """Parse, deduplicate and publish one document: (published, ttl, usual gap, latest item)."""
+        """Normalise, deduplicate and publish one document: (published, ttl, usual gap, latest item)."""
         now = self.clock()
-        parsed = parse_feed(result.body, url=result.url, content_type=result.headers.get("content-type"),
-                            headers=result.headers)
         ref = FeedRef(id=feed.id, url=feed.url, title=feed.title or html_to_text(parsed.title))
         entries, errors = normalise_feed(parsed, feed=ref, source=feed.source,
                                          fetched_at=datetime.fromtimestamp(now, UTC),
@@ -207,8 +211,7 @@ class FeedPoller:
         """Items with the body extracted from their pages (fetched concurrently, capped per host)."""
         bodies = map_per_host(items, lambda i: host_of(i.url), self._body, concurrency=self.settings.concurrency,
                               per_host=self.settings.per_host_concurrency)
-        return [replace(item, body=body, summary=item.summary or truncate_text(" ".join(body.split()), SUMMARY_CHARS))
-                if body else item for item, body in zip(items, bodies)]
+        return [with_body(item, body, self.settings.max_body_chars) for item, body in zip(items, bodies)]
 
     def _body(self, item: RawItem) -> str | None:
         if not item.url:
@@ -243,6 +246,12 @@ class FeedPoller:
             forgotten = self.store.prune_seen(now - self.settings.seen_retention)
             if forgotten:
                 logger.info("event=published_ids_pruned removed=%d", forgotten)
+
+
+def _parse(result: FetchResult) -> ParsedFeed:
+    """The fetched document as a feed; raises :class:`FeedParseError` when it is not one."""
+    return parse_feed(result.body, url=result.url, content_type=result.headers.get("content-type"),
+                      headers=result.headers)
 
 
 def _epoch(text: str) -> float:

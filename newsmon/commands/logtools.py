@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import json
 import logging
 from datetime import UTC, datetime
@@ -54,11 +56,39 @@ def cmd_status(settings: Settings, args: argparse.Namespace, progress: ProgressL
 
 
 def _letter(record: Record) -> dict:
+    """The dead letter in ``record``; ``{}`` when it is not a JSON object (a foreign or damaged record)."""
     try:
         letter = json.loads(record.value)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # invalid JSON or UTF-8, a number too long, nesting too deep
         letter = {}
     return letter if isinstance(letter, dict) else {}
+
+
+def _original_value(letter: dict) -> bytes | None:
+    """The exact bytes of the record that failed, or None when the letter holds no usable value.
+
+    ``value_b64`` is the exact value; a letter written before it existed has only ``value`` (the bytes
+    decoded as UTF-8 with replacement characters), which is sent back encoded in UTF-8.
+    """
+    if "value_b64" in letter:
+        encoded = letter["value_b64"]
+        if not isinstance(encoded, str):
+            return None
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    value = letter.get("value")
+    return value.encode("utf-8", errors="backslashreplace") if isinstance(value, str) else None
+
+
+def _replay_target(letter: dict, stage: str | None) -> tuple[str, bytes] | None:
+    """Where and what to send a letter back to: (source topic, original value), or None to skip it
+    (another stage's letter with ``--stage``, an unknown topic, no usable value)."""
+    topic, value = letter.get("topic"), _original_value(letter)
+    if topic not in ALL_TOPICS or value is None or stage not in (None, letter.get("stage")):
+        return None
+    return str(topic), value
 
 
 def cmd_dlq_list(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
@@ -94,9 +124,9 @@ def cmd_dlq_replay(settings: Settings, args: argparse.Namespace, progress: Progr
         consumer, producer = log.consumer(REPLAY_GROUP, [TOPIC_DLQ]), log.producer()
         while batch := consumer.poll(500, settings.consumer.poll_timeout):
             for record in batch:
-                letter = _letter(record)
-                if letter.get("topic") in ALL_TOPICS and "value" in letter and stage in (None, letter.get("stage")):
-                    producer.publish(letter["topic"], record.key, letter["value"].encode("utf-8"))
+                target = _replay_target(_letter(record), stage)
+                if target is not None:
+                    producer.publish(target[0], record.key, target[1])
                     replayed += 1
                 else:
                     skipped += 1

@@ -133,6 +133,11 @@ class IndexWriter(Protocol):
         Returns a one-line description of what is in place, "" for an index with nothing to set up.
         Raises ConfigError naming what failed."""
 
+    def ready(self) -> bool:
+        """A cheap probe the consume loop asks while it waits to flush again after RetryLater: True
+        when the server answers and can take writes. False when the index cannot tell (the loop then
+        waits out its backoff)."""
+
     def index(self, docs: Sequence[dict[str, Any]]) -> None:
         """Queue documents for indexing; the document ``id`` is the key, so re-indexing replaces."""
 

@@ -20,9 +20,17 @@ Writing (:meth:`flush`), in order:
    retried alone, ``bulk_retries`` times with capped exponential backoff;
 3. a document rejected with 400 (the mapping refuses a value) is returned as a
    :class:`~pipeline.transport.base.Rejection` and leaves the queue (the indexer dead-letters it);
-4. anything else (cluster down, timeouts, 5xx, 429 after the retries) raises RetryLater, keeping only
+4. a whole bulk request refused for its content (400, e.g. ``action_request_validation_exception``
+   for an ``_id`` over 512 bytes, or 413, too large) is split in halves, recursively down to single
+   documents: the halves that are taken are indexed, a single document still refused is a
+   Rejection, so one document cannot stop the rest;
+5. anything else (cluster down, timeouts, 5xx, 429 after the retries) raises RetryLater, keeping only
    the documents not yet acknowledged queued: the consume loop backs off, commits nothing and
    flushes again until the cluster is back, without a restart.
+
+:meth:`ready` is the cheap probe the consume loop calls while it waits to flush again: it asks the
+cluster for the health of the alias' indices, so the indexer resumes within about a second of the
+cluster being back instead of at the end of its backoff.
 """
 
 from __future__ import annotations
@@ -68,6 +76,9 @@ logger = logging.getLogger(__name__)
 Json = dict[str, Any]
 _LOOKUP_CHUNK = 1000  # ids per lookup request (well under index.max_result_window)
 _NOT_THE_DOCUMENT = {"index_closed_exception", "cluster_block_exception"}  # 400s that are not about the document
+_CONTENT_REFUSED = {400, 413}  # a whole bulk request refused for what it carries (with _NOT_THE_DOCUMENT excepted)
+_PROBE_TIMEOUT = 1.0  # seconds for the readiness probe (no retries)
+_REASON_CHARS = 400  # a refusal quoting a long id is clipped in the middle to about this length
 
 
 def _quiet_transport_log() -> None:
@@ -124,6 +135,21 @@ def _reason(item: Json) -> str:
     return reason
 
 
+def _refused_for_content(exc: ApiError) -> bool:
+    """True when Elasticsearch refused a whole bulk request for its content (400 validation, 413 too
+    large), not because the cluster cannot take writes now."""
+    return exc.status_code in _CONTENT_REFUSED and exc.error not in _NOT_THE_DOCUMENT
+
+
+def _request_reason(exc: ApiError) -> str:
+    """``<status> <type>: <reason>`` of a refused request, clipped in the middle (it may quote the id)."""
+    error = exc.body.get("error") if isinstance(exc.body, dict) else None
+    reason = _reason({"error": error}) if isinstance(error, dict) else str(exc.message)
+    text = f"{exc.status_code} {reason}"
+    half = _REASON_CHARS // 2
+    return text if len(text) <= _REASON_CHARS else f"{text[:half]}…{text[-half:]}"
+
+
 def _permanent(item: Json) -> bool:
     error = item.get("error")
     kind = error.get("type") if isinstance(error, dict) else None
@@ -146,6 +172,7 @@ class ElasticsearchIndex:
         self._rejected: list[Rejection] = []  # kept across a failed flush, returned by the next good one
         self._known: set[str] = set()  # indices known to exist
         self._ready = False
+        self._throttled = False  # the last flush failed with 429: let the loop's backoff run its course
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -221,10 +248,28 @@ class ElasticsearchIndex:
                 raise
             except (ApiError, TransportError) as exc:
                 self._known.clear()
+                self._throttled = isinstance(exc, ApiError) and exc.status_code == 429
                 raise RetryLater(f"Elasticsearch unavailable: {type(exc).__name__}: {exc}",
                                  retry_after=_retry_after(exc)) from exc
+        self._throttled = False
         rejected, self._rejected = self._rejected, []
         return rejected
+
+    def ready(self) -> bool:
+        """Whether flushing again is worth trying now, asked by the consume loop about once a second
+        while it waits after a failed flush: True when the cluster answers within a second and the
+        alias' indices are not red (for a writer not allowed to read the health: when it answers at
+        all). False after a 429, so an overloaded cluster gets the loop's full backoff."""
+        if self._throttled:
+            return False
+        probe = self._client.options(request_timeout=_PROBE_TIMEOUT, max_retries=0)
+        try:
+            health = probe.cluster.health(index=f"{self.alias}-*", timeout="0s")
+        except AuthorizationException:
+            return True
+        except (ApiError, TransportError):
+            return False
+        return health.get("status") in ("green", "yellow")
 
     def _targets(self, found: dict[str, str]) -> dict[str, str]:
         """The index of every queued document: where it already is (``found`` by :meth:`_locate`), else
@@ -265,10 +310,39 @@ class ElasticsearchIndex:
                 yield {"_op_type": "index", "_index": targets[doc_id], "_id": doc_id, "_source": source}
 
     def _send(self, targets: dict[str, str], shaped: list[tuple[str, Json]]) -> None:
+        failed: dict[str, Json] = {}
+        self._bulk(list(self._actions(targets, shaped)), failed)
+        if failed:
+            self._throttled = any(item.get("status") == 429 for item in failed.values())
+            doc_id, item = next(iter(failed.items()))
+            raise RetryLater(f"Elasticsearch did not take {len(failed)} documents, first {doc_id}:"
+                             f" {item.get('status')} {_reason(item)}")
+
+    def _bulk(self, actions: list[Json], failed: dict[str, Json]) -> None:
+        """Send ``actions``; when Elasticsearch refuses a whole request for its content, split the
+        documents not yet taken in halves and send each, down to single documents, which are then
+        rejected. Other errors propagate (the flush turns them into RetryLater)."""
+        try:
+            self._stream(actions, failed)
+        except ApiError as exc:
+            if not _refused_for_content(exc):
+                raise
+            left = [action for action in actions if action["_id"] in self._pending and action["_id"] not in failed]
+            if len(left) == 1:
+                self._reject(left[0]["_id"], _request_reason(exc))
+                return
+            logger.info("event=bulk_split index=%s documents=%d status=%s", self.alias, len(left), exc.status_code)
+            half = len(left) // 2
+            for part in (left[:half], left[half:]):
+                if part:
+                    self._bulk(part, failed)
+
+    def _stream(self, actions: list[Json], failed: dict[str, Json]) -> None:
+        """One ``streaming_bulk`` pass: taken documents leave the queue, per-document 400s become
+        Rejections, other per-document failures are added to ``failed`` (id → the bulk item)."""
         es = self.options
-        failed: list[str] = []
         for ok, info in helpers.streaming_bulk(
-                self._client, self._actions(targets, shaped), chunk_size=es.bulk_docs, max_chunk_bytes=es.bulk_bytes,
+                self._client, actions, chunk_size=es.bulk_docs, max_chunk_bytes=es.bulk_bytes,
                 raise_on_error=False, max_retries=es.bulk_retries, initial_backoff=es.bulk_backoff_initial,
                 max_backoff=es.bulk_backoff_max):
             item = _item(info)
@@ -278,9 +352,7 @@ class ElasticsearchIndex:
             elif _permanent(item):
                 self._reject(doc_id, _reason(item))
             else:
-                failed.append(f"{doc_id}: {item.get('status')} {_reason(item)}")
-        if failed:
-            raise RetryLater(f"Elasticsearch did not take {len(failed)} documents, first {failed[0]}")
+                failed[doc_id] = item
 
     def _reject(self, doc_id: str, reason: str) -> None:
         logger.warning("event=document_rejected index=%s id=%s reason=%r", self.alias, doc_id, reason)

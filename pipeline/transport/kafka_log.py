@@ -5,7 +5,14 @@ It keeps the SQLite log's contract, with Kafka's partitions and consumer groups 
 - **Producer.** Idempotent, ``acks=all``, gzip, a 5 ms linger, keyed by item id so one story stays
   on one partition. ``publish()`` hands the record to the client and keeps its future; ``flush()``
   waits for every acknowledgement. A record that failed is sent again on the next flush and
-  ``RetryLater`` is raised until all are acknowledged: a record is never dropped silently.
+  ``RetryLater`` is raised until all are acknowledged: a record is never dropped silently. A record
+  too large for the log is that record's failure, never retried: ``publish()`` raises
+  :class:`RecordTooLarge` when it exceeds the client's ``max_request_size``, and ``flush()`` raises
+  :class:`RecordsRejected` (once everything else is acknowledged) for records the broker refused as
+  larger than the topic's ``max.message.bytes``; both are PermanentErrors naming the size and limit.
+  (kafka-python's idempotent client turns a broker refusal into a fatal state of the whole client;
+  ``flush()`` then raises a NewsmonError naming ``max.message.bytes`` instead, see
+  :meth:`KafkaLogProducer._check_client_alive`.)
 - **Consumer.** One consumer group per stage, no auto-commit, from the earliest offset when the
   group has none. ``commit()`` commits exactly the offsets given, synchronously, stamped with the
   time (the offset metadata) so ``lag()`` can show when. A commit refused because the group
@@ -59,13 +66,17 @@ from pipeline.transport.kafka_admin import (
     translated,
 )
 
-__all__ = ["KafkaLog", "KafkaLogProducer", "KafkaLogConsumer", "producer_config", "consumer_config", "reader_config"]
+__all__ = ["KafkaLog", "KafkaLogProducer", "KafkaLogConsumer", "RecordTooLarge", "RecordsRejected",
+           "producer_config", "consumer_config", "reader_config"]
 
 logger = logging.getLogger(__name__)
 
 quiet_kafka_logging()
 
 _LINGER_MS = 5
+#: What producing one record too large answers: the client's own check, or the broker's (the topic's
+#: ``max.message.bytes``; a batch of several records is split by the client and sent again first).
+_TOO_LARGE = (Errors.MessageSizeTooLargeError, Errors.RecordListTooLargeError)
 _REBALANCED = (Errors.CommitFailedError, Errors.RebalanceInProgressError, Errors.UnknownMemberIdError,
                Errors.IllegalGenerationError)
 
@@ -204,6 +215,27 @@ def _read_partition(reader: KafkaConsumer, tp: TopicPartition, first: int, stop:
     return out
 
 
+class RecordTooLarge(PermanentError):
+    """One record the log will never take: its size is over the producer's or the topic's limit."""
+
+    def __init__(self, topic: str, key: str, reason: str) -> None:
+        super().__init__(f"{topic} key {key}: {reason}")
+        self.topic, self.key = topic, key
+
+
+class RecordsRejected(PermanentError):
+    """Raised by ``flush()`` once every other record is acknowledged: the broker refused these for good
+    (``rejected``, one :class:`RecordTooLarge` each); they are not sent again."""
+
+    def __init__(self, rejected: Sequence[RecordTooLarge]) -> None:
+        super().__init__("; ".join(str(error) for error in rejected))
+        self.rejected = tuple(rejected)
+
+
+def _size(key: str, value: bytes) -> int:
+    return len(key.encode("utf-8")) + len(value)
+
+
 @dataclass
 class _Pending:
     topic: str
@@ -218,6 +250,7 @@ class KafkaLogProducer:
     def __init__(self, url: str, client: KafkaProducer, timeout: float) -> None:
         self._url, self._client, self._timeout = url, client, timeout
         self._pending: list[_Pending] = []
+        self._rejected: list[RecordTooLarge] = []  # refused by the broker, reported by the next flush()
 
     def publish(self, topic: str, key: str, value: bytes) -> None:
         pending = _Pending(topic, key, value)
@@ -227,22 +260,49 @@ class KafkaLogProducer:
     def _send(self, pending: _Pending) -> None:
         try:
             pending.future = self._client.send(pending.topic, key=pending.key.encode("utf-8"), value=pending.value)
-        except Errors.MessageSizeTooLargeError as exc:  # this record can never be written
-            raise PermanentError(f"{pending.topic} key {pending.key}: {exc}") from exc
+        except _TOO_LARGE as exc:  # this record can never be written
+            limit = self._client.config["max_request_size"]
+            raise RecordTooLarge(pending.topic, pending.key, f"record of {_size(pending.key, pending.value)} bytes"
+                                 f" is over the producer's limit of {limit} bytes (max_request_size)") from exc
         except Errors.KafkaError as exc:  # e.g. no metadata within max_block_ms: sent again on flush
             logger.warning("event=send_failed topic=%s key=%s error=%s", pending.topic, pending.key, exc)
             pending.future = None
 
     def flush(self) -> None:
-        if not self._pending:
-            return
-        for pending in self._pending:  # send again what never reached the client or failed transiently
-            if pending.future is None or (pending.future.failed() and is_transient(pending.future.exception)):
-                self._send(pending)
-        self._await_all(time.monotonic() + self._timeout)
-        self._pending = [p for p in self._pending if not (p.future is not None and p.future.succeeded())]
+        """Wait for every acknowledgement: RetryLater while some are missing, RecordsRejected (after all
+        others are acknowledged) for records the broker refused as too large."""
+        if self._pending:
+            for pending in self._pending:  # send again what never reached the client or failed transiently
+                if pending.future is None or (pending.future.failed() and is_transient(pending.future.exception)):
+                    self._send(pending)
+            self._await_all(time.monotonic() + self._timeout)
+            self._check_client_alive()
+            self._rejected += [self._too_large(p) for p in self._pending if _refused_as_too_large(p)]
+            self._pending = [p for p in self._pending if not (_acknowledged(p) or _refused_as_too_large(p))]
         if self._pending:
             raise self._unacknowledged()
+        if self._rejected:
+            rejected, self._rejected = self._rejected, []
+            raise RecordsRejected(rejected)
+
+    def _check_client_alive(self) -> None:
+        """kafka-python's idempotent producer takes a broker's size refusal as fatal: from then on every
+        batch fails with that error, so no failed record can be told from a good one. Then nothing is
+        dead-lettered and the stage stops with the cause (nothing is committed; the batch replays)."""
+        manager = getattr(self._client, "_transaction_manager", None)
+        if manager is not None and manager.has_fatal_error():
+            error = manager.last_error
+            raise NewsmonError(f"log: {self._url}: the producer stopped after the broker refused a write"
+                               f" ({describe(error)}); if it is MessageSizeTooLargeError, a topic's"
+                               " max.message.bytes is below the producer's max_request_size (1 MB): raise it")
+
+    @staticmethod
+    def _too_large(pending: _Pending) -> RecordTooLarge:
+        reason = (f"record of {_size(pending.key, pending.value)} bytes refused by the broker as over the"
+                  f" topic's limit (max.message.bytes): {describe(pending.future.exception)}")
+        logger.warning("event=record_too_large topic=%s key=%s size=%d", pending.topic, pending.key,
+                       _size(pending.key, pending.value))
+        return RecordTooLarge(pending.topic, pending.key, reason)
 
     def _await_all(self, deadline: float) -> None:
         """Wait for the acknowledgements up to one deadline (the client's flush() waits per batch)."""
@@ -265,9 +325,19 @@ class KafkaLogProducer:
         """Flush what is left; records still unacknowledged are reported (their input was not committed)."""
         try:
             self.flush()
+        except RecordsRejected as exc:
+            logger.error("event=close_rejected records=%d error=%s", len(exc.rejected), exc)
         except NewsmonError as exc:
             logger.error("event=close_unflushed records=%d error=%s", len(self._pending), exc)
         self._pending = []
+
+
+def _acknowledged(pending: _Pending) -> bool:
+    return pending.future is not None and pending.future.succeeded()
+
+
+def _refused_as_too_large(pending: _Pending) -> bool:
+    return pending.future is not None and pending.future.failed() and isinstance(pending.future.exception, _TOO_LARGE)
 
 
 class _Membership(ConsumerRebalanceListener):

@@ -116,6 +116,10 @@ class MemoryIndex:
         """Nothing to set up in memory."""
         return ""
 
+    def ready(self) -> bool:
+        """No probe in memory."""
+        return False
+
     def index(self, docs: Sequence[dict[str, Any]]) -> None:
         for doc in docs:
             self.pending[doc["id"]] = doc

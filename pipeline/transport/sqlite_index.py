@@ -163,6 +163,10 @@ class SqliteIndex:
         """Nothing to set up: opening the file created (or converted) the schema."""
         return ""
 
+    def ready(self) -> bool:
+        """No probe: a locked file is retried after the loop's backoff."""
+        return False
+
     def index(self, docs: Sequence[dict[str, Any]]) -> None:
         for doc in docs:
             self._pending[doc["id"]] = doc

@@ -83,3 +83,18 @@ def test_created_is_unchanged_while_the_index_is_unavailable():
         stage.flush()
     assert stage.created == 0
     assert stage.flush() == [] and stage.created == 1
+
+
+class ProbedIndex(MemoryIndex):
+    def __init__(self, answer: bool) -> None:
+        super().__init__()
+        self.answer = answer
+
+    def ready(self) -> bool:
+        return self.answer
+
+
+@pytest.mark.parametrize("index, expected", [(ProbedIndex(True), True), (ProbedIndex(False), False),
+                                             (MemoryIndex(), False)])
+def test_ready_is_the_index_probe_or_false_without_one(index, expected):
+    assert IndexerStage(index).ready() is expected

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from pipeline.errors import SchemaError
-from pipeline.item import ClassifiedItem, Location, RawItem, decode_json, item_id_for
+from pipeline.item import MAX_ID_BYTES, ClassifiedItem, Location, RawItem, decode_json, item_id_for
 from tests.factories import make_classified, make_raw
 
 
@@ -55,3 +55,19 @@ def test_item_id_prefers_url_and_is_stable():
     assert item_id_for(None, "g") != item_id_for("https://a.test/x", "g")
     with pytest.raises(SchemaError):
         item_id_for(None, None)
+
+
+def test_an_id_longer_than_512_utf8_bytes_is_a_schema_error_naming_field_and_limit():
+    data = json.loads(make_raw().to_json())
+    data["id"] = "é" * 300  # 300 characters, 600 bytes
+    with pytest.raises(SchemaError, match=r"^field 'id': 600 bytes, longer than the 512 allowed$"):
+        RawItem.from_dict(data)
+    with pytest.raises(SchemaError, match="field 'id': 600 bytes"):
+        ClassifiedItem.from_dict(data)
+    data["id"] = "x" * MAX_ID_BYTES  # exactly the limit is fine
+    assert RawItem.from_dict(data).id == "x" * 512
+
+
+def test_the_producers_ids_are_32_hex_digits_well_under_the_limit():
+    item_id = item_id_for("https://a.test/" + "x" * 5000, None)
+    assert len(item_id) == 32 and int(item_id, 16) >= 0

@@ -1,5 +1,7 @@
 import json
+import threading
 
+from pipeline import loop as loop_module
 from pipeline.errors import PermanentError, RetryLater
 from pipeline.loop import ConsumeLoop, StageBase, StopSignal
 from pipeline.settings import ConsumerSettings
@@ -145,3 +147,82 @@ def test_the_default_idle_does_nothing():
     stage = RecordingStage()
     assert loop_for(log, stage).run_once() == 0
     assert stage.seen == [] and stage.flushed == [] and not log.committed
+
+
+class ProbedStage(RecordingStage):
+    """A stage whose flush fails ``flush_retries`` times; ``ready()`` answers ``answers`` and counts calls."""
+
+    def __init__(self, answers=True, retry_after=None, **kwargs):
+        super().__init__(**kwargs)
+        self.answers, self.retry_after, self.probes = answers, retry_after, 0
+
+    def flush(self):
+        if self.flush_retries:
+            self.flush_retries -= 1
+            raise RetryLater("sink down", retry_after=self.retry_after)
+        return super().flush()
+
+    def ready(self):
+        self.probes += 1
+        return self.answers
+
+
+def slow_loop(log, stage, monkeypatch, backoff=30.0):
+    """A loop whose backoff is long (``backoff`` s) and whose probe interval is 10 ms."""
+    monkeypatch.setattr(loop_module, "PROBE_SECONDS", 0.01)
+    settings = ConsumerSettings(batch_size=10, poll_timeout=0, backoff_initial=backoff, backoff_max=backoff)
+    return ConsumeLoop(stage, log.consumer("g", ["in"]), log.producer(), settings, StopSignal())
+
+
+def test_a_ready_probe_ends_the_wait_before_a_long_backoff(monkeypatch):
+    log = MemoryLog()
+    fill(log, ["a", "b"])
+    stage = ProbedStage(answers=True, flush_retries=3)
+    loop = slow_loop(log, stage, monkeypatch)
+    loop.run(until_idle=True)
+    assert stage.flushed == ["a", "b"] and log.committed[("g", "in")] == 3
+    assert loop.stats.retries == 3 and stage.probes == 3  # one probe per 15-30 s wait, each answered at once
+
+
+def test_without_an_answer_the_probe_is_asked_every_interval_until_the_backoff_ends(monkeypatch):
+    log = MemoryLog()
+    fill(log, ["a"])
+    stage = ProbedStage(answers=False, flush_retries=1)
+    loop = slow_loop(log, stage, monkeypatch, backoff=0.2)
+    loop.run(until_idle=True)
+    assert stage.flushed == ["a"] and loop.stats.retries == 1
+    assert 2 <= stage.probes <= 20  # a 0.1-0.2 s wait in 10 ms slices, the last one not probed
+
+
+def test_a_retry_after_hint_is_waited_out_without_probing(monkeypatch):
+    log = MemoryLog()
+    fill(log, ["a"])
+    stage = ProbedStage(answers=True, retry_after=0.05, flush_retries=2)
+    loop = slow_loop(log, stage, monkeypatch, backoff=0.01)
+    loop.run(until_idle=True)
+    assert stage.flushed == ["a"] and stage.probes == 0
+
+
+def test_only_the_stage_flush_is_probed_not_the_producer_or_the_log(monkeypatch):
+    log = MemoryLog()
+    fill(log, ["bad"])
+    stage = ProbedStage(answers=True, fail_on={"bad"})
+    loop = slow_loop(log, stage, monkeypatch, backoff=0.02)
+    loop.producer.fail_next_flushes = 2
+    loop.run(until_idle=True)
+    assert len(log.values(TOPIC_DLQ)) == 1 and loop.stats.retries == 2
+    assert stage.probes == 0
+
+
+def test_a_stop_during_a_probed_wait_commits_nothing(monkeypatch):
+    log = MemoryLog()
+    fill(log, ["a"])
+    stage = ProbedStage(answers=False, flush_retries=1)
+    loop = slow_loop(log, stage, monkeypatch)
+    threading.Timer(0.1, loop.stop.set).start()
+    loop.run()
+    assert ("g", "in") not in log.committed and stage.probes >= 1
+
+
+def test_the_default_ready_answers_false():
+    assert StageBase().ready() is False

@@ -12,14 +12,20 @@ import pytest
 from pipeline.errors import PermanentError
 from pipeline.item import FeedRef, RawItem, item_id_for
 from producers.normalise import (
+    MAX_BODY_CHARS,
+    MAX_SUMMARY_CHARS,
+    MAX_TITLE_CHARS,
     SUMMARY_CHARS,
     TRACKING_PARAMS,
+    TRUNCATION_MARKER,
     EntryError,
+    bound_text,
     canonical_url,
     html_to_text,
     normalise_entry,
     normalise_feed,
     truncate_text,
+    with_body,
 )
 from producers.parse import FeedParseError, ParsedEntry, ParsedFeed, parse_feed
 from tests.conftest import SHARED  # NEWSMON_SHARED, else the "shared" folder next to the repo
@@ -319,3 +325,57 @@ def test_escaped_markup_in_an_rss_title_ends_up_as_plain_text():
     (result,), _ = normalise_feed(parsed, feed=FEED, source="S", fetched_at=FETCHED)
     assert result.item.title == "Blast near Peshawar cantonment"
     assert result.item.summary == "Police said the device was defused."
+
+
+# --- size bounds -----------------------------------------------------------------------------
+
+LONG = "Floods displaced thousands across Sindh province overnight. " * 5000  # 300,000 characters
+
+
+@pytest.mark.parametrize("text", ["", "short", "exactly twenty chars"])
+def test_bound_text_leaves_a_text_within_the_limit_unchanged(text):
+    assert bound_text(text, 20) is text
+
+
+def test_bound_text_cuts_at_a_word_boundary_with_the_marker():
+    cut = bound_text("alpha beta gamma delta epsilon", 19)
+    assert cut == "alpha beta" + TRUNCATION_MARKER  # "gamma" would end past the room of 15
+    assert len(cut) <= 19 and TRUNCATION_MARKER == " […]"
+
+
+def test_bound_text_keeps_a_word_ending_exactly_at_the_cut():
+    assert bound_text("alpha beta gamma", 15) == "alpha beta" + TRUNCATION_MARKER  # room 11: "alpha beta " fits
+
+
+def test_bound_text_cuts_mid_word_only_without_a_boundary_in_the_second_half():
+    cut = bound_text("a " + "x" * 100, 30)
+    assert cut == "a " + "x" * 24 + TRUNCATION_MARKER and len(cut) == 30
+
+
+def test_bound_text_of_a_long_article_is_never_longer_than_the_limit():
+    cut = bound_text(LONG, MAX_BODY_CHARS)
+    kept = cut.removesuffix(TRUNCATION_MARKER)
+    assert len(cut) <= MAX_BODY_CHARS and cut.endswith(TRUNCATION_MARKER)
+    assert LONG.startswith(kept) and LONG[len(kept)] == " "  # whole words only
+
+
+def test_with_body_bounds_the_body_and_fills_a_missing_summary():
+    item = normalise(entry(link="https://e.test/a", title="Floods")).item
+    bounded = with_body(item, LONG, 1000)
+    assert len(bounded.body) <= 1000 and bounded.body.endswith(TRUNCATION_MARKER)
+    assert len(bounded.summary) <= SUMMARY_CHARS and bounded.summary.startswith("Floods displaced")
+    assert with_body(item, "Short body.", 1000).body == "Short body."
+    assert with_body(item, None) is item and with_body(item, "") is item
+
+
+def test_default_body_bound_keeps_the_raw_record_well_under_one_megabyte():
+    item = normalise(entry(link="https://e.test/a", title="T " * 5000, summary="S " * 100_000)).item
+    bounded = with_body(item, LONG)
+    assert len(bounded.title) <= MAX_TITLE_CHARS and len(bounded.summary) <= MAX_SUMMARY_CHARS
+    assert bounded.title.endswith(TRUNCATION_MARKER) and bounded.summary.endswith(TRUNCATION_MARKER)
+    assert len(bounded.to_json()) < 300_000
+
+
+def test_normal_title_and_summary_are_not_bounded():
+    item = normalise(entry(link="https://e.test/a", title="Floods in Sindh", summary="<p>Thousands moved.</p>")).item
+    assert (item.title, item.summary) == ("Floods in Sindh", "Thousands moved.")

@@ -18,8 +18,8 @@ def parse_fixture(name: str, url: str, content_type: str | None = None) -> Parse
     return parse_feed((FEEDS / name).read_bytes(), url=url, content_type=content_type)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("name, url, content_type, title, count, language, ttl", [
@@ -129,18 +129,42 @@ def test_ttl_seconds(channel, seconds):
 
 
 @pytest.mark.parametrize("body, reason", [
-    (b"", "empty body"),
-    (b" \r\n\t ", "empty body"),
-    ((FEEDS / "not-a-feed.html").read_bytes(), "HTML page"),
+    (b"", "not a feed: empty response"),
+    (b" \r\n\t ", "not a feed: empty response"),
+    ((FEEDS / "not-a-feed.html").read_bytes(), "not a feed: an HTML page"),
+    (b"<!-- served by the proxy -->\n<head><title>Sign in</title></head><body>Login</body>", "an HTML page"),
+    (b'<?xml version="1.0"?>\n<rss version="2.0"><channel>\n<title>Desk</oops></channel></rss>',
+     "not a feed: mismatched tag at line 3"),
+    (b'<?xml version="1.0"?>\n<rss version="2.0">\n', "not a feed: no element found at line 3"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\xff\xfe", "not a feed"),
     (b'{"name": "config", "values": [1, 2]}', "jsonfeed.org"),
     (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "invalid JSON"),
     (b"plain words, no markup", "not a feed"),
-], ids=["empty", "whitespace", "html", "binary", "json-not-feed", "broken-json", "text"])
+], ids=["empty", "whitespace", "html", "html-no-doctype", "malformed-xml", "truncated-xml", "binary",
+        "json-not-feed", "broken-json", "text"])
 def test_not_a_feed(body, reason):
     with pytest.raises(FeedParseError, match=reason) as info:
         parse_feed(body, url="https://x.example/page")
     assert isinstance(info.value, PermanentError) and "\n" not in str(info.value)
+    assert str(info.value) == f"https://x.example/page: not a feed: {info.value.reason}"
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (b'<rss version="2.0"><channel><title>Quiet</title></channel></rss>', "text/html; charset=utf-8"),
+    (b'<rss version="2.0"><channel></channel></rss>', None),
+    (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Caf\xe9</title></channel></rss>',
+     "application/rss+xml; charset=utf-8"),
+    (b'<rss version="2.0"><channel><title>Raid&nbsp;in Khyber</title></channel></rss>', None),
+], ids=["served-as-html", "bare-channel", "wrong-declared-encoding", "undefined-entity"])
+def test_a_feed_with_zero_items_or_a_minor_complaint_is_still_a_feed(body, content_type):
+    parsed = parse_feed(body, url="https://q.example/feed", content_type=content_type)
+    assert parsed.entries == ()
+
+
+def test_malformed_xml_with_entries_is_kept_with_a_warning():
+    body = b'<?xml version="1.0"?>\n<rss version="2.0"><channel><title>t</title>\n<item><title>a</oops></item>'
+    parsed = parse_feed(body, url="https://m.example/feed")
+    assert len(parsed.entries) == 1 and parsed.warning and "mismatched tag" in parsed.warning
 
 
 def test_body_is_never_taken_for_a_file_name_or_url(tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ def methods(protocol: type) -> set[str]:
 
 
 def test_the_search_index_is_the_writer_and_the_reader():
-    assert methods(IndexWriter) == {"setup", "index", "flush", "close"}
+    assert methods(IndexWriter) == {"setup", "ready", "index", "flush", "close"}
     assert methods(IndexReader) == {"search", "facets", "histogram", "get", "count", "close"}
     assert IndexWriter in SearchIndex.__mro__ and IndexReader in SearchIndex.__mro__
 
@@ -35,3 +35,13 @@ def test_the_in_memory_index_has_nothing_to_set_up():
     index.index([{"id": "a"}])
     assert index.setup() == ""
     assert index.pending == {"a": {"id": "a"}} and index.flushes == 0
+
+
+def test_an_index_that_cannot_probe_its_server_says_not_ready(tmp_path):
+    from pipeline.transport.sqlite_index import SqliteIndex
+
+    sqlite = SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}")
+    try:
+        assert MemoryIndex().ready() is False and sqlite.ready() is False  # the loop waits out its backoff
+    finally:
+        sqlite.close()
