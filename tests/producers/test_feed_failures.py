@@ -55,17 +55,6 @@ class Served:
         return lambda request: content(self.body, self.content_type)(request)
 
 
-@pytest.fixture
-def server():
-    with FaultServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def db(tmp_path):
-    return f"sqlite:///{tmp_path}/state.db"
-
-
 def make_poller(server: FaultServer, db: str, clock: Clock, settings: ProducerSettings = SETTINGS,
                 **kwargs) -> FeedPoller:
     spec = FeedSpec(id="desk", url=server.url("/feed"), source="Frontier Desk")

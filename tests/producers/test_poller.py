@@ -39,17 +39,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def server():
-    with FaultServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def db(tmp_path):
-    return f"sqlite:///{tmp_path}/state.db"
-
-
 def make_poller(feeds, db, log=None, clock=None, settings=SETTINGS, **kwargs) -> FeedPoller:
     return FeedPoller(feeds, FeedStateStore(db), (log or MemoryLog()).producer(), settings,
                       clock=clock or Clock(), **kwargs)
