@@ -32,7 +32,7 @@ from pipeline.item import ClassifiedItem, RawItem, bound_text, decode_json, form
 from pipeline.loop import StageBase
 from pipeline.nlp.stories import MemoryStoryStore, MinHasher, StoryStore
 from pipeline.settings import ProducerSettings
-from pipeline.transport.base import TOPIC_CLASSIFIED, LogProducer, Record
+from pipeline.transport.base import TOPIC_CLASSIFIED, LogProducer, Record, RecordsRejected, RecordTooLarge
 
 __all__ = ["classify_item", "classify_items", "HomeCountries", "StoryAssigner", "ClassifierStage"]
 
@@ -189,18 +189,15 @@ class ClassifierStage(StageBase):
             return
         try:
             self.producer.flush()
-        except PermanentError as exc:
-            rejected = getattr(exc, "rejected", None)  # kafka_log.RecordsRejected
-            if rejected is None:
-                raise
-            for error in rejected:
+        except RecordsRejected as exc:
+            for error in exc.rejected:
                 self._rejected(error)
         self._unflushed.clear()
 
-    def _rejected(self, error: PermanentError) -> None:
+    def _rejected(self, error: RecordTooLarge) -> None:
         """A record the log refused for good: a classified item fails its sources; anything else (a dead
         letter too large for the dead-letter topic) cannot be traced back and is logged."""
-        topic, key = getattr(error, "topic", ""), getattr(error, "key", "")
+        topic, key = error.topic, error.key
         sources = self._unflushed.get(key, []) if topic == TOPIC_CLASSIFIED else []
         if not sources:
             logger.error("stage=classifier event=record_refused topic=%s key=%s error=%s", topic, key, error)

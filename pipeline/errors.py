@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["NewsmonError", "UserInputError", "ConfigError", "RetryLater", "PermanentError", "SchemaError"]
+__all__ = ["NewsmonError", "UserInputError", "ConfigError", "RetryLater", "PermanentError", "SchemaError",
+           "LimitExceeded"]
 
 
 class NewsmonError(Exception):
@@ -34,3 +35,18 @@ class PermanentError(NewsmonError):
 
 class SchemaError(PermanentError):
     """A record does not match the item schema; the message names the field."""
+
+
+class LimitExceeded(SchemaError):
+    """A record is over one of newsmon's size limits (an id too long, a record too large for the log).
+
+    ``field`` names what is too large (``id``, ``record``), ``size`` and ``limit`` are in ``unit``;
+    a dead letter carries them as its ``limit`` object, so a reader need not parse the message.
+    """
+
+    def __init__(self, message: str, *, field: str, size: int, limit: int | None, unit: str = "bytes") -> None:
+        super().__init__(message)
+        self.field, self.size, self.limit, self.unit = field, size, limit, unit
+
+    def describe_limit(self) -> dict[str, str | int | None]:
+        return {"field": self.field, "size": self.size, "limit": self.limit, "unit": self.unit}

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.errors import SchemaError
+from pipeline.errors import LimitExceeded, SchemaError
 
 MAX_ID_BYTES = 512  # Elasticsearch refuses a longer _id (the whole bulk request, with 400)
 
@@ -172,7 +172,8 @@ def _item_id(data: dict[str, Any]) -> str:
     except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800") is not text
         raise SchemaError("field 'id': not valid Unicode text") from None
     if size > MAX_ID_BYTES:
-        raise SchemaError(f"field 'id': {size} bytes, longer than the {MAX_ID_BYTES} allowed")
+        raise LimitExceeded(f"field 'id': {size} bytes, longer than the {MAX_ID_BYTES} allowed",
+                            field="id", size=size, limit=MAX_ID_BYTES)
     return item_id
 
 

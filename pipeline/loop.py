@@ -17,13 +17,14 @@ as it takes, until a stop is requested; then nothing is committed and the batch 
 While it waits to retry the stage's flush (step 2), the loop asks ``stage.ready()`` every
 :data:`PROBE_SECONDS` and retries as soon as it answers True, so a sink that comes back is written
 to within about a second rather than at the end of a backoff that may have grown to
-``consumer.backoff_max``; a server's Retry-After is always waited out in full.
+``consumer.backoff_max``; the producer's flush (step 3) and the commit (step 4) are probed the same
+way with ``producer.ready()`` (the log answers again). A server's Retry-After is always waited out
+in full. A poll is not probed: a log client that cannot reach its servers returns no records and
+reconnects by itself.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import threading
 import time
@@ -34,8 +35,9 @@ from functools import partial
 from typing import Protocol
 
 from pipeline.backoff import Backoff
+from pipeline.dead_letter import MAX_KEY_CHARS, encode_letter, letter_for
 from pipeline.errors import PermanentError, RetryLater
-from pipeline.item import bound_text, format_time, utc_now
+from pipeline.item import bound_text
 from pipeline.metrics import Metrics
 from pipeline.settings import ConsumerSettings
 from pipeline.transport.base import TOPIC_DLQ, LogConsumer, LogProducer, Record
@@ -107,28 +109,19 @@ class StageStats:
     batches: int = 0
 
 
-DEAD_LETTER_TEXT_CHARS = 65_536  # the readable copy of a letter's value; value_b64 keeps every byte
-
-
 def dead_letter(producer: LogProducer, stage: str, record: Record, error: Exception) -> None:
-    """Queue a dead letter: the error, the stage, the source offset and the original value, both
-    readable (``value``: invalid UTF-8 replaced by U+FFFD, cut to :data:`DEAD_LETTER_TEXT_CHARS`) and
-    exact (``value_b64``: base64 of the bytes, which ``newsmon dlq replay`` publishes again)."""
-    letter = {
-        "stage": stage,
-        "error": f"{type(error).__name__}: {error}",
-        "topic": record.topic,
-        "partition": record.partition,
-        "offset": record.offset,
-        "key": record.key,
-        "value": bound_text(record.value.decode("utf-8", errors="replace"), DEAD_LETTER_TEXT_CHARS),
-        "value_b64": base64.b64encode(record.value).decode("ascii"),
-        "failed_at": format_time(utc_now()),
-    }
-    # A lone surrogate (in a key or an error message) has no UTF-8 form: "backslashreplace" writes it as
-    # the JSON escape \uXXXX (it can only occur inside a JSON string), which reads back as the same text.
-    text = json.dumps(letter, ensure_ascii=False)
-    producer.publish(TOPIC_DLQ, record.key, text.encode("utf-8", errors="backslashreplace"))
+    """Queue the dead letter of ``record`` (see :mod:`pipeline.dead_letter` for what it holds). Should
+    the log still refuse it, a letter without the value is queued instead: the stage never stops on
+    a letter."""
+    key = bound_text(record.key, MAX_KEY_CHARS)
+    letter = letter_for(stage, record, error)
+    try:
+        producer.publish(TOPIC_DLQ, key, encode_letter(letter))
+    except PermanentError as refused:
+        logger.error("stage=%s event=dead_letter_refused offset=%s error=%s", stage, record.offset, refused)
+        letter = {name: value for name, value in letter.items() if not name.startswith("value")}
+        letter.update(key=key, value_omitted=f"{len(record.value)} bytes; the log refused the letter: {refused}")
+        producer.publish(TOPIC_DLQ, key, encode_letter(letter))
 
 
 class ConsumeLoop:
@@ -162,7 +155,7 @@ class ConsumeLoop:
         offsets = {}
         for record in batch:
             offsets[(record.topic, record.partition)] = record.offset + 1
-        if self._retrying(lambda: self.consumer.commit(offsets)):
+        if self._retrying(lambda: self.consumer.commit(offsets), probe=self.producer.ready):
             self.stats.batches += 1
             if self.metrics:
                 self.metrics.batch_seconds.labels(self.stage.name).observe(time.monotonic() - started)
@@ -207,8 +200,9 @@ class ConsumeLoop:
 
     def _flush_sinks(self) -> bool:
         """Flush the stage (retried, probing ``stage.ready`` while waiting) and dead-letter what its
-        sinks rejected, then flush the producer (retried on plain backoff); False when stopped."""
-        return self._retrying(self._flush_stage, probe=self.stage.ready) and self._retrying(self.producer.flush)
+        sinks rejected, then flush the producer (retried, probing ``producer.ready``); False when stopped."""
+        return (self._retrying(self._flush_stage, probe=self.stage.ready)
+                and self._retrying(self.producer.flush, probe=self.producer.ready))
 
     def _flush_stage(self) -> None:
         for record, error in self.stage.flush() or ():

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
 import json
 import logging
 from datetime import UTC, datetime
 
 from newsmon.app import INPUT_TOPIC, STAGES
 from newsmon.console import ProgressLine
+from pipeline.dead_letter import original_value
 from pipeline.errors import UserInputError
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_DLQ, Record
@@ -64,28 +63,10 @@ def _letter(record: Record) -> dict:
     return letter if isinstance(letter, dict) else {}
 
 
-def _original_value(letter: dict) -> bytes | None:
-    """The exact bytes of the record that failed, or None when the letter holds no usable value.
-
-    ``value_b64`` is the exact value; a letter written before it existed has only ``value`` (the bytes
-    decoded as UTF-8 with replacement characters), which is sent back encoded in UTF-8.
-    """
-    if "value_b64" in letter:
-        encoded = letter["value_b64"]
-        if not isinstance(encoded, str):
-            return None
-        try:
-            return base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            return None
-    value = letter.get("value")
-    return value.encode("utf-8", errors="backslashreplace") if isinstance(value, str) else None
-
-
 def _replay_target(letter: dict, stage: str | None) -> tuple[str, bytes] | None:
     """Where and what to send a letter back to: (source topic, original value), or None to skip it
     (another stage's letter with ``--stage``, an unknown topic, no usable value)."""
-    topic, value = letter.get("topic"), _original_value(letter)
+    topic, value = letter.get("topic"), original_value(letter)
     if topic not in ALL_TOPICS or value is None or stage not in (None, letter.get("stage")):
         return None
     return str(topic), value

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pipeline.errors import UserInputError
+from pipeline.errors import LimitExceeded, PermanentError, UserInputError
 
 if TYPE_CHECKING:  # the query package imports its parser (luqum); the log's users need none of it
     from pipeline.query.ast import Query
 
 __all__ = [
     "TOPIC_RAW", "TOPIC_CLASSIFIED", "TOPIC_DLQ", "ALL_TOPICS",
-    "Record", "PartitionLag", "LogProducer", "LogConsumer", "Log",
+    "Record", "PartitionLag", "RecordTooLarge", "RecordsRejected", "LogProducer", "LogConsumer", "Log",
     "SearchFilters", "Hit", "SearchResult", "Rejection", "IndexWriter", "IndexReader", "SearchIndex",
     "ENTITY_FIELDS", "FACET_FIELDS", "HISTOGRAM_INTERVALS", "check_facets", "check_interval", "top_values",
     "story_key", "bucket_start",
@@ -49,12 +49,36 @@ class PartitionLag:
     committed_at: float | None = None  # seconds since the epoch, when the backend knows it
 
 
+class RecordTooLarge(LimitExceeded):
+    """One record the log will never take: its ``size`` is over the producer's or the topic's
+    ``limit`` (None when the broker refused it without saying its limit)."""
+
+    def __init__(self, topic: str, key: str, reason: str, *, size: int = 0, limit: int | None = None) -> None:
+        super().__init__(f"{topic} key {key}: {reason}", field="record", size=size, limit=limit)
+        self.topic, self.key = topic, key
+
+
+class RecordsRejected(PermanentError):
+    """Raised by ``flush()`` once every other record is acknowledged: the broker refused these for good
+    (``rejected``, one :class:`RecordTooLarge` each); they are not sent again."""
+
+    def __init__(self, rejected: Sequence[RecordTooLarge]) -> None:
+        super().__init__("; ".join(str(error) for error in rejected))
+        self.rejected = tuple(rejected)
+
+
 class LogProducer(Protocol):
     def publish(self, topic: str, key: str, value: bytes) -> None:
-        """Queue a record; it is durable only after :meth:`flush` returns."""
+        """Queue a record; it is durable only after :meth:`flush` returns. Raises
+        :class:`RecordTooLarge` for a record over the log's size limit."""
 
     def flush(self) -> None:
-        """Make every queued record durable; raises RetryLater when the log is unreachable."""
+        """Make every queued record durable; raises RetryLater when the log is unreachable, and
+        :class:`RecordsRejected` (after every other record is durable) for records refused for good."""
+
+    def ready(self) -> bool:
+        """A cheap check that the log answers again, asked while the consume loop waits to retry a
+        flush or a commit; a log that cannot tell answers True."""
 
     def close(self) -> None: ...
 

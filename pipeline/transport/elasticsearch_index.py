@@ -59,6 +59,14 @@ from pipeline.query import Query
 from pipeline.settings import ElasticsearchSettings, Settings
 from pipeline.transport.base import Hit, Rejection, SearchFilters, SearchResult, check_facets, check_interval
 from pipeline.transport.elasticsearch_aggs import facets_body, histogram_body, read_facets, read_histogram
+from pipeline.transport.elasticsearch_answers import (
+    bulk_item,
+    item_reason,
+    refused_document,
+    refused_for_content,
+    request_reason,
+    retry_after,
+)
 from pipeline.transport.elasticsearch_mapping import (
     TEMPLATE_FILE,
     from_source,
@@ -75,10 +83,7 @@ logger = logging.getLogger(__name__)
 
 Json = dict[str, Any]
 _LOOKUP_CHUNK = 1000  # ids per lookup request (well under index.max_result_window)
-_NOT_THE_DOCUMENT = {"index_closed_exception", "cluster_block_exception"}  # 400s that are not about the document
-_CONTENT_REFUSED = {400, 413}  # a whole bulk request refused for what it carries (with _NOT_THE_DOCUMENT excepted)
 _PROBE_TIMEOUT = 1.0  # seconds for the readiness probe (no retries)
-_REASON_CHARS = 400  # a refusal quoting a long id is clipped in the middle to about this length
 
 
 def _quiet_transport_log() -> None:
@@ -118,42 +123,6 @@ def _check(client: Elasticsearch, hosts: list[str]) -> None:
         raise ConfigError(f"index: Elasticsearch at {where} answered {exc.status_code}: {exc.message}") from None
     except TransportError as exc:
         raise ConfigError(f"index: cannot connect to Elasticsearch at {where}: {exc.message}") from None
-
-
-def _item(info: Json) -> Json:
-    return next(iter(info.values()))
-
-
-def _reason(item: Json) -> str:
-    error = item.get("error") or {}
-    if not isinstance(error, dict):
-        return str(error)
-    reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
-    cause = error.get("caused_by")
-    if isinstance(cause, dict) and cause.get("reason"):
-        reason += f" ({cause['reason']})"
-    return reason
-
-
-def _refused_for_content(exc: ApiError) -> bool:
-    """True when Elasticsearch refused a whole bulk request for its content (400 validation, 413 too
-    large), not because the cluster cannot take writes now."""
-    return exc.status_code in _CONTENT_REFUSED and exc.error not in _NOT_THE_DOCUMENT
-
-
-def _request_reason(exc: ApiError) -> str:
-    """``<status> <type>: <reason>`` of a refused request, clipped in the middle (it may quote the id)."""
-    error = exc.body.get("error") if isinstance(exc.body, dict) else None
-    reason = _reason({"error": error}) if isinstance(error, dict) else str(exc.message)
-    text = f"{exc.status_code} {reason}"
-    half = _REASON_CHARS // 2
-    return text if len(text) <= _REASON_CHARS else f"{text[:half]}…{text[-half:]}"
-
-
-def _permanent(item: Json) -> bool:
-    error = item.get("error")
-    kind = error.get("type") if isinstance(error, dict) else None
-    return item.get("status") == 400 and kind not in _NOT_THE_DOCUMENT
 
 
 class ElasticsearchIndex:
@@ -250,7 +219,7 @@ class ElasticsearchIndex:
                 self._known.clear()
                 self._throttled = isinstance(exc, ApiError) and exc.status_code == 429
                 raise RetryLater(f"Elasticsearch unavailable: {type(exc).__name__}: {exc}",
-                                 retry_after=_retry_after(exc)) from exc
+                                 retry_after=retry_after(exc)) from exc
         self._throttled = False
         rejected, self._rejected = self._rejected, []
         return rejected
@@ -316,7 +285,7 @@ class ElasticsearchIndex:
             self._throttled = any(item.get("status") == 429 for item in failed.values())
             doc_id, item = next(iter(failed.items()))
             raise RetryLater(f"Elasticsearch did not take {len(failed)} documents, first {doc_id}:"
-                             f" {item.get('status')} {_reason(item)}")
+                             f" {item.get('status')} {item_reason(item)}")
 
     def _bulk(self, actions: list[Json], failed: dict[str, Json]) -> None:
         """Send ``actions``; when Elasticsearch refuses a whole request for its content, split the
@@ -325,11 +294,11 @@ class ElasticsearchIndex:
         try:
             self._stream(actions, failed)
         except ApiError as exc:
-            if not _refused_for_content(exc):
+            if not refused_for_content(exc):
                 raise
             left = [action for action in actions if action["_id"] in self._pending and action["_id"] not in failed]
             if len(left) == 1:
-                self._reject(left[0]["_id"], _request_reason(exc))
+                self._reject(left[0]["_id"], request_reason(exc))
                 return
             logger.info("event=bulk_split index=%s documents=%d status=%s", self.alias, len(left), exc.status_code)
             half = len(left) // 2
@@ -345,12 +314,12 @@ class ElasticsearchIndex:
                 self._client, actions, chunk_size=es.bulk_docs, max_chunk_bytes=es.bulk_bytes,
                 raise_on_error=False, max_retries=es.bulk_retries, initial_backoff=es.bulk_backoff_initial,
                 max_backoff=es.bulk_backoff_max):
-            item = _item(info)
+            item = bulk_item(info)
             doc_id = str(item.get("_id"))
             if ok:
                 self._pending.pop(doc_id, None)
-            elif _permanent(item):
-                self._reject(doc_id, _reason(item))
+            elif refused_document(item):
+                self._reject(doc_id, item_reason(item))
             else:
                 failed[doc_id] = item
 
@@ -415,12 +384,3 @@ class ElasticsearchIndex:
 
     def close(self) -> None:
         self._client.close()
-
-
-def _retry_after(exc: Exception) -> float | None:
-    meta = getattr(exc, "meta", None)
-    value = meta.headers.get("retry-after") if meta is not None and getattr(meta, "headers", None) else None
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None

@@ -3,16 +3,8 @@
 It keeps the SQLite log's contract, with Kafka's partitions and consumer groups underneath:
 
 - **Producer.** Idempotent, ``acks=all``, gzip, a 5 ms linger, keyed by item id so one story stays
-  on one partition. ``publish()`` hands the record to the client and keeps its future; ``flush()``
-  waits for every acknowledgement. A record that failed is sent again on the next flush and
-  ``RetryLater`` is raised until all are acknowledged: a record is never dropped silently. A record
-  too large for the log is that record's failure, never retried: ``publish()`` raises
-  :class:`RecordTooLarge` when it exceeds the client's ``max_request_size``, and ``flush()`` raises
-  :class:`RecordsRejected` (once everything else is acknowledged) for records the broker refused as
-  larger than the topic's ``max.message.bytes``; both are PermanentErrors naming the size and limit.
-  (kafka-python's idempotent client turns a broker refusal into a fatal state of the whole client;
-  ``flush()`` then raises a NewsmonError naming ``max.message.bytes`` instead, see
-  :meth:`KafkaLogProducer._check_client_alive`.)
+  on one partition; :mod:`pipeline.transport.kafka_producer` keeps every record until it is
+  acknowledged and makes a record too large for the log that record's failure.
 - **Consumer.** One consumer group per stage, no auto-commit, from the earliest offset when the
   group has none. ``commit()`` commits exactly the offsets given, synchronously, stamped with the
   time (the offset metadata) so ``lag()`` can show when. A commit refused because the group
@@ -27,20 +19,19 @@ It keeps the SQLite log's contract, with Kafka's partitions and consumer groups 
 - **Topics** are created by ``ensure_topics`` (``newsmon setup``) with the configured partitions,
   replication and retention; the clients never auto-create one with the broker's defaults.
 
-Only this module and :mod:`pipeline.transport.kafka_admin` import kafka-python.
+Only this module, :mod:`pipeline.transport.kafka_producer` and :mod:`pipeline.transport.kafka_admin`
+import kafka-python.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from pipeline.errors import ConfigError, NewsmonError, PermanentError, RetryLater
+from pipeline.errors import ConfigError, RetryLater
 from pipeline.settings import KafkaSettings, Settings
 from pipeline.transport.base import PartitionLag, Record
 
@@ -58,25 +49,20 @@ from pipeline.transport.kafka_admin import (
     commit_metadata,
     committed_at,
     connect_admin,
-    describe,
-    is_transient,
     kafka_error,
     parse_kafka_url,
     quiet_kafka_logging,
     translated,
 )
+from pipeline.transport.kafka_producer import KafkaLogProducer
 
-__all__ = ["KafkaLog", "KafkaLogProducer", "KafkaLogConsumer", "RecordTooLarge", "RecordsRejected",
-           "producer_config", "consumer_config", "reader_config"]
+__all__ = ["KafkaLog", "KafkaLogConsumer", "producer_config", "consumer_config", "reader_config"]
 
 logger = logging.getLogger(__name__)
 
 quiet_kafka_logging()
 
 _LINGER_MS = 5
-#: What producing one record too large answers: the client's own check, or the broker's (the topic's
-#: ``max.message.bytes``; a batch of several records is split by the client and sent again first).
-_TOO_LARGE = (Errors.MessageSizeTooLargeError, Errors.RecordListTooLargeError)
 _REBALANCED = (Errors.CommitFailedError, Errors.RebalanceInProgressError, Errors.UnknownMemberIdError,
                Errors.IllegalGenerationError)
 
@@ -213,131 +199,6 @@ def _read_partition(reader: KafkaConsumer, tp: TopicPartition, first: int, stop:
         for messages in reader.poll(timeout_ms=200, max_records=max(1, stop - first)).values():
             out.extend(_record(m) for m in messages if m.offset < stop)
     return out
-
-
-class RecordTooLarge(PermanentError):
-    """One record the log will never take: its size is over the producer's or the topic's limit."""
-
-    def __init__(self, topic: str, key: str, reason: str) -> None:
-        super().__init__(f"{topic} key {key}: {reason}")
-        self.topic, self.key = topic, key
-
-
-class RecordsRejected(PermanentError):
-    """Raised by ``flush()`` once every other record is acknowledged: the broker refused these for good
-    (``rejected``, one :class:`RecordTooLarge` each); they are not sent again."""
-
-    def __init__(self, rejected: Sequence[RecordTooLarge]) -> None:
-        super().__init__("; ".join(str(error) for error in rejected))
-        self.rejected = tuple(rejected)
-
-
-def _size(key: str, value: bytes) -> int:
-    return len(key.encode("utf-8")) + len(value)
-
-
-@dataclass
-class _Pending:
-    topic: str
-    key: str
-    value: bytes
-    future: Any = None  # kafka-python's FutureRecordMetadata; None while not handed to the client
-
-
-class KafkaLogProducer:
-    """Remembers every record until the broker acknowledged it; failed sends are retried on flush."""
-
-    def __init__(self, url: str, client: KafkaProducer, timeout: float) -> None:
-        self._url, self._client, self._timeout = url, client, timeout
-        self._pending: list[_Pending] = []
-        self._rejected: list[RecordTooLarge] = []  # refused by the broker, reported by the next flush()
-
-    def publish(self, topic: str, key: str, value: bytes) -> None:
-        pending = _Pending(topic, key, value)
-        self._send(pending)
-        self._pending.append(pending)
-
-    def _send(self, pending: _Pending) -> None:
-        try:
-            pending.future = self._client.send(pending.topic, key=pending.key.encode("utf-8"), value=pending.value)
-        except _TOO_LARGE as exc:  # this record can never be written
-            limit = self._client.config["max_request_size"]
-            raise RecordTooLarge(pending.topic, pending.key, f"record of {_size(pending.key, pending.value)} bytes"
-                                 f" is over the producer's limit of {limit} bytes (max_request_size)") from exc
-        except Errors.KafkaError as exc:  # e.g. no metadata within max_block_ms: sent again on flush
-            logger.warning("event=send_failed topic=%s key=%s error=%s", pending.topic, pending.key, exc)
-            pending.future = None
-
-    def flush(self) -> None:
-        """Wait for every acknowledgement: RetryLater while some are missing, RecordsRejected (after all
-        others are acknowledged) for records the broker refused as too large."""
-        if self._pending:
-            for pending in self._pending:  # send again what never reached the client or failed transiently
-                if pending.future is None or (pending.future.failed() and is_transient(pending.future.exception)):
-                    self._send(pending)
-            self._await_all(time.monotonic() + self._timeout)
-            self._check_client_alive()
-            self._rejected += [self._too_large(p) for p in self._pending if _refused_as_too_large(p)]
-            self._pending = [p for p in self._pending if not (_acknowledged(p) or _refused_as_too_large(p))]
-        if self._pending:
-            raise self._unacknowledged()
-        if self._rejected:
-            rejected, self._rejected = self._rejected, []
-            raise RecordsRejected(rejected)
-
-    def _check_client_alive(self) -> None:
-        """kafka-python's idempotent producer takes a broker's size refusal as fatal: from then on every
-        batch fails with that error, so no failed record can be told from a good one. Then nothing is
-        dead-lettered and the stage stops with the cause (nothing is committed; the batch replays)."""
-        manager = getattr(self._client, "_transaction_manager", None)
-        if manager is not None and manager.has_fatal_error():
-            error = manager.last_error
-            raise NewsmonError(f"log: {self._url}: the producer stopped after the broker refused a write"
-                               f" ({describe(error)}); if it is MessageSizeTooLargeError, a topic's"
-                               " max.message.bytes is below the producer's max_request_size (1 MB): raise it")
-
-    @staticmethod
-    def _too_large(pending: _Pending) -> RecordTooLarge:
-        reason = (f"record of {_size(pending.key, pending.value)} bytes refused by the broker as over the"
-                  f" topic's limit (max.message.bytes): {describe(pending.future.exception)}")
-        logger.warning("event=record_too_large topic=%s key=%s size=%d", pending.topic, pending.key,
-                       _size(pending.key, pending.value))
-        return RecordTooLarge(pending.topic, pending.key, reason)
-
-    def _await_all(self, deadline: float) -> None:
-        """Wait for the acknowledgements up to one deadline (the client's flush() waits per batch)."""
-        for pending in self._pending:
-            if pending.future is None:
-                continue
-            # timed out or failed: it stays pending and is judged by the caller
-            with contextlib.suppress(Errors.KafkaError):
-                pending.future.get(timeout=max(0.0, deadline - time.monotonic()))
-
-    def _unacknowledged(self) -> NewsmonError:
-        errors = [p.future.exception for p in self._pending if p.future is not None and p.future.failed()]
-        fatal = [e for e in errors if not is_transient(e)]
-        if fatal:
-            return NewsmonError(f"log: {self._url}: write refused: {describe(fatal[0])}")
-        reason = describe(errors[0]) if errors else f"no acknowledgement within {self._timeout:g}s"
-        return RetryLater(f"log: {self._url}: {len(self._pending)} records not acknowledged ({reason})")
-
-    def close(self) -> None:
-        """Flush what is left; records still unacknowledged are reported (their input was not committed)."""
-        try:
-            self.flush()
-        except RecordsRejected as exc:
-            logger.error("event=close_rejected records=%d error=%s", len(exc.rejected), exc)
-        except NewsmonError as exc:
-            logger.error("event=close_unflushed records=%d error=%s", len(self._pending), exc)
-        self._pending = []
-
-
-def _acknowledged(pending: _Pending) -> bool:
-    return pending.future is not None and pending.future.succeeded()
-
-
-def _refused_as_too_large(pending: _Pending) -> bool:
-    return pending.future is not None and pending.future.failed() and isinstance(pending.future.exception, _TOO_LARGE)
 
 
 class _Membership(ConsumerRebalanceListener):

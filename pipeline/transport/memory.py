@@ -64,6 +64,7 @@ class MemoryProducer:
         self.log = log
         self.pending: list[tuple[str, str, bytes]] = []
         self.fail_next_flushes = 0
+        self.answers_ready, self.probes = True, 0  # what ready() answers, and how often it was asked
 
     def publish(self, topic: str, key: str, value: bytes) -> None:
         self.pending.append((topic, key, value))
@@ -75,6 +76,10 @@ class MemoryProducer:
         for record in self.pending:
             self.log.append(*record)
         self.pending = []
+
+    def ready(self) -> bool:
+        self.probes += 1
+        return self.answers_ready
 
     def close(self) -> None:
         self.flush()

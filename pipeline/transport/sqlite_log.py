@@ -138,6 +138,10 @@ class SqliteProducer:
             self._log.append(self._pending)
             self._pending = []
 
+    def ready(self) -> bool:
+        """A local file: its only failure is a writer holding the lock past the busy timeout."""
+        return True
+
     def close(self) -> None:
         self.flush()
 

@@ -9,8 +9,7 @@ from pipeline.errors import RetryLater, SchemaError
 from pipeline.item import TRUNCATION_MARKER, ClassifiedItem, FeedRef, bound_text, utc_now
 from pipeline.loop import ConsumeLoop, StopSignal
 from pipeline.settings import load_settings, settings_from_mapping
-from pipeline.transport.base import TOPIC_CLASSIFIED, TOPIC_DLQ, Record
-from pipeline.transport.kafka_log import RecordsRejected, RecordTooLarge
+from pipeline.transport.base import TOPIC_CLASSIFIED, TOPIC_DLQ, Record, RecordsRejected, RecordTooLarge
 from pipeline.transport.memory import MemoryLog
 from tests.factories import make_raw
 
@@ -189,6 +188,9 @@ class _SizeLimitedProducer:
         if self._refused:
             refused, self._refused = self._refused, []
             raise RecordsRejected(refused)
+
+    def ready(self):
+        return True
 
 
 def _sized_stage(log: MemoryLog, **limits) -> tuple[ClassifierStage, _SizeLimitedProducer]:

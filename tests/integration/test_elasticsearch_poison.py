@@ -80,7 +80,8 @@ def test_poison_records_go_to_the_dlq_and_the_indexer_moves_on(es, tmp_path, mon
     assert sorted(dead) == ["bad-lat", "long"] and {d["stage"] for d in dead.values()} == {"indexer"}
     assert "illegal latitude value" in dead["bad-lat"]["error"]
     if where == "decoder":
-        assert dead["long"]["error"] == "SchemaError: field 'id': 600 bytes, longer than the 512 allowed"
+        assert dead["long"]["error"] == "LimitExceeded: field 'id': 600 bytes, longer than the 512 allowed"
+        assert dead["long"]["limit"] == {"field": "id", "size": 600, "limit": 512, "unit": "bytes"}
     else:
         assert dead["long"]["error"].startswith(f"IndexRejected: index rejected item {LONG_ID}: 400"
                                                 " action_request_validation_exception")

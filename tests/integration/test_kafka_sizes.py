@@ -7,12 +7,15 @@
 - A classified record the *broker* refuses as too large (the topic's ``max.message.bytes`` set
   below 1 MB here) cannot be dead-lettered alone with kafka-python's idempotent client (see the
   test); the client's own ``max_request_size`` check, which is what a default topic meets, makes
-  it that record's failure, covered by the unit tests (a classified record over 1 MB has a source
-  record whose dead letter, value plus base64, is over 1 MB too, so it cannot be shown here).
+  it that record's failure, covered by the unit tests (the classifier cuts a body to 200,000
+  characters, so a classified record does not reach the client's 1 MB limit on this broker).
+- A raw record of 900 KB that is not an item is dead-lettered with its bytes gzipped (their base64
+  would not fit in one Kafka record) and ``newsmon dlq replay`` sends back exactly those bytes.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import time
@@ -23,6 +26,8 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from newsmon.app import build_loop
+from newsmon.commands.logtools import cmd_dlq_replay
+from pipeline.dead_letter import original_value
 from pipeline.errors import NewsmonError
 from pipeline.loop import ConsumeLoop, StopSignal
 from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_DLQ, TOPIC_RAW
@@ -140,3 +145,24 @@ def test_a_broker_size_refusal_stops_the_stage_with_the_cause_and_dead_letters_n
 
     assert kafka.read(config, TOPIC_DLQ) == []
     assert sum(p.committed or 0 for p in kafka.lag(config, "classifier", TOPIC_RAW)) == 0
+
+
+def test_a_900_kb_record_that_is_no_item_is_dead_lettered_compressed_and_replays_exactly(kafka):
+    config = kafka.write_config()
+    create_topics(kafka, config)
+    junk = ("not json: " + five_megabyte_body())[:900_000].encode("utf-8")
+    good = raw_records(3, "good")
+    publish_foreign(kafka.bootstrap, [good[0], (TOPIC_RAW, "junk", junk), *good[1:]])
+
+    loop = run_classifier(kafka, config)
+
+    assert {r.key for r in kafka.read(config, TOPIC_CLASSIFIED)} == {key for _, key, _ in good}
+    [letter] = [json.loads(r.value) for r in kafka.read(config, TOPIC_DLQ)]
+    assert (letter["key"], letter["stage"], loop.stats.dead_lettered) == ("junk", "classifier", 1)
+    assert "value_b64" not in letter and original_value(letter) == junk
+    assert_committed_past_everything(kafka, config, 4)
+
+    settings = kafka.settings(config)
+    cmd_dlq_replay(settings, argparse.Namespace(stage=None), None)
+    replayed = [r.value for r in kafka.read(config, TOPIC_RAW) if r.key == "junk"]
+    assert replayed == [junk, junk]  # the original, and the copy sent back

@@ -203,15 +203,26 @@ def test_a_retry_after_hint_is_waited_out_without_probing(monkeypatch):
     assert stage.flushed == ["a"] and stage.probes == 0
 
 
-def test_only_the_stage_flush_is_probed_not_the_producer_or_the_log(monkeypatch):
+def test_the_producer_flush_is_probed_by_the_log_not_by_the_stage(monkeypatch):
     log = MemoryLog()
     fill(log, ["bad"])
     stage = ProbedStage(answers=True, fail_on={"bad"})
-    loop = slow_loop(log, stage, monkeypatch, backoff=0.02)
+    loop = slow_loop(log, stage, monkeypatch)  # a 30 s backoff: only the producer's probe ends the waits
     loop.producer.fail_next_flushes = 2
     loop.run(until_idle=True)
     assert len(log.values(TOPIC_DLQ)) == 1 and loop.stats.retries == 2
-    assert stage.probes == 0
+    assert stage.probes == 0 and loop.producer.probes == 2
+
+
+def test_a_log_that_does_not_answer_is_probed_until_the_backoff_ends(monkeypatch):
+    log = MemoryLog()
+    fill(log, ["a"])
+    stage = ProbedStage(answers=True)
+    loop = slow_loop(log, stage, monkeypatch, backoff=0.2)
+    loop.producer.fail_next_flushes, loop.producer.answers_ready = 1, False
+    loop.run(until_idle=True)
+    assert stage.flushed == ["a"] and log.committed[("g", "in")] == 2 and loop.stats.retries == 1
+    assert 2 <= loop.producer.probes <= 20
 
 
 def test_a_stop_during_a_probed_wait_commits_nothing(monkeypatch):
