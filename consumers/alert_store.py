@@ -223,6 +223,13 @@ class AlertStore:
         self._db.execute("UPDATE alert_outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ?,"
                          " lease_until = 0 WHERE id = ?", (error, next_attempt, row_id))
 
+    def bring_forward(self, target: str, now: float) -> int:
+        """Make every pending delivery to ``target`` that waits for a later retry due now (its receiver
+        answers again); returns how many."""
+        cursor = self._db.execute("UPDATE alert_outbox SET next_attempt = ? WHERE status = 'pending' AND target = ?"
+                                  " AND next_attempt > ?", (now, target, now))
+        return cursor.rowcount
+
     def mark_failed(self, row_id: int, error: str) -> None:
         self._db.execute("UPDATE alert_outbox SET status = 'failed', attempts = attempts + 1, last_error = ?,"
                          " lease_until = 0 WHERE id = ?", (error, row_id))

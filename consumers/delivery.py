@@ -9,35 +9,63 @@
 A target that failed with RetryLater is skipped for the rest of the round, so one receiver that
 times out does not hold up alerts for the others. Each row is leased just before it is sent, for
 long enough to cover the action's timeouts, so two processes never send it at the same time.
+
+Recovery: a receiver that did not answer at all (:class:`~pipeline.errors.Unreachable`: connection
+refused, unknown host) and whose address still refuses a TCP connection is probed every
+:data:`PROBE_SECONDS` (:func:`pipeline.probe.accepts_connections`, nothing sent); when it accepts
+one, its deliveries waiting for a retry are made due at once, so alerts flow again within about a
+second of the receiver coming back instead of after a backoff of up to :data:`RETRY_MAX`. A
+receiver that answers with an error (5xx, 429, a stall) is not probed: only a delivery can tell it
+is well again, and the backoff paces those.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 
 from consumers.actions import send as send_alert
 from consumers.alert_store import AlertStore, OutboxRow
 from pipeline.backoff import backoff_delay
-from pipeline.errors import PermanentError, RetryLater
+from pipeline.errors import PermanentError, RetryLater, Unreachable
+from pipeline.probe import accepts_connections
 from pipeline.rule_settings import ActionSpec, RuleSpec
 
-__all__ = ["Sender", "Deliverer", "RETRY_BASE", "RETRY_MAX", "LEASE"]
+__all__ = ["Sender", "Probe", "Deliverer", "RETRY_BASE", "RETRY_MAX", "LEASE", "PROBE_SECONDS", "address_of"]
 
 logger = logging.getLogger(__name__)
 
 Sender = Callable[[ActionSpec, dict], None]
+Probe = Callable[[str, int], bool]  # (host, port) -> accepts a connection now
 RETRY_BASE, RETRY_MAX, LEASE = 2.0, 600.0, 60.0
+PROBE_SECONDS = 1.0  # how often an unreachable receiver's address is probed
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def address_of(action: ActionSpec) -> tuple[str, int] | None:
+    """The (host, port) an action connects to, None when it has none (a log action, a bad URL)."""
+    if action.type == "email" and action.email is not None:
+        return action.email.host, action.email.port
+    try:
+        parts = urllib.parse.urlsplit(action.url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    return (parts.hostname, port) if parts.hostname and port else None
 
 
 class Deliverer:
     def __init__(self, rules: Mapping[str, RuleSpec], store: AlertStore, send: Sender = send_alert,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.rules, self.store, self.send, self.clock = rules, store, send, clock
+                 clock: Callable[[], float] = time.time, probe: Probe = accepts_connections) -> None:
+        self.rules, self.store, self.send, self.clock, self.probe = rules, store, send, clock, probe
+        self._unreachable: dict[str, tuple[tuple[str, int], float]] = {}  # target -> (address, probed at)
 
     def deliver_due(self) -> int:
-        """Try every delivery that is due; returns how many were sent."""
+        """Probe the receivers that did not answer, then try every delivery that is due; returns how
+        many were sent."""
+        self._probe_unreachable()
         failing: set[str] = set()
         sent = 0
         for row in self.store.due(self.clock()):
@@ -72,6 +100,8 @@ class Deliverer:
             self.send(action, row.payload)
         except RetryLater as exc:
             self._retry_or_park(row, action, str(exc), exc.retry_after)
+            if isinstance(exc, Unreachable):
+                self._watch(row.target, action)
             return False
         except PermanentError as exc:
             self._park(row, str(exc))
@@ -81,6 +111,7 @@ class Deliverer:
             self._park(row, f"{type(exc).__name__}: {exc}")
             return None
         now = self.clock()
+        self._unreachable.pop(row.target, None)
         self.store.mark_sent(row.id, now)
         logger.info("event=alert_sent rule=%s id=%s target=%s attempt=%d seconds=%.3f", row.rule, row.alert_id,
                     row.target, row.attempts + 1, now - started)
@@ -99,3 +130,22 @@ class Deliverer:
         logger.warning("event=alert_retry rule=%s id=%s target=%s attempt=%d retry_in=%.1fs error=%s", row.rule,
                        row.alert_id, row.target, row.attempts + 1, delay, error)
         self.store.mark_retry(row.id, error, self.clock() + delay)
+
+    def _watch(self, target: str, action: ActionSpec) -> None:
+        """Probe ``target`` from now on if its address refuses connections (one that accepts them
+        failed for another reason, such as TLS, which the backoff paces)."""
+        address = address_of(action)
+        if address is not None and target not in self._unreachable and not self.probe(*address):
+            self._unreachable[target] = (address, self.clock())
+
+    def _probe_unreachable(self) -> None:
+        now = self.clock()
+        for target, (address, probed_at) in list(self._unreachable.items()):
+            if now - probed_at < PROBE_SECONDS:
+                continue
+            if not self.probe(*address):
+                self._unreachable[target] = (address, now)
+                continue
+            del self._unreachable[target]
+            due = self.store.bring_forward(target, now)
+            logger.info("event=receiver_reachable target=%s deliveries_due=%d", target, due)

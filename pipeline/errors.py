@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["NewsmonError", "UserInputError", "ConfigError", "RetryLater", "PermanentError", "SchemaError",
-           "LimitExceeded"]
+__all__ = ["NewsmonError", "UserInputError", "ConfigError", "RetryLater", "Unreachable", "PermanentError",
+           "SchemaError", "LimitExceeded"]
 
 
 class NewsmonError(Exception):
@@ -27,6 +27,11 @@ class RetryLater(NewsmonError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Unreachable(RetryLater):
+    """The other end did not answer at all (connection refused, unknown host, connect timed out), as
+    opposed to answering with an error: a cheap connection probe can tell when it is back."""
 
 
 class PermanentError(NewsmonError):

@@ -51,10 +51,11 @@ class WebhookReceiver:
     script: list[int | Stall] = field(default_factory=list)  # answers to POSTs in order, then 200
     delay: float = 0.0  # seconds every answer takes (a slow receiver)
     requests: list[Delivery] = field(default_factory=list)
+    port: int = 0  # 0: any free port
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

@@ -14,13 +14,14 @@ import hashlib
 import html
 import logging
 import smtplib
+import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
 from consumers.actions.base import Alert
 from consumers.actions.view import StoryView, clip, headline, story_views
-from pipeline.errors import PermanentError, RetryLater
+from pipeline.errors import PermanentError, RetryLater, Unreachable
 from pipeline.rule_settings import ActionSpec, EmailSpec
 
 __all__ = ["text_body", "html_body", "build_message", "send"]
@@ -102,6 +103,8 @@ def send(action: ActionSpec, alert: Alert) -> None:
     except smtplib.SMTPResponseException as exc:
         error = f"email: SMTP {exc.smtp_code} {_reply(exc.smtp_error)}"
         raise (PermanentError(error) if exc.smtp_code >= 500 else RetryLater(error)) from None
+    except (ConnectionRefusedError, socket.gaierror) as exc:  # no SMTP server answered at all
+        raise Unreachable(f"email: {type(exc).__name__}: {exc}") from None
     except (smtplib.SMTPException, OSError) as exc:
         raise RetryLater(f"email: {type(exc).__name__}: {exc}") from None
     if refused:

@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 
 from pipeline.backoff import parse_retry_after
-from pipeline.errors import PermanentError, RetryLater
+from pipeline.errors import PermanentError, RetryLater, Unreachable
 from pipeline.rule_settings import ActionSpec
 
 __all__ = ["SIGNATURE_HEADER", "ALERT_ID_HEADER", "sign", "post"]
@@ -49,8 +49,10 @@ def post(action: ActionSpec, body: bytes, alert_id: str, content_type: str = "ap
         if exc.code in (408, 429) or exc.code >= 500:
             raise RetryLater(f"{action.type} HTTP {exc.code}", hint) from None
         raise PermanentError(f"{action.type} HTTP {exc.code} {exc.reason}") from None
-    except (TimeoutError, urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-        raise RetryLater(f"{action.type} unreachable: {getattr(exc, 'reason', exc)}") from None
+    except urllib.error.URLError as exc:  # no connection was made (urllib wraps the connect's error)
+        raise Unreachable(f"{action.type} unreachable: {exc.reason}") from None
+    except (TimeoutError, http.client.HTTPException, OSError) as exc:  # connected, then no (whole) answer
+        raise RetryLater(f"{action.type} unreachable: {exc}") from None
 
 
 def _drain(response: http.client.HTTPResponse) -> None:

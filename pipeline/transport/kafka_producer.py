@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ import kafka.errors as Errors
 from kafka import KafkaProducer
 
 from pipeline.errors import NewsmonError, RetryLater
+from pipeline.probe import accepts_connections
 from pipeline.transport.base import RecordsRejected, RecordTooLarge
 from pipeline.transport.kafka_admin import describe, is_transient, parse_kafka_url
 
@@ -36,7 +36,6 @@ logger = logging.getLogger(__name__)
 #: What producing one record too large answers: the client's own check, or the broker's (the topic's
 #: ``max.message.bytes``; a batch of several records is split by the client and sent again first).
 _TOO_LARGE = (Errors.MessageSizeTooLargeError, Errors.RecordListTooLargeError)
-PROBE_TIMEOUT = 0.5  # seconds a probe waits for a broker to accept a connection
 
 
 def _size(key: str, value: bytes) -> int:
@@ -97,7 +96,7 @@ class KafkaLogProducer:
     def ready(self) -> bool:
         """The loop's probe while it waits to retry: False while the client still has records in flight
         (it is resending them itself; they settle when the broker answers), else whether a broker
-        accepts a TCP connection within :data:`PROBE_TIMEOUT` seconds."""
+        accepts a TCP connection (:func:`pipeline.probe.accepts_connections`)."""
         if any(p.future is not None and not p.future.is_done for p in self._pending):
             return False
         return any(_accepts_connections(server) for server in self._servers)
@@ -151,11 +150,7 @@ class KafkaLogProducer:
 
 def _accepts_connections(server: str) -> bool:
     host, _, port = server.rpartition(":")
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT):
-            return True
-    except OSError:
-        return False
+    return accepts_connections(host, int(port))
 
 
 def _acknowledged(pending: _Pending) -> bool:
