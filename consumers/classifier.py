@@ -149,6 +149,11 @@ class ClassifierStage(StageBase):
         failures, self._failures = self._failures, []
         return failures
 
+    def ready(self) -> bool:
+        """The log producer's probe: a flush fails for later when the log does not acknowledge (or the
+        story store stays busy, which is retried as soon as the log answers)."""
+        return self.producer.ready()
+
     def _judged(self) -> list[tuple[Record, ClassifiedItem]]:
         """The queued items judged as one batch, else one by one (failures kept in ``_failures``)."""
         now = self.clock()

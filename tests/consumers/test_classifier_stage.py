@@ -237,3 +237,13 @@ def test_the_consume_loop_dead_letters_the_too_large_record_and_commits_the_batc
     assert all(letter["error"].startswith("RecordTooLarge: ") for letter in letters)
     assert sorted(_published(log)) == ["id-1", "id-3"]
     assert loop.run_once() == 0  # everything committed: nothing replays
+
+
+def test_the_stage_is_ready_when_its_log_producer_answers():
+    log = MemoryLog()
+    producer = log.producer()
+    stage = ClassifierStage(_FixedCountries(()), producer)
+    producer.answers_ready = False
+    assert stage.ready() is False
+    producer.answers_ready = True
+    assert stage.ready() is True and producer.probes == 2
