@@ -9,6 +9,8 @@ Each crash these tests found is kept as a plain test of its input (``FOUND_ITEM_
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +21,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from newsmon.commands.logtools import _letter, _replay_target
+from pipeline.dead_letter import original_value
 from pipeline.errors import ConfigError, SchemaError, UserInputError
 from pipeline.item import ClassifiedItem, RawItem, decode_json
 from pipeline.query import Query, parse_query
@@ -271,3 +274,16 @@ def test_settings_from_arbitrary_yaml_values_give_settings_or_a_config_error(raw
 def test_a_dlq_record_of_any_bytes_is_read_as_a_letter_or_skipped(value, stage):
     target = _replay_target(_letter(Record("newsmon.dlq", 0, 1, "k", value, 0.0)), stage)
     assert target is None or (isinstance(target[0], str) and isinstance(target[1], bytes))
+
+
+copies = st.one_of(
+    st.binary(max_size=300).map(lambda b: base64.b64encode(b).decode()),
+    st.binary(max_size=300).map(lambda b: base64.b64encode(gzip.compress(b)).decode()),
+    st.text(max_size=40), json_values)
+
+
+@BOUNDED
+@given(field=st.sampled_from(["value_b64", "value_gzip_b64", "value", "value_omitted"]), copy=copies)
+def test_the_original_value_of_any_letter_is_bytes_or_none(field, copy):
+    value = original_value({field: copy})
+    assert value is None or isinstance(value, bytes)
