@@ -12,38 +12,47 @@ queries through the evaluator, a real SQLite FTS5 database, and an interpreter o
 
 Syntax and semantics
 --------------------
+The meaning is that of Elasticsearch's ``query_string`` (Lucene's classic parser, Kibana's Lucene
+mode); docs/search.md gives the table and ``tests/integration/test_lucene_parity.py`` the proof.
+
 - Boolean operators ``AND`` / ``&&``, ``OR`` / ``||``, ``NOT`` / ``!`` (upper case only; ``and`` is a
   word), ``+clause`` (must), ``-clause`` (must not), parentheses, field groups ``title:(a OR b)``.
-  ``AND`` binds tighter than ``OR``, which binds tighter than juxtaposition.
-- Clauses side by side use the **default operator OR**, with Lucene's clause rules: ``a b`` matches
-  either; ``+a b -c`` requires ``a``, excludes ``c``, and ``b`` only ranks; ``Balochistan
-  -topics:counterterrorism`` is Balochistan without that topic. A query or group with only negative
-  clauses (``NOT a``, ``-a``) matches every document without ``a``. Inside explicit ``AND``/``OR``,
-  ``NOT x`` and ``-x`` are logical negation: ``a OR NOT b`` is "a, or anything without b".
+- One level of clauses is read left to right as the classic parser reads it, with the **default
+  operator OR** (:func:`pipeline.query.parser.lucene_occurs`): ``+x`` and a clause after ``AND`` are
+  required, and ``AND`` also makes the clause before it required; ``-x`` and ``NOT x`` are
+  prohibited; every other clause is optional and only ranks when something is required. So
+  ``a OR b AND c`` is ``a +b +c``, ``a AND b OR c`` is ``+a +b c``, ``a OR NOT b`` is ``a -b``. A
+  query or group with only prohibited clauses matches every document without them.
+  :attr:`Query.mixed_operators` flags a level that mixes ``AND`` with ``OR`` or juxtaposition, and
+  :attr:`Query.hints` says how it was read (:func:`describe`).
 - A bare term or phrase searches the default text fields ``title``, ``summary``, ``body``
   (:data:`pipeline.fields.DEFAULT_TEXT_FIELDS`); it matches when any one field matches.
 - Text is matched on tokens of the SQLite FTS5 ``unicode61 remove_diacritics 2`` analyser
   (:func:`pipeline.query.analysis.tokens`): split on anything not a letter or digit, lower-cased,
-  Latin diacritics removed. A term that analyses to several tokens (``rare-earth``, ``US-Pakistan``,
-  ``Pakistan’s``) is the **phrase** of those tokens; a term with no letter or digit (``&``) is
-  ignored, like a stop word (a query left with nothing searchable is an error).
+  Latin diacritics removed. A word that analyses to several tokens (``rare-earth``, ``US-Pakistan``,
+  ``Pakistan’s``) is the **OR** of those tokens, as Lucene reads it; quoted, it is the phrase. A
+  term with no letter or digit (``&``) is ignored, like a stop word (a query left with nothing
+  searchable is an error).
 - ``"a b"`` is a phrase: consecutive tokens, within one field.
-- ``"a b"~N`` is proximity with SQLite FTS5 ``NEAR`` semantics (the evaluator implements the same):
-  every word occurs in one field, in any order, with at most N tokens (other query words included)
-  between the first and the last of them: ``"a b"~0`` is adjacent in either order, ``"a b c"~1``
-  is the three words consecutive in any order.
-- ``miner*`` is a prefix search on the last token (``US-Pak*`` is the phrase ``us`` then a word
-  starting ``pak``). Other wildcards in text (``mi*er``, ``min?``), fuzzy ``word~`` and regular
-  expressions are rejected with :class:`QuerySyntaxError`.
+- ``"a b"~N`` is Lucene's sloppy phrase: the tokens in one field at most N moves from the phrase
+  (:func:`pipeline.query.evaluate.sloppy_distance`): one token between costs 1, two neighbours
+  reversed 2; ``~0`` is the phrase.
+- ``miner*`` is a prefix search (``US-Pak*`` is ``us`` OR a word starting ``pak``). ``*stan``,
+  ``kash*r``, ``nucl?ar`` are wildcards on one token, ``talib~1`` / ``Taliban~`` fuzzy terms (edit
+  distance with transpositions, at most 2; ``~`` alone: 0 up to 2 letters, 1 up to 5, else 2),
+  ``/talib[a-z]n/`` a regular expression over one token (:mod:`pipeline.query.multiterm`); a
+  regular expression is not analysed, as in Lucene.
 - Keyword fields (:data:`pipeline.fields.KEYWORD_FIELDS`): the whole value, case-insensitively; ``*``
   and ``?`` are wildcards (escape them with ``\\`` to match them literally); a quoted value is literal.
 - Date fields (:data:`pipeline.fields.DATE_FIELDS`): ``[a TO b]`` (inclusive), ``{a TO b}``
   (exclusive), mixed brackets, ``>``, ``>=``, ``<``, ``<=``, ``*`` for an open end. Values are ISO
   dates / datetimes (UTC unless an offset is given; quote values with an offset) or date math
-  ``now``, ``now-7d``, ``now-24h``, ``now-30m``, ``now/d``, ``2025-01-01||+1M``. A date without time,
-  or a rounded value, is a whole period, rounded like Elasticsearch: ``published:2025-01-02`` is that
+  ``now``, ``now-7d``, ``now-24h``, ``now-30m``, ``now/d``, ``2025-01-01||+1M``. A value is the
+  period its last written field names, rounded like Elasticsearch: ``published:2025-01-02`` is that
   UTC day, ``[2025-01-01 TO 2025-01-31]`` includes all of January 31, ``>2025-01-31`` starts on
-  February 1. Evaluation takes an explicit ``now`` (truncated to milliseconds); there is no clock.
+  February 1; ``2025`` and ``2025-03`` are their first day only (Elasticsearch fills in the time,
+  not the month or day; ``2025||/y`` is the year). Evaluation takes an explicit ``now`` (truncated
+  to milliseconds); there is no clock.
 - Number fields ``scores.<topic>``: exact values and ranges as for dates.
 - ``_exists_:field`` and ``field:*``: the field has a value (a non-empty text, a keyword value, a
   valid date, a number). ``field:[* TO *]`` is the same.
@@ -59,11 +68,8 @@ Known differences between backends
 The evaluator and SQLite agree exactly (tested on a query table, random queries and random texts).
 Elasticsearch (:mod:`pipeline.query.elasticsearch`) differs in these documented ways:
 
-- Proximity runs as ``match_phrase`` with ``slop`` N: it agrees for two words in document order;
-  words out of order need a larger slop (``"a b"~0`` does not match ``b a``, ``~2`` does), and for
-  three or more words Lucene counts total displacement rather than the NEAR window.
-- A prefix after a phrase (``US-Pak*``) is ``match_phrase_prefix``, which tries at most
-  ``MAX_PREFIX_EXPANSIONS`` words for the prefix.
+- A fuzzy term keeps the 50 nearest terms of each field in Elasticsearch, of all text fields
+  together in SQLite (the same unless a field has more than 50 candidates).
 - Text must be analysed like FTS5 on the Elasticsearch side too: the plain ``standard`` analyzer
   keeps diacritics and does not split ``Pakistan’s`` or ``3.5`` (see the module for an equivalent
   analyzer). Keywords are lower-cased there but case-folded here (``ß`` vs ``ss``).
@@ -73,7 +79,7 @@ Elasticsearch (:mod:`pipeline.query.elasticsearch`) differs in these documented 
 
 from __future__ import annotations
 
-from pipeline.query.ast import Query, QuerySyntaxError, highlight_terms
+from pipeline.query.ast import Query, QuerySyntaxError, describe, highlight_terms
 from pipeline.query.elasticsearch import to_elasticsearch
 from pipeline.query.evaluate import matches
 from pipeline.query.parser import parse_query
@@ -81,5 +87,5 @@ from pipeline.query.sqlite import SqlFilter, to_sqlite
 
 __all__ = [
     "Query", "QuerySyntaxError", "SqlFilter", "parse_query", "matches", "to_sqlite",
-    "to_elasticsearch", "highlight_terms",
+    "to_elasticsearch", "highlight_terms", "describe",
 ]

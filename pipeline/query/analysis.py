@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 
-__all__ = ["tokens", "token_text", "reference_tokens", "is_token_char"]
+__all__ = ["tokens", "token_text", "reference_tokens", "is_token_char", "fold_pattern"]
 
 
 def _code_points(spec: str) -> frozenset[int]:
@@ -116,6 +116,13 @@ def _fold(char: str) -> str:
     if len(parts) > 1 and parts[0].isascii() and all(unicodedata.combining(c) for c in parts[1:]):
         return parts[0]
     return folded if len(folded) == 1 else char
+
+
+def fold_pattern(pattern: str) -> str:
+    """A wildcard or regular-expression pattern with each word character folded as :func:`tokens`
+    folds it (``Talib[A-Z]n`` -> ``talib[a-z]n``) and every other character kept: the pattern then
+    applies to the index's tokens."""
+    return "".join(_fold(char) if is_token_char(char) else char for char in pattern)
 
 
 def reference_tokens(text: str) -> list[str]:

@@ -3,8 +3,12 @@
 A date value is parsed once into a :class:`DateValue` and resolved later against an explicit ``now``
 (there is no hidden clock). Accepted forms, all in UTC unless an offset is given:
 
-- ``2025``, ``2025-03``, ``2025-03-10``: a whole year, month or day;
-- ``2025-03-10T08:30``, ``2025-03-10T08:30:00Z``, ``2025-03-10T08:30:00.250+05:00``: an instant;
+- ``2025-03-10``: a whole day; ``2025`` and ``2025-03`` are the first day of that year or month,
+  one day long, as Elasticsearch reads them (its rounding fills in the time of day, not the month
+  or the day: ``published:[2013 TO 2014]`` ends on 2014-01-01T23:59:59.999; write ``2014||/y`` for
+  the year);
+- ``2025-03-10T08``, ``2025-03-10T08:30``, ``2025-03-10T08:30:15Z``: the whole hour, minute or
+  second written; with milliseconds (``2025-03-10T08:30:00.250+05:00``) an instant;
 - ``now``, and ``now`` or ``<date>||`` followed by steps ``+1d``, ``-7d``, ``-24h``, ``-30m``, and
   rounding ``/d`` (units ``y M w d h H m s``; ``w`` rounds to Monday).
 
@@ -39,7 +43,8 @@ _Bound = TypeVar("_Bound", datetime, float)
 class DateValue:
     """A parsed date: an anchor (None means now) with its period, then math steps.
 
-    ``period`` is ``"y"``, ``"M"`` or ``"d"`` for a calendar date without time, else None.
+    ``period`` is the unit of the last field written (``"d"``, ``"h"``, ``"m"``, ``"s"``), None for
+    an instant with a fraction of a second.
     ``steps`` are ``(amount, unit)`` shifts and ``(0, "/unit")`` roundings, applied in order.
     """
 
@@ -93,15 +98,24 @@ def _parse_anchor(text: str) -> tuple[datetime, str | None]:
         year, month = int(partial.group(1)), int(partial.group(2) or 1)
         if not 1 <= month <= 12:
             raise ValueError(f"invalid month in {text!r}")
-        return datetime(year, month, 1, tzinfo=UTC), ("M" if partial.group(2) else "y")
+        return datetime(year, month, 1, tzinfo=UTC), "d"
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise ValueError(f"not a date: {text!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    period = "d" if re.fullmatch(r"\d{4}-?\d{2}-?\d{2}", text) else None
-    return moment.astimezone(UTC), period
+    return moment.astimezone(UTC), _precision(text)
+
+
+_PRECISION = ((re.compile(r"\d{4}-?\d{2}-?\d{2}"), "d"), (re.compile(r"[^T]+T\d{2}(?:[+-].*|Z)?"), "h"),
+              (re.compile(r"[^T]+T\d{2}:?\d{2}(?:[+-].*|Z)?"), "m"),
+              (re.compile(r"[^T]+T\d{2}:?\d{2}:?\d{2}(?:[+-].*|Z)?"), "s"))
+
+
+def _precision(text: str) -> str | None:
+    """The unit of the last field written (a day, an hour, a minute, a second), None with a fraction."""
+    return next((unit for pattern, unit in _PRECISION if pattern.fullmatch(text)), None)
 
 
 def _parse_steps(rest: str, text: str) -> tuple[tuple[int, str], ...]:

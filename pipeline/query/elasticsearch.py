@@ -11,10 +11,10 @@ are differences on the document side: it keeps diacritics (``café`` is not ``ca
 split ``Pakistan’s`` or ``3.5`` (UAX#29 word rules). An analyzer that matches FTS5 is: tokenizer
 ``pattern`` with pattern ``[^\\p{L}\\p{N}\\p{Co}]+``, filters ``lowercase`` and ``asciifolding``.
 
-Other documented differences: proximity ``"a b"~N`` is ``match_phrase`` with ``slop`` N (Lucene
-sloppy phrase: terms out of order cost more, see :mod:`pipeline.query`); a prefix at the end of a
-phrase uses ``match_phrase_prefix`` whose ``max_expansions`` caps the number of words tried; keyword
-values are lower-cased here but case-folded by the other backends (``ß`` vs ``ss``).
+Proximity ``"a b"~N`` is ``match_phrase`` with ``slop`` N, which is the definition the other
+backends implement (Lucene's sloppy phrase); wildcard, fuzzy and regexp leaves are Elasticsearch's
+own queries. Keyword values are lower-cased here but case-folded by the other backends (``ß`` vs
+``ss``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pipeline.query.ast import Bool, DateRange, Keyword, MatchAll, Node, NumberRange, Query, Text
+from pipeline.query.ast import (
+    MAX_FUZZY_EXPANSIONS,
+    Bool,
+    DateRange,
+    Fuzzy,
+    Keyword,
+    MatchAll,
+    MultiTerm,
+    Node,
+    NumberRange,
+    Query,
+    Regexp,
+    Text,
+    Wildcard,
+)
 from pipeline.query.datemath import date_interval, format_bound
 
 __all__ = ["to_elasticsearch", "MAX_PREFIX_EXPANSIONS"]
@@ -50,6 +64,8 @@ def _clause(node: Node, now: datetime) -> _Clause:
         return _date_range(node, now)
     if isinstance(node, NumberRange):
         return _number_range(node)
+    if isinstance(node, (Wildcard, Fuzzy, Regexp)):
+        return _multi_term(node)
     return {"exists": {"field": node.field}}
 
 
@@ -78,6 +94,22 @@ def _text(node: Text) -> _Clause:
     if len(fields) == 1:
         return {f"match_{kind}": {fields[0]: {"query": text, **options}}}
     return {"multi_match": {"query": text, "fields": fields, "type": kind, **options}}
+
+
+def _multi_term(node: MultiTerm) -> _Clause:
+    """Elasticsearch's own ``wildcard``, ``fuzzy`` (transpositions on, no common prefix, at most
+    :data:`MAX_FUZZY_EXPANSIONS` terms) and ``regexp`` (Lucene syntax, without the ``&``, ``~`` and
+    ``<n-m>`` operators the parser refuses) queries on the analysed pattern, per field."""
+    clauses: list[_Clause] = []
+    for field in node.fields:
+        if isinstance(node, Wildcard):
+            clauses.append({"wildcard": {field: {"value": node.pattern}}})
+        elif isinstance(node, Fuzzy):
+            clauses.append({"fuzzy": {field: {"value": node.term, "fuzziness": node.max_edits, "prefix_length": 0,
+                                              "max_expansions": MAX_FUZZY_EXPANSIONS, "transpositions": True}}})
+        else:
+            clauses.append({"regexp": {field: {"value": node.pattern, "flags": "NONE|ANYSTRING|EMPTY"}}})
+    return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
 def _keyword(node: Keyword) -> _Clause:

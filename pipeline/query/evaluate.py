@@ -17,10 +17,25 @@ from pipeline.errors import SchemaError
 from pipeline.fields import FieldKind, date_value, field_kind, keyword_values, number_value, text_value
 from pipeline.item import parse_time
 from pipeline.query.analysis import tokens
-from pipeline.query.ast import Bool, DateRange, Exists, Keyword, MatchAll, Node, NumberRange, Query, Text
+from pipeline.query.ast import (
+    Bool,
+    DateRange,
+    Exists,
+    Fuzzy,
+    Keyword,
+    MatchAll,
+    MultiTerm,
+    Node,
+    NumberRange,
+    Query,
+    Regexp,
+    Text,
+    Wildcard,
+)
 from pipeline.query.datemath import Interval, date_interval
+from pipeline.query.multiterm import accepts
 
-__all__ = ["matches", "text_matches", "keyword_pattern"]
+__all__ = ["matches", "text_matches", "keyword_pattern", "sloppy_distance"]
 
 
 class _Document:
@@ -60,6 +75,12 @@ def _text(node: Text, doc: _Document) -> bool:
     return any(text_matches(node, doc.tokens(field)) for field in node.fields)
 
 
+def _multi_term(node: MultiTerm, doc: _Document) -> bool:
+    """Any token of the document's own fields that the pattern accepts (no expansion cap: the cap
+    of a fuzzy term applies to an index's whole dictionary, not to one document)."""
+    return any(accepts(node, token) for field in node.fields for token in set(doc.tokens(field)))
+
+
 def text_matches(node: Text, words: list[str]) -> bool:
     """Whether one field's tokens match a Text node (phrase, prefix phrase, or NEAR group)."""
     if node.slop is not None:
@@ -76,16 +97,31 @@ def text_matches(node: Text, words: list[str]) -> bool:
 
 
 def _near(terms: tuple[str, ...], slop: int, words: list[str]) -> bool:
-    """FTS5 NEAR(t1 t2 ..., slop): some occurrence of every term lies in a window whose last
-    occurrence is at position p and whose others are at p-1-slop or later (at most ``slop``
-    tokens between the first and the last; any order; terms may share a position)."""
+    """Lucene's sloppy phrase ``"t1 t2 ..."~slop`` on one field's tokens (see :func:`sloppy_distance`)."""
     positions = {term: [i for i, word in enumerate(words) if word == term] for term in terms}
-    if any(not found for found in positions.values()):
-        return False
-    for end in sorted({i for found in positions.values() for i in found}):
-        if all(any(end - 1 - slop <= i <= end for i in found) for found in positions.values()):
-            return True
-    return False
+    distance = sloppy_distance(terms, positions)
+    return distance is not None and distance <= slop
+
+
+def sloppy_distance(terms: tuple[str, ...], positions: dict[str, list[int]]) -> int | None:
+    """How far a field is from holding the phrase ``terms`` exactly, as Lucene's sloppy phrase
+    counts it: each term ``k`` at a position ``p`` is shifted by ``p - k`` from its place in the
+    phrase, and the distance is the spread (largest minus smallest shift) of the best choice of one
+    occurrence per term. So words in order with one word between are 1 apart, two neighbours in
+    reverse order 2. None when a term does not occur. (A term repeated in the phrase is not kept to
+    distinct positions.)"""
+    shifts = sorted((p - k, k) for k, term in enumerate(terms) for p in positions.get(term, ()))
+    need, seen, covered, best, low = len(terms), [0] * len(terms), 0, None, 0
+    for shift, k in shifts:
+        seen[k] += 1
+        covered += seen[k] == 1
+        while covered == need:
+            spread = shift - shifts[low][0]
+            best = spread if best is None or spread < best else best
+            seen[shifts[low][1]] -= 1
+            covered -= seen[shifts[low][1]] == 0
+            low += 1
+    return best
 
 
 def keyword_pattern(value: str) -> re.Pattern[str]:
@@ -157,4 +193,7 @@ _EVALUATORS: dict[type, Callable[[Any, _Document], bool]] = {
     DateRange: _date_range,
     NumberRange: _number_range,
     Exists: _exists,
+    Wildcard: _multi_term,
+    Fuzzy: _multi_term,
+    Regexp: _multi_term,
 }

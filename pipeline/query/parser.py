@@ -13,20 +13,25 @@ from luqum.exceptions import IllegalCharacterError, ParseError
 from luqum.thread import parse as luqum_parse
 
 from pipeline.fields import DEFAULT_TEXT_FIELDS, FieldKind, field_kind
-from pipeline.query.analysis import tokens
+from pipeline.query.analysis import fold_pattern, tokens
 from pipeline.query.ast import (
     Bool,
     DateRange,
     Exists,
+    Fuzzy,
     Keyword,
     MatchAll,
     Node,
     NumberRange,
     Query,
     QuerySyntaxError,
+    Regexp,
     Text,
+    Wildcard,
+    describe,
 )
 from pipeline.query.datemath import DateValue, Interval, date_interval, parse_date
+from pipeline.query.multiterm import lucene_regex
 
 __all__ = ["parse_query"]
 
@@ -39,8 +44,9 @@ def parse_query(text: str) -> Query:
     if not text.strip():
         return Query(text=text, root=MatchAll())
     rewritten, origin = _rewrite_operators(text)
+    converter = _Converter(origin)
     try:
-        root = _Converter(origin).convert(luqum_parse(rewritten), None)
+        root = converter.convert(luqum_parse(rewritten), None)
     except ParseError as exc:
         raise QuerySyntaxError(_describe_parse_error(exc, origin)) from None
     except (ValueError, ArithmeticError):  # luqum converting the number of ~N or ^N
@@ -51,7 +57,12 @@ def parse_query(text: str) -> Query:
         raise QuerySyntaxError(f"invalid query: nothing searchable in {text.strip()!r}")
     if root is _TOO_DEEP or _depth(root) > _MAX_DEPTH:
         raise QuerySyntaxError(f"invalid query: nested more than {_MAX_DEPTH} levels deep")
-    return Query(text=text, root=root)
+    hints = list(converter.hints)
+    if converter.mixed_operators:
+        hints.insert(0, f"AND mixed with OR or juxtaposition without parentheses is read as Lucene reads it:"
+                        f" {describe(root)} (+ required, - excluded, others optional); add parentheses to say"
+                        " what you mean")
+    return Query(text=text, root=root, mixed_operators=converter.mixed_operators, hints=tuple(hints))
 
 
 _MAX_DEPTH = 64
@@ -172,6 +183,45 @@ def _bool(must: Iterable[Node | None] = (), should: Iterable[Node | None] = (),
     return Bool(tuple(flat_must), tuple(shoulds), tuple(must_nots))
 
 
+def _sequence(item: tree.Item) -> list[tuple[str | None, tree.Item]]:
+    """The operands of one level of AND / OR / juxtaposition in text order, each with the operator
+    written before it (None for the first and for juxtaposition). luqum nests the operations by
+    precedence; Lucene's classic parser reads them flat, left to right."""
+    if not isinstance(item, (tree.AndOperation, tree.OrOperation, tree.UnknownOperation)):
+        return [(None, item)]
+    conj = "AND" if isinstance(item, tree.AndOperation) else "OR" if isinstance(item, tree.OrOperation) else None
+    out: list[tuple[str | None, tree.Item]] = []
+    for index, operand in enumerate(item.operands):
+        part = _sequence(operand)
+        if index:
+            part[0] = (conj, part[0][1])
+        out.extend(part)
+    return out
+
+
+def _modifier(item: tree.Item) -> str | None:
+    if isinstance(item, (tree.Not, tree.Prohibit)):
+        return "-"
+    return "+" if isinstance(item, tree.Plus) else None
+
+
+def lucene_occurs(clauses: list[tuple[str | None, str | None]]) -> list[str]:
+    """``must`` / ``should`` / ``must_not`` for each (operator before it, modifier) of one level, by
+    the rules of Lucene's classic query parser with the default operator OR: ``+x`` and a clause
+    after AND are required, and AND also makes the clause before it required; ``-x`` and ``NOT x``
+    are prohibited; every other clause is optional (``should``). So ``a OR b AND c`` is
+    ``a +b +c`` and ``a AND b OR c`` is ``+a +b c``."""
+    occurs: list[str] = []
+    for conj, modifier in clauses:
+        if occurs and conj == "AND" and occurs[-1] != "must_not":
+            occurs[-1] = "must"
+        if modifier == "-":
+            occurs.append("must_not")
+        else:
+            occurs.append("must" if modifier == "+" or conj == "AND" else "should")
+    return occurs
+
+
 _MAX_SLOP = 100_000  # Elasticsearch needs a 32-bit slop; no field is this long
 
 
@@ -180,6 +230,8 @@ class _Converter:
 
     def __init__(self, origin: list[int]) -> None:
         self._origin = origin
+        self.mixed_operators = False  # some level mixes AND with OR or juxtaposition, unparenthesised
+        self.hints: list[str] = []
 
     def _at(self, item: tree.Item) -> str:
         position = getattr(item, "pos", None)
@@ -195,10 +247,8 @@ class _Converter:
             return self.convert(item.expr, field)  # a boost only ranks: ignored
         if isinstance(item, tree.SearchField):
             return self._search_field(item, field)
-        if isinstance(item, (tree.AndOperation, tree.UnknownOperation)):
+        if isinstance(item, (tree.AndOperation, tree.OrOperation, tree.UnknownOperation)):
             return self._clauses(item, field)
-        if isinstance(item, tree.OrOperation):
-            return _bool(should=[self.convert(operand, field) for operand in item.operands])
         if isinstance(item, (tree.Not, tree.Prohibit)):
             return _bool(must_not=[self.convert(item.a, field)])
         if isinstance(item, tree.Plus):
@@ -210,24 +260,24 @@ class _Converter:
         if isinstance(item, (tree.Range, tree.From, tree.To)):
             return self._range(item, field)
         if isinstance(item, tree.Fuzzy):
-            raise self._fail("fuzzy search (word~) is not supported; use a prefix (word*) or a phrase", item)
+            return self._fuzzy(item, field)
         if isinstance(item, tree.Regex):
-            raise self._fail("regular expressions (/.../) are not supported", item)
+            return self._regexp(item, field)
         raise self._fail(f"unsupported syntax {str(item).strip()!r}", item)
 
     def _clauses(self, item: tree.BaseOperation, field: str | None) -> Node | None:
-        """AND: every clause must match; implicit (juxtaposition): Lucene's +must / -must_not / should."""
+        """One level of clauses, read as Lucene's classic query parser reads them (default operator
+        OR; see :func:`lucene_occurs`)."""
+        sequence = _sequence(item)
+        operators = {conj for conj, _ in sequence[1:]}
+        self.mixed_operators |= "AND" in operators and len(operators) > 1
+        occurs = lucene_occurs([(conj, _modifier(operand)) for conj, operand in sequence])
         must: list[Node | None] = []
         should: list[Node | None] = []
         must_not: list[Node | None] = []
-        plain = must if isinstance(item, tree.AndOperation) else should
-        for operand in item.operands:
-            if isinstance(operand, (tree.Not, tree.Prohibit)):
-                must_not.append(self.convert(operand.a, field))
-            elif isinstance(operand, tree.Plus):
-                must.append(self.convert(operand.a, field))
-            else:
-                plain.append(self.convert(operand, field))
+        for occur, (_, operand) in zip(occurs, sequence, strict=True):
+            inner = operand.a if isinstance(operand, (tree.Not, tree.Prohibit, tree.Plus)) else operand
+            {"must": must, "should": should, "must_not": must_not}[occur].append(self.convert(inner, field))
         return _bool(must, should, must_not)
 
     def _search_field(self, item: tree.SearchField, field: str | None) -> Node | None:
@@ -253,11 +303,12 @@ class _Converter:
         chars, phrase = _value_chars(item)
         if chars == [("*", False)]:
             return MatchAll() if field is None else Exists(field)
-        if field is None:
-            return self._text(chars, None, item)
-        kind = field_kind(field)
-        if kind is FieldKind.TEXT:
+        if field is None or field_kind(field) is FieldKind.TEXT:
+            if phrase:
+                words = tokens(_plain(chars))
+                return Text(DEFAULT_TEXT_FIELDS if field is None else (field,), tuple(words)) if words else None
             return self._text(chars, field, item)
+        kind = field_kind(field)
         if kind is FieldKind.KEYWORD:
             return self._keyword(chars, phrase, field, item)
         if kind is FieldKind.DATE:
@@ -267,17 +318,70 @@ class _Converter:
         return NumberRange(field, number, number)
 
     def _text(self, chars: list[tuple[str, bool]], field: str | None, item: tree.Item) -> Node | None:
+        """A word: its tokens, each a term; a word the analyser splits (``US-Pakistan``) is the OR of
+        its tokens, as Lucene reads it (quote it for the phrase). A trailing ``*`` makes the last
+        token a prefix; other wildcards make a :class:`Wildcard` of one token."""
         fields = DEFAULT_TEXT_FIELDS if field is None else (field,)
         wild = [index for index, (char, escaped) in enumerate(chars) if char in "*?" and not escaped]
         prefix = wild == [len(chars) - 1] and chars[-1][0] == "*"
         if wild and not prefix:
-            raise self._fail(f"wildcard in {_plain(chars)!r} is not supported: only a trailing * "
-                             "(prefix search) is allowed on text", item)
+            return self._wildcard(chars, fields, item)
         body = _plain(chars[:-1] if prefix else chars)
         words = tokens(body)
         if prefix and (not words or tokens(body + "a")[-1] != words[-1] + "a"):
             raise self._fail(f"'*' in {_plain(chars)!r} must directly follow a letter or digit", item)
-        return Text(fields, tuple(words), prefix=prefix) if words else None
+        if not words:
+            return None
+        last = len(words) - 1
+        return _bool(should=[Text(fields, (word,), prefix=prefix and n == last) for n, word in enumerate(words)])
+
+    def _wildcard(self, chars: list[tuple[str, bool]], fields: tuple[str, ...], item: tree.Item) -> Node:
+        """``*stan``, ``kash*r``, ``nucl?ar``: one token matching the pattern (escapes kept)."""
+        pattern = "".join(("\\" + char if escaped and char in "*?\\" else char) for char, escaped in chars)
+        literal = "".join("a" if char in "*?" and not escaped else char for char, escaped in chars)
+        if len(tokens(literal)) != 1 or tokens(literal)[0] != fold_pattern(literal):
+            raise self._fail(f"wildcard pattern {_plain(chars)!r} must be one word (letters and digits"
+                             " with * and ?)", item)
+        folded = fold_pattern(pattern)
+        if folded.strip("*") == "":
+            return MatchAll()
+        return Wildcard(fields, folded)
+
+    def _fuzzy(self, item: tree.Fuzzy, field: str | None) -> Node:
+        """``word~`` (edits by length, as Elasticsearch's AUTO: 0 up to 2 characters, 1 up to 5,
+        else 2) and ``word~N``, N from 0 to 2, on text fields."""
+        fields = self._text_fields(field, "fuzzy search (word~)", item)
+        if not isinstance(item.term, tree.Word):
+            raise self._fail("fuzzy search applies to one word (use \"...\"~N for proximity)", item)
+        words = tokens(_plain(_unescape(item.term.value)))
+        if len(words) != 1:
+            raise self._fail(f"fuzzy search applies to one word, not {item.term.value!r}", item)
+        text = str(item).strip()
+        if text.endswith("~"):
+            edits = 0 if len(words[0]) <= 2 else 1 if len(words[0]) <= 5 else 2
+        elif item.degree != int(item.degree) or not 0 <= item.degree <= 2:
+            raise self._fail(f"fuzzy edits must be 0, 1 or 2, got ~{item.degree}", item)
+        else:
+            edits = int(item.degree)
+        return Fuzzy(fields, words[0], edits)
+
+    def _regexp(self, item: tree.Regex, field: str | None) -> Node:
+        """``/talib[a-z]n/``: one token matching the expression whole. As in Lucene the expression is
+        not analysed, so upper-case letters or diacritics never match a token: a hint says so."""
+        fields = self._text_fields(field, "regular expressions (/.../)", item)
+        pattern = item.value[1:-1]
+        lucene_regex(pattern)  # refuse what it cannot translate now, with the position
+        if fold_pattern(pattern) != pattern:
+            self.hints.append(f"/{pattern}/ is not analysed and tokens are lower-case without diacritics:"
+                              f" it can only match as /{fold_pattern(pattern)}/")
+        return Regexp(fields, pattern)
+
+    def _text_fields(self, field: str | None, what: str, item: tree.Item) -> tuple[str, ...]:
+        if field is None:
+            return DEFAULT_TEXT_FIELDS
+        if field_kind(field) is not FieldKind.TEXT:
+            raise self._fail(f"field {field!r}: {what} only applies to text fields", item)
+        return (field,)
 
     def _keyword(self, chars: list[tuple[str, bool]], phrase: bool, field: str, item: tree.Item) -> Node:
         if not chars:

@@ -25,8 +25,10 @@ It is not a filter (``where`` alone decides what matches: ``a OR topics:x`` matc
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from pipeline.fields import DEFAULT_TEXT_FIELDS, FieldKind, field_kind
 from pipeline.query.ast import (
@@ -35,6 +37,7 @@ from pipeline.query.ast import (
     Exists,
     Keyword,
     MatchAll,
+    MultiTerm,
     Node,
     NumberRange,
     Query,
@@ -43,7 +46,17 @@ from pipeline.query.ast import (
 )
 from pipeline.query.datemath import date_interval
 
-__all__ = ["SqlFilter", "to_sqlite", "fts_expression", "fts_match_expression", "glob_pattern"]
+__all__ = ["SqlFilter", "TermLookup", "to_sqlite", "fts_expression", "fts_match_expression", "glob_pattern"]
+
+
+class TermLookup(Protocol):
+    """What the translation asks the index for the leaves FTS5 cannot answer alone."""
+
+    def expand(self, node: MultiTerm) -> list[str]:
+        """The terms of the index's dictionary that a wildcard, fuzzy or regexp leaf matches."""
+
+    def sloppy(self, node: Text) -> list[int]:
+        """The rowids where a proximity leaf (``slop`` set) matches as Lucene's sloppy phrase."""
 
 # Column of each date field in ``docs``: fixed identifiers, never user text.
 _DATE_COLUMNS = {"@timestamp": "ts", "published": "published", "fetched_at": "fetched_at",
@@ -63,41 +76,66 @@ class SqlFilter:
     match: str | None
 
 
-def to_sqlite(query: Query, now: datetime) -> SqlFilter:
-    """Translate ``query``; date math is resolved against ``now``."""
-    where, params = _sql(query.root, now)
+def to_sqlite(query: Query, now: datetime, terms: TermLookup | None = None) -> SqlFilter:
+    """Translate ``query``; date math is resolved against ``now``. Wildcard, fuzzy and regexp leaves
+    become the OR of the terms ``terms`` finds for them in the index's dictionary, proximity leaves
+    the rowids it finds by their token positions (both need ``terms``)."""
+    where, params = _Translation(now, terms).sql(query.root)
     return SqlFilter(where=f"({where})", params=params, match=fts_match_expression(query.root))
 
 
-def _sql(node: Node, now: datetime) -> _Sql:
-    if isinstance(node, MatchAll):
-        return "1", ()
-    if isinstance(node, Bool):
-        return _bool(node, now)
-    if isinstance(node, Text):
-        return "d.rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?)", (fts_expression(node),)
-    if isinstance(node, Keyword):
-        return _keyword(node)
-    if isinstance(node, DateRange):
-        return _date_range(node, now)
-    if isinstance(node, NumberRange):
-        return _number_range(node)
-    return _exists(node)
+class _Translation:
+    def __init__(self, now: datetime, terms: TermLookup | None) -> None:
+        self.now, self._terms = now, terms
+
+    @property
+    def terms(self) -> TermLookup:
+        if self._terms is None:
+            raise ValueError("to_sqlite: wildcard, fuzzy, regexp and proximity leaves need the index's TermLookup")
+        return self._terms
+
+    def sql(self, node: Node) -> _Sql:
+        if isinstance(node, MatchAll):
+            return "1", ()
+        if isinstance(node, Bool):
+            return self._bool(node)
+        if isinstance(node, Text) and node.slop is not None:
+            return "d.rowid IN (SELECT value FROM json_each(?))", (json.dumps(self.terms.sloppy(node)),)
+        if isinstance(node, Text):
+            return _FTS_MATCH, (fts_expression(node),)
+        if isinstance(node, Keyword):
+            return _keyword(node)
+        if isinstance(node, DateRange):
+            return _date_range(node, self.now)
+        if isinstance(node, NumberRange):
+            return _number_range(node)
+        if isinstance(node, Exists):
+            return _exists(node)
+        return self._multi_term(node)
+
+    def _bool(self, node: Bool) -> _Sql:
+        clauses = [self.sql(child) for child in node.must]
+        if node.should and not node.must:
+            clauses.append(_join([self.sql(child) for child in node.should], "OR"))
+        for child in node.must_not:
+            sql, params = self.sql(child)
+            clauses.append((f"NOT ({sql})", params))
+        return _join(clauses, "AND") if clauses else ("1", ())
+
+    def _multi_term(self, node: MultiTerm) -> _Sql:
+        terms = self.terms.expand(node)
+        if not terms:
+            return "0", ()
+        columns = "{" + " ".join(_TEXT_COLUMNS[field] for field in node.fields) + "}"
+        return _FTS_MATCH, (f"{columns} : ({' OR '.join(_quote(term) for term in terms)})",)
+
+
+_FTS_MATCH = "d.rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?)"
 
 
 def _join(parts: list[_Sql], operator: str) -> _Sql:
     sql = f" {operator} ".join(f"({part})" for part, _ in parts)
     return sql, tuple(value for _, params in parts for value in params)
-
-
-def _bool(node: Bool, now: datetime) -> _Sql:
-    clauses = [_sql(child, now) for child in node.must]
-    if node.should and not node.must:
-        clauses.append(_join([_sql(child, now) for child in node.should], "OR"))
-    for child in node.must_not:
-        sql, params = _sql(child, now)
-        clauses.append((f"NOT ({sql})", params))
-    return _join(clauses, "AND") if clauses else ("1", ())
 
 
 def _quote(token: str) -> str:

@@ -54,7 +54,7 @@ __all__ = [
 
 TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "deploy" / "elasticsearch" / "newsmon-items.template.json"
 _DERIVED = "fts"  # the object holding the FTS5 tokens of the text fields
-_TEXT_QUERIES = ("match_phrase", "match_phrase_prefix", "prefix")
+_TEXT_QUERIES = ("match_phrase", "match_phrase_prefix", "prefix", "wildcard", "fuzzy", "regexp")  # keyed by field
 
 Json = dict[str, Any]
 

@@ -35,6 +35,7 @@ from pipeline.fields import DATE_FIELDS, KEYWORD_FIELDS, TEXT_FIELDS, keyword_va
 from pipeline.item import parse_time
 from pipeline.query import Query, to_sqlite
 from pipeline.query.ast import MatchAll
+from pipeline.query.sqlite import TermLookup
 from pipeline.transport.base import (
     ENTITY_FIELDS,
     FACET_FIELDS,
@@ -48,6 +49,7 @@ from pipeline.transport.base import (
 )
 from pipeline.transport.sqlite_columns import Columns, latest_seq, rowid_array
 from pipeline.transport.sqlite_common import connect, sqlite_path
+from pipeline.transport.sqlite_terms import TermDictionary
 
 __all__ = ["SqliteIndex"]
 
@@ -158,6 +160,7 @@ class SqliteIndex:
         self._pending: dict[str, dict[str, Any]] = {}
         self._columns: Columns | None = None  # made on the first facets or histogram
         self._recent: OrderedDict[tuple, Any] = OrderedDict()  # (where, params, seq) -> rowids
+        self._terms = TermDictionary()  # read on the first wildcard, fuzzy, regexp or proximity query
 
     def setup(self) -> str:
         """Nothing to set up: opening the file created (or converted) the schema."""
@@ -210,7 +213,7 @@ class SqliteIndex:
 
     def search(self, query: Query, filters: SearchFilters, *, limit: int = 20, offset: int = 0,
                sort: str = "relevance", now: datetime | None = None) -> SearchResult:
-        translated, where, params = _where(query, filters, now)
+        translated, where, params = _where(query, filters, now, self._terms.lookup(self._db))
         if translated.match and sort == "relevance":
             page = ("SELECT d.rowid, r.rank FROM docs d LEFT JOIN (SELECT rowid, bm25(docs_fts) AS rank"
                     f" FROM docs_fts WHERE docs_fts MATCH ?) r ON r.rowid = d.rowid WHERE {where}"
@@ -243,7 +246,7 @@ class SqliteIndex:
 
     def _matching(self, query: Query, filters: SearchFilters, now: datetime | None) -> tuple[Columns, Any]:
         """The up-to-date columns and the rowids of the matching documents, read in one snapshot."""
-        _, where, params = _where(query, filters, now)
+        _, where, params = _where(query, filters, now, self._terms.lookup(self._db))
         if self._columns is None:
             self._columns = Columns()
         with _snapshot(self._db):
@@ -299,9 +302,10 @@ def _keyword_filter(fields: tuple[str, ...], values: tuple[str, ...], params: li
     return f"d.rowid IN (SELECT rowid FROM doc_keywords WHERE field IN ({names}) AND value IN ({marks}))"
 
 
-def _where(query: Query, filters: SearchFilters, now: datetime | None) -> tuple[Any, str, list[Any]]:
+def _where(query: Query, filters: SearchFilters, now: datetime | None,
+           terms: TermLookup) -> tuple[Any, str, list[Any]]:
     """The query translated to SQL, and the WHERE clause with its parameters once the filters are added."""
-    translated = to_sqlite(query, now or datetime.now(UTC))
+    translated = to_sqlite(query, now or datetime.now(UTC), terms)
     return (translated, *_with_filters(translated.where, list(translated.params), filters))
 
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timezone
 import pytest
 
 from pipeline.errors import UserInputError
-from pipeline.query import QuerySyntaxError, highlight_terms, parse_query
-from pipeline.query.ast import Bool, DateRange, Exists, Keyword, MatchAll, NumberRange, Text
+from pipeline.query import QuerySyntaxError, describe, highlight_terms, parse_query
+from pipeline.query.ast import Bool, DateRange, Exists, Fuzzy, Keyword, MatchAll, NumberRange, Regexp, Text, Wildcard
 from pipeline.query.datemath import resolve
+from pipeline.query.parser import lucene_occurs
 
 TEXT = ("title", "summary", "body")
 
@@ -62,9 +63,30 @@ def test_default_operator_is_or_and_lucene_clause_rules():
     assert parse_query("a b").root == Bool(should=(text("a"), text("b")))
     assert parse_query("+a b -c").root == Bool(must=(text("a"),), should=(text("b"),), must_not=(text("c"),))
     assert parse_query("a NOT b").root == Bool(should=(text("a"),), must_not=(text("b"),))
-    assert parse_query("a AND b OR c").root == Bool(should=(Bool(must=(text("a"), text("b"))), text("c")))
-    assert parse_query("a OR NOT b").root == Bool(should=(text("a"), Bool(must_not=(text("b"),))))
     assert parse_query("NOT a").root == Bool(must_not=(text("a"),))
+
+
+def test_unparenthesised_and_or_not_are_read_as_lucenes_classic_parser_reads_them():
+    """AND makes the clauses on both sides required; OR leaves the one before it as it was; NOT and
+    - prohibit (Elasticsearch's query_string gives the same readings, see the integration test)."""
+    assert parse_query("a AND b OR c").root == Bool(must=(text("a"), text("b")), should=(text("c"),))
+    assert parse_query("a OR b AND c").root == Bool(must=(text("b"), text("c")), should=(text("a"),))
+    assert parse_query("Taliban ISIS AND Pakistan").root == Bool(
+        must=(text("isis"), text("pakistan")), should=(text("taliban"),))
+    assert parse_query("a OR NOT b").root == Bool(should=(text("a"),), must_not=(text("b"),))
+    assert parse_query("a AND NOT b OR c").root == Bool(must=(text("a"),), should=(text("c"),), must_not=(text("b"),))
+    assert parse_query("NOT a AND b").root == Bool(must=(text("b"),), must_not=(text("a"),))
+    assert parse_query("drone OR missile AND strike NOT Iran").root == Bool(
+        must=(text("missile"), text("strike")), should=(text("drone"),), must_not=(text("iran"),))
+    assert parse_query("(a OR b) AND c").root == Bool(must=(Bool(should=(text("a"), text("b"))), text("c")))
+    assert parse_query("a AND (b OR -c)").root == Bool(must=(text("a"), Bool(should=(text("b"),), must_not=(text("c"),))))
+
+
+def test_lucene_occurs_of_a_level():
+    assert lucene_occurs([(None, None), ("OR", None), ("AND", None)]) == ["should", "must", "must"]
+    assert lucene_occurs([(None, "-"), ("AND", None)]) == ["must_not", "must"]  # AND never un-prohibits
+    assert lucene_occurs([(None, "+"), (None, None), ("OR", None)]) == ["must", "should", "should"]
+    assert lucene_occurs([(None, None), ("AND", "-"), ("OR", None)]) == ["must", "must_not", "should"]
 
 
 def test_symbolic_operators():
@@ -73,13 +95,14 @@ def test_symbolic_operators():
     assert parse_query("!a").root == parse_query("NOT a").root
     assert parse_query("a && !(b || c)").root == parse_query("a AND NOT (b OR c)").root
     assert parse_query('"rock && roll !now"').root == text("rock", "roll", "now")
-    assert parse_query("a&&b").root == text("a", "b")  # not an operator inside a word
+    assert parse_query("a&&b").root == Bool(should=(text("a"), text("b")))  # a word, not an operator
 
 
-def test_multi_token_terms_are_phrases_and_boost_is_ignored():
-    assert parse_query("rare-earth").root == text("rare", "earth")
-    assert parse_query("Pakistan’s").root == text("pakistan", "s")
-    assert parse_query("US-Pak*").root == text("us", "pak", prefix=True)
+def test_a_word_the_analyser_splits_is_the_or_of_its_tokens_and_boost_is_ignored():
+    assert parse_query("rare-earth").root == Bool(should=(text("rare"), text("earth")))
+    assert parse_query("Pakistan’s").root == Bool(should=(text("pakistan"), text("s")))
+    assert parse_query("US-Pak*").root == Bool(should=(text("us"), text("pak", prefix=True)))
+    assert parse_query('"rare-earth"').root == text("rare", "earth")  # quoted: the phrase
     assert parse_query("gold^2").root == text("gold")
     assert parse_query('"a b"~2^3').root == text("a", "b", slop=2)
     assert parse_query('"single"~4').root == text("single")
@@ -112,7 +135,7 @@ def test_ranges():
 
 def test_highlight_terms():
     query = parse_query('"Reko Diq" miner* -gold title:(copper OR Reko-Diq) countries:PK NOT (a b)')
-    assert highlight_terms(query) == ["reko diq", "miner*", "copper"]
+    assert highlight_terms(query) == ["reko diq", "miner*", "copper", "reko", "diq"]
     assert highlight_terms(parse_query("topics:x")) == []
 
 
@@ -126,12 +149,14 @@ def test_highlight_terms():
     ("gold \\", "dangling escape"),
     ("gold &&", "unexpected end"),
     ("gold && && x", "at position 8"),
-    ("mi*er", "only a trailing *"),
-    ("min?", "only a trailing *"),
+    ("mi*-er", "must be one word"),
+    ("topics:gold~1", "fuzzy search (word~) only applies to text fields"),
     ("rare-*", "must directly follow a letter or digit"),
-    ("gold~", "fuzzy search"),
-    ("gold~2", "fuzzy search"),
-    ("/go.d/", "regular expressions"),
+    ("gold~3", "fuzzy edits must be 0, 1 or 2"),
+    ("gold~0.8", "fuzzy edits must be 0, 1 or 2"),
+    ("/go&d/", "intersection (&) in regular expressions is not supported"),
+    ("/go[d/", "unclosed or empty [ ]"),
+    ("published:/20.*/", "only applies to text fields"),
     ("title:[a TO b]", "field 'title' is text"),
     ("countries:[a TO b]", "field 'countries' is keyword"),
     ("[1 TO 2]", "a range needs a field"),
@@ -161,3 +186,35 @@ def test_errors_are_one_line_user_errors(text_, message):
     assert isinstance(caught.value, UserInputError)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value) and str(caught.value).startswith("invalid query")
+
+
+def test_multi_term_queries():
+    fields = ("title", "summary", "body")
+    assert parse_query("*stan").root == Wildcard(fields, "*stan")
+    assert parse_query("Kash*r").root == Wildcard(fields, "kash*r")
+    assert parse_query("title:nucl?ar").root == Wildcard(("title",), "nucl?ar")
+    assert parse_query("Peshāw*r").root == Wildcard(fields, "peshaw*r")  # analysed like a token
+    assert parse_query("talib~1").root == Fuzzy(fields, "talib", 1)
+    assert [parse_query(q).root.max_edits for q in ("ab~", "talib~", "Taliban~", "Taliban~0")] == [0, 1, 2, 0]
+    assert parse_query("/talib[a-z]n/").root == Regexp(fields, "talib[a-z]n")
+    as_typed = parse_query("/Talib[a-z]n/")  # not analysed, as in Lucene: it matches no token
+    assert as_typed.root == Regexp(fields, "Talib[a-z]n")
+    assert as_typed.hints == ("/Talib[a-z]n/ is not analysed and tokens are lower-case without diacritics:"
+                              " it can only match as /talib[a-z]n/",)
+    assert parse_query("body:/lashk?ar/").root == Regexp(("body",), "lashk?ar")
+
+
+def test_the_reading_of_a_query_in_lucene_notation_and_the_mixed_operator_trap():
+    read = parse_query("Taliban ISIS AND Pakistan")
+    assert describe(read.root) == "+isis +pakistan taliban" and read.mixed_operators
+    assert read.hints[0].startswith("AND mixed with OR or juxtaposition without parentheses is read as Lucene"
+                                    " reads it: +isis +pakistan taliban")
+    assert parse_query("(Taliban ISIS) AND Pakistan").hints == ()
+    assert describe(parse_query("drone OR missile AND strike NOT Iran").root) == "+missile +strike drone -iran"
+    assert describe(parse_query("(a OR b) AND title:c*").root) == "+(a b) +title:c*"
+    assert describe(parse_query('"suicide attack"~3 -topics:x').root) == '"suicide attack"~3 -topics:x'
+    assert describe(parse_query("published:{2013 TO 2014]").root) == "published:{2013 TO 2014]"
+    for clear in ("a AND b AND c", "a OR b OR c", "a b -c", "(a OR b) AND c", "a AND (b OR c)", "x"):
+        assert not parse_query(clear).mixed_operators, clear
+    for trap in ("a OR b AND c", "a b AND c", "a AND b OR c", "(x) AND (a OR b AND c)"):
+        assert parse_query(trap).mixed_operators, trap

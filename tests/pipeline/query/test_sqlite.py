@@ -3,6 +3,7 @@ must give identical hit sets; plus injection safety and the bm25 ranking recipe.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timezone
 
@@ -11,12 +12,13 @@ import pytest
 from pipeline.fields import DATE_FIELDS, KEYWORD_FIELDS, keyword_values
 from pipeline.item import parse_time
 from pipeline.query import matches, parse_query, to_sqlite
+from pipeline.transport.sqlite_terms import TermDictionary
 
 NOW = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
 
 SCHEMA = """
 CREATE TABLE docs (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc TEXT NOT NULL,
-  ts REAL, published REAL, fetched_at REAL, classified_at REAL, indexed_at REAL);
+  ts REAL, published REAL, fetched_at REAL, classified_at REAL, indexed_at REAL, seq INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE doc_keywords (rowid INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL);
 CREATE INDEX doc_keywords_fv ON doc_keywords(field, value, rowid);
 CREATE TABLE doc_numbers (rowid INTEGER NOT NULL, field TEXT NOT NULL, value REAL NOT NULL);
@@ -109,8 +111,13 @@ def index():
     conn.close()
 
 
+def terms(conn: sqlite3.Connection):
+    """The index's own term lookup (dictionary and positions) over a test database."""
+    return TermDictionary().lookup(conn)
+
+
 def sqlite_hits(conn: sqlite3.Connection, text: str) -> set[str]:
-    flt = to_sqlite(parse_query(text), NOW)
+    flt = to_sqlite(parse_query(text), NOW, terms(conn))
     return {row[0] for row in conn.execute(f"SELECT d.id FROM docs d WHERE {flt.where}", flt.params)}
 
 
@@ -128,14 +135,15 @@ EXPECTED = {
     "published:[2025-03-01 TO now]": {"d1", "d2", "d7"},
     "scores.counterterrorism:>=0.5": {"d2"},
     "@timestamp:>now-7d": {"d1", "d4", "d7"},
-    '"suicide attack"~3': {"d2", "d3", "d7"},
+    '"suicide attack"~3': {"d2", "d7"},
     '"suicide attack"': {"d2"},
     "_exists_:body": {"d1", "d2", "d4", "d5", "d7"},
     "": {d["id"] for d in DOCS},
     "*": {d["id"] for d in DOCS},
     "*:*": {d["id"] for d in DOCS},
     "rare-earth": {"d1"},
-    "earth-rare": set(),
+    "earth-rare": {"d1"},
+    '"earth rare"': set(),
     "Pakistan’s": {"d1"},
     "pakistan's": {"d1"},
     "US-Pakistan": {"d1"},
@@ -150,7 +158,8 @@ EXPECTED = {
     "copper && !gold": {"d7"},
     "+mining copper": {"d3"},
     "attack -suicide": set(),
-    "attack OR -suicide": {"d1", "d2", "d3", "d4", "d5", "d6", "d7"},
+    "attack OR -suicide": set(),  # Lucene: attack, and not suicide
+    "attack OR (-suicide)": {"d1", "d2", "d3", "d4", "d5", "d6", "d7"},
     "countries:pk": {"d1", "d2", "d3", "d5", "d7"},
     "countries:P?": {"d1", "d2", "d3", "d5", "d7"},
     "countries:*": {"d1", "d2", "d3", "d4", "d5", "d7"},
@@ -180,10 +189,13 @@ EXPECTED = {
     "published:<=2025-01-15T05:30:00Z": {"d5", "d6"},
     "published:<2025-01-15T05:30:00Z": {"d6"},
     'published:"2025-01-15T10:30:00+05:00"': {"d5"},
-    "published:[* TO 2025]": {"d1", "d2", "d3", "d5", "d6", "d7"},
+    "published:[* TO 2025]": {"d6"},  # as Elasticsearch reads it: up to the end of 2025-01-01
+    "published:[* TO 2025||/y]": {"d1", "d2", "d3", "d5", "d6", "d7"},
     "published:[* TO 2025}": {"d6"},
-    "published:2024": {"d6"},
-    "published:2025-03": {"d1", "d2", "d7"},
+    "published:2024": set(),  # 2024-01-01 only
+    "published:2024||/y": {"d6"},
+    "published:2025-03": {"d2"},  # 2025-03-01 only
+    "published:[2025-03-01 TO 2025-03-31]": {"d1", "d2", "d7"},
     "published:now/d": {"d7"},
     "published:>=now-10d/d": {"d1", "d2", "d3", "d7"},
     "published:*": {"d1", "d2", "d3", "d5", "d6", "d7"},
@@ -207,14 +219,14 @@ EXPECTED = {
     "summary:suicide": {"d2", "d3"},
     "US-Pak*": {"d1"},
     "rare-ear*": {"d1"},
-    '"suicide attack"~0': {"d2", "d7"},
-    '"attack suicide"~0': {"d2", "d7"},
-    '"suicide attack"~1': {"d2", "d7"},
+    '"suicide attack"~0': {"d2"},  # Lucene's sloppy phrase: ~0 is the exact phrase
+    '"attack suicide"~0': {"d7"},
+    '"suicide attack"~1': {"d2"},  # d7 has them reversed: 2 moves
     '"attack suicide"~2': {"d2", "d7"},
     'summary:"attack suicide"~3': {"d2", "d3"},
-    '"rare earth plans"~0': set(),
+    '"rare earth plans"~0': {"d1"},
     '"rare earth plans"~1': {"d1"},
-    '"plans rare earth"~1': {"d1"},
+    '"plans rare earth"~1': set(),
     '"quoted words"': {"d5"},
     '"\\"Quoted\\" words"': {"d5"},
     '"AND NOT NEAR"': {"d4"},
@@ -253,7 +265,7 @@ def test_where_uses_only_placeholders_and_user_text_cannot_inject(index):
         "tags:\\[\\*\\]*",
     ]
     for text in hostile:
-        flt = to_sqlite(parse_query(text), NOW)
+        flt = to_sqlite(parse_query(text), NOW, terms(index))
         for fragment in ("DROP", "1=1", "'1'", "x'", "NEAR(x"):
             assert fragment not in flt.where
         sqlite_hits(index, text)  # runs without an SQL or FTS5 syntax error
@@ -262,7 +274,7 @@ def test_where_uses_only_placeholders_and_user_text_cannot_inject(index):
 
 @pytest.mark.parametrize("word", ["AND", "OR", "NOT", "NEAR", "*", '"', "^", "{title}", "title:"])
 def test_fts_keywords_in_user_text_are_quoted(index, word):
-    flt = to_sqlite(parse_query(f'"{word.replace(chr(34), "")} gold"'), NOW)
+    flt = to_sqlite(parse_query(f'"{word.replace(chr(34), "")} gold"'), NOW, terms(index))
     index.execute(f"SELECT count(*) FROM docs d WHERE {flt.where}", flt.params).fetchone()
 
 
@@ -285,17 +297,21 @@ def test_match_is_none_without_positive_text():
 
 def test_match_expressions_are_valid_fts5(index):
     for text in PARITY_QUERIES:
-        flt = to_sqlite(parse_query(text), NOW)
+        flt = to_sqlite(parse_query(text), NOW, terms(index))
         if flt.match:
             index.execute("SELECT count(*) FROM docs_fts WHERE docs_fts MATCH ?", (flt.match,)).fetchone()
 
 
-def test_shapes():
+def test_shapes(index):
     flt = to_sqlite(parse_query('title:"Reko Diq" countries:pk'), NOW)
     assert flt.params == ('{title} : "reko" + "diq"', "countries", "pk")
     assert flt.match == '({title} : "reko" + "diq")'
     assert to_sqlite(parse_query("miner*"), NOW).params == ('{title summary body} : "miner" *',)
-    assert to_sqlite(parse_query('"a b"~3'), NOW).params == ('{title summary body} : NEAR("a" "b", 3)',)
+    sloppy = to_sqlite(parse_query('"suicide attack"~1'), NOW, terms(index))
+    assert sloppy.where == "(d.rowid IN (SELECT value FROM json_each(?)))" and json.loads(sloppy.params[0])
+    assert to_sqlite(parse_query("*er"), NOW, terms(index)).params[0].startswith('{title summary body} : ("')
+    with pytest.raises(ValueError, match="TermLookup"):
+        to_sqlite(parse_query('"a b"~3'), NOW)
     assert to_sqlite(parse_query(""), NOW).where == "(1)"
 
 
@@ -303,7 +319,7 @@ def test_date_math_uses_the_given_now(index):
     query = "@timestamp:>now-1d"
     later = datetime(2025, 3, 20, tzinfo=UTC)
     assert sqlite_hits(index, query) == {"d4", "d7"}
-    flt = to_sqlite(parse_query(query), later)
+    flt = to_sqlite(parse_query(query), later, terms(index))
     assert index.execute(f"SELECT count(*) FROM docs d WHERE {flt.where}", flt.params).fetchone()[0] == 0
 
 
@@ -365,7 +381,7 @@ def test_near_phrase_and_prefix_agree_on_random_texts():
             phrase = " ".join(rng.choice(vocab) for _ in range(rng.randint(2, 3)))
             text = rng.choice([f'"{phrase}"~{rng.randint(0, 5)}', f'"{phrase}"', f"{phrase.replace(' ', '-')}*"])
             query = parse_query(text)
-            flt = to_sqlite(query, NOW)
+            flt = to_sqlite(query, NOW, terms(conn))
             got = {row[0] for row in conn.execute(f"SELECT d.id FROM docs d WHERE {flt.where}", flt.params)}
             assert got == {doc["id"] for doc in docs if matches(query, doc, NOW)}, text
     finally:
