@@ -144,7 +144,9 @@ def _document(rng: random.Random, row: dict, found: dict, number: int, moment: d
     return index_document(item, moment)
 
 
-QUERIES = ["*", "Pakistan", '"prime minister"', "topics:counterterrorism AND Balochistan", "terrorism OR sanctions"]
+QUERIES = ["*", "Pakistan", '"prime minister"', "topics:counterterrorism AND Balochistan", "terrorism OR sanctions",
+           # multi-term and proximity: the SQLite index expands them against its term dictionary / positions
+           "*stan", "Kash*r", "Tehrik~1", "Taliban~", "/talib[a-z]n/", '"suicide attack"~3']
 FILTERS = {
     "none": SearchFilters(),
     "topic": SearchFilters(topics=("counterterrorism",)),

@@ -7,7 +7,7 @@ same tokens.
 
 - Wildcard: ``*`` any run, ``?`` one character, ``\\`` escapes; the whole token must match.
 - Fuzzy: Lucene's edit distance with transpositions (optimal string alignment: insert, delete,
-  substitute, swap two neighbours), at most 2; expanded to the :data:`MAX_FUZZY_EXPANSIONS`
+  substitute, swap two neighbours, computed by rapidfuzz), at most 2; expanded to the :data:`MAX_FUZZY_EXPANSIONS`
   nearest terms (then alphabetical), as Lucene keeps its top terms.
 - Regexp: Lucene's syntax translated to Python's :mod:`re` (:func:`lucene_regex`): ``.``, ``?``,
   ``+``, ``*``, ``{n}``, ``{n,}``, ``{n,m}``, ``|``, groups, character classes, ``"literal"`` strings,
@@ -21,6 +21,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from pipeline.query.ast import MAX_FUZZY_EXPANSIONS, Fuzzy, MultiTerm, QuerySyntaxError, Regexp, Wildcard
 
@@ -41,9 +44,9 @@ def expand(node: MultiTerm, terms: Iterable[str]) -> list[str]:
     :data:`MAX_FUZZY_EXPANSIONS`; for a wildcard or regexp all of them, refused with a
     QuerySyntaxError beyond :data:`MAX_EXPANSIONS`."""
     if isinstance(node, Fuzzy):
-        near = ((distance, term) for term in terms
-                if (distance := edit_distance(node.term, term, node.max_edits)) is not None)
-        return [term for _, term in sorted(near)[:MAX_FUZZY_EXPANSIONS]]
+        near = process.extract(node.term, list(terms), scorer=OSA.distance, score_cutoff=node.max_edits, limit=None)
+        nearest = sorted((distance, term) for term, distance, _ in near)[:MAX_FUZZY_EXPANSIONS]
+        return [term for _, term in nearest]
     pattern = _compiled(node)
     found = [term for term in terms if pattern.fullmatch(term)]
     if len(found) > MAX_EXPANSIONS:
@@ -55,22 +58,8 @@ def expand(node: MultiTerm, terms: Iterable[str]) -> list[str]:
 
 def edit_distance(a: str, b: str, limit: int) -> int | None:
     """The optimal-string-alignment distance of ``a`` and ``b`` when it is at most ``limit``, else None."""
-    if abs(len(a) - len(b)) > limit:
-        return None
-    if a == b:
-        return 0
-    previous: list[int] = []
-    row = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        before, previous, row = previous, row, [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                row[j] = min(row[j], before[j - 2] + 1)
-        if min(row) > limit:
-            return None
-    return row[-1] if row[-1] <= limit else None
+    distance = OSA.distance(a, b, score_cutoff=limit)
+    return distance if distance <= limit else None
 
 
 def _compiled(node: Wildcard | Regexp) -> re.Pattern[str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import re
 import sqlite3
+from collections import OrderedDict
 
 from pipeline.query.ast import Fuzzy, MultiTerm, Text, Wildcard
 from pipeline.query.evaluate import sloppy_distance
@@ -32,6 +33,7 @@ __all__ = ["TermDictionary"]
 
 _VOCABULARY = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.docs_terms USING fts5vocab(main, docs_fts, row)"
 _INSTANCES = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.docs_instances USING fts5vocab(main, docs_fts, instance)"
+_RECENT_SLOPPY = 16  # proximity answers kept, per (leaf, flush)
 _LITERAL_START = re.compile(r"[^*?\\]*")
 
 
@@ -42,6 +44,7 @@ class TermDictionary:
         self._seq: int | None = None
         self._terms: list[str] = []
         self._by_length: dict[int, list[str]] = {}
+        self.sloppy_answers: OrderedDict[tuple[Text, int], list[int]] = OrderedDict()
 
     def lookup(self, db: sqlite3.Connection) -> _Lookup:
         """The :class:`pipeline.query.sqlite.TermLookup` of ``db`` as it is now."""
@@ -87,7 +90,17 @@ class _Lookup:
         return self._terms.expand(self._db, node)
 
     def sloppy(self, node: Text) -> list[int]:
-        """Rowids with a field where ``node``'s words are within ``node.slop`` moves of the phrase."""
+        """Rowids with a field where ``node``'s words are within ``node.slop`` moves of the phrase; the
+        last few answers are kept until the next flush (the page asks for one query several times)."""
+        key = (node, latest_seq(self._db))
+        recent = self._terms.sloppy_answers
+        if key not in recent:
+            recent[key] = self._sloppy(node)
+            while len(recent) > _RECENT_SLOPPY:
+                recent.popitem(last=False)
+        return recent[key]
+
+    def _sloppy(self, node: Text) -> list[int]:
         slop = node.slop or 0
         window = Text(node.fields, node.tokens, slop=slop + len(node.tokens))  # every match lies inside
         candidates = {rowid for (rowid,) in self._db.execute(
