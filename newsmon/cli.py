@@ -213,8 +213,39 @@ def _run(args: argparse.Namespace, progress: ProgressLine | None) -> int:
     return command(_settings(args), args, progress)
 
 
+def query_may_start_with_dash(argv: Sequence[str]) -> list[str]:
+    """``newsmon search -Taliban`` searches for items without Taliban: the first argument after
+    ``search`` that starts with ``-`` but is no option (``-Taliban``, ``-topics:x``) is the query.
+    argparse reads a dash word as an option unless it holds a space, so the query gets a trailing
+    space, which the query parser ignores."""
+    args = list(argv)
+    command = next((i for i, word in enumerate(args) if not word.startswith("-")
+                    and (i == 0 or args[i - 1] != "--log-level")), None)
+    if command is None or args[command] != "search":
+        return args
+    start = command + 1
+    taking_value = False
+    for index in range(start, len(args)):
+        word = args[index]
+        if taking_value:
+            taking_value = False
+        elif word.split("=", 1)[0] in _SEARCH_OPTIONS:
+            taking_value = "=" not in word and word not in _SEARCH_FLAGS
+        elif word.startswith("-") and word not in ("-", "--"):
+            args[index] = word + " "
+            break
+        else:
+            break  # the query, as argparse reads it
+    return args
+
+
+_SEARCH_FLAGS = {"--json", "-h", "--help"}
+_SEARCH_OPTIONS = {"-c", "--config", "--topic", "--country", "--source", "--entity", "--since", "--limit",
+                   "--sort", *_SEARCH_FLAGS}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(query_may_start_with_dash(sys.argv[1:] if argv is None else argv))
     progress = configure_logging(args.log_level)
     try:
         return _run(args, progress)
