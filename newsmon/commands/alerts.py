@@ -71,6 +71,8 @@ def cmd_rules_list(settings: Settings, args: argparse.Namespace, progress: Progr
                                                       if rule.name in silenced else "enabled")
         print(f"{rule.name} [{state}] {_describe(rule)}")
         print(f"    -> {', '.join(a.target for a in rule.actions)}  ({rule.origin})")
+        for hint in parse_query(rule.query).hints:
+            print(f"    warning: {hint}")
     return 0
 
 

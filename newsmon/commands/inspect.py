@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 
 from newsmon.console import ProgressLine, fit_column
@@ -48,6 +49,8 @@ def _print_hits(result: SearchResult, as_json: bool) -> None:
 
 def _search(settings: Settings, query_text: str, filters: SearchFilters, limit: int, sort: str) -> SearchResult:
     query = parse_query(query_text)
+    for hint in query.hints:  # how a trap in the query was read; stdout stays the results
+        print(f"newsmon: note: {hint}", file=sys.stderr)
     index = open_index(settings)
     try:
         return index.search(query, filters, limit=limit, sort=sort, now=datetime.now(UTC))

@@ -18,7 +18,7 @@ from consumers.alert_store import STATUSES as ALERT_STATUSES
 from newsmon.web.present import brief_view, group_stories, item_view
 from pipeline.errors import UserInputError
 from pipeline.item import format_time
-from pipeline.query import Query, highlight_terms, parse_query
+from pipeline.query import Query, describe, highlight_terms, parse_query
 from pipeline.transport.base import ENTITY_FIELDS, IndexReader, SearchFilters, bucket_start
 
 __all__ = ["NotFound", "SearchRequest", "RANGES", "ENTITY_FIELDS", "parse_search", "search", "story",
@@ -197,6 +197,7 @@ def search(index: IndexReader, request: SearchRequest, now: datetime) -> dict[st
         "total": result.total, "stories": stories,
         "more": len(groups) > request.limit or result.total > len(result.hits),
         "highlight": terms,
+        "reading": describe(request.query.root), "hints": list(request.query.hints),
         "facets": _facets(index, request, now),
         "histogram": _histogram(index, request, now),
         "generated_at": format_time(now),

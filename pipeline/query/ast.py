@@ -46,8 +46,8 @@ class Bool:
 @dataclass(frozen=True)
 class Text:
     """Analysed tokens in any of ``fields``: a phrase (consecutive tokens; one token is a term),
-    with the last token a prefix when ``prefix``, or, when ``slop`` is set, all tokens within
-    ``slop`` positions of each other (FTS5 NEAR)."""
+    with the last token a prefix when ``prefix``, or, when ``slop`` is set, Lucene's sloppy phrase:
+    the tokens at most ``slop`` moves from the phrase (see :func:`pipeline.query.evaluate.sloppy_distance`)."""
 
     fields: tuple[str, ...]
     tokens: tuple[str, ...]

@@ -82,7 +82,7 @@ def _multi_term(node: MultiTerm, doc: _Document) -> bool:
 
 
 def text_matches(node: Text, words: list[str]) -> bool:
-    """Whether one field's tokens match a Text node (phrase, prefix phrase, or NEAR group)."""
+    """Whether one field's tokens match a Text node (phrase, prefix, or sloppy phrase)."""
     if node.slop is not None:
         return _near(node.tokens, node.slop, words)
     size = len(node.tokens)

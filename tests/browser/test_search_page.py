@@ -44,6 +44,19 @@ def test_a_bad_query_shows_the_error_under_the_query_box(page, server):
     assert page.get_attribute("#q", "aria-invalid") == "true"
 
 
+def test_a_query_mixing_and_with_or_shows_how_it_was_read(page, server):
+    open_search(page, server)
+    assert page.is_hidden("#q-hints")
+    page.fill("#q", "copper OR gold AND Balochistan")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#q-hints:not([hidden])")
+    assert "+gold +balochistan copper" in page.inner_text("#q-hints")
+    page.fill("#q", "(copper OR gold) AND Balochistan")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#q-hints", state="hidden")
+    assert page.errors == []
+
+
 def test_a_topic_filter_narrows_results_and_lands_in_the_address(page, server):
     open_search(page, server)
     page.select_option("#f-topic", "minerals_cooperation")

@@ -54,6 +54,9 @@ function renderSearch(data, params) {
   status.textContent = data.stories.length
     ? data.stories.length + " stories shown, " + data.total + " matching items"
     : "No matching items.";
+  const hints = document.getElementById("q-hints");
+  hints.textContent = (data.hints || []).join(" ");
+  hints.hidden = !(data.hints || []).length;
   document.getElementById("more").hidden = !data.more;
   document.getElementById("new-stories").hidden = true;
   fillFacets(data.facets, params);

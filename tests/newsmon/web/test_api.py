@@ -205,3 +205,11 @@ def test_fill_buckets_puts_empty_weeks_back_from_monday():
     assert api.fill_buckets([], "day", None, None, NOW) == []
     long_ago = NOW - timedelta(days=3000)
     assert api.fill_buckets(buckets, "day", long_ago, None, NOW) == buckets  # too many: left alone
+
+
+def test_the_answer_says_how_the_query_was_read_and_warns_of_a_mixed_operator_trap(index):
+    trap = run(index, q="copper OR gold AND Balochistan")
+    assert trap["reading"] == "+gold +balochistan copper"
+    assert len(trap["hints"]) == 1 and "add parentheses" in trap["hints"][0]
+    clear = run(index, q="(copper OR gold) AND Balochistan")
+    assert clear["reading"] == "+(copper gold) +balochistan" and clear["hints"] == []
