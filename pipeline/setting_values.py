@@ -21,7 +21,7 @@ accepted keys, their order in messages and the environment variables are never l
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import Field, field, fields, is_dataclass, replace
 from typing import Any, TypeVar
 
@@ -33,7 +33,7 @@ __all__ = [
     "ner_mode", "index_name", "positive_seconds", "registry_name", "optional_duration", "optional_country",
     "setting", "required", "compound", "secret",
     "file_keys", "required_keys", "converters", "env_variables", "sections", "secret_variables",
-    "convert_present", "parse_section", "fill_secrets",
+    "convert_present", "parse_section", "refuse_unknown_keys", "fill_secrets",
 ]
 
 T = TypeVar("T")
@@ -222,11 +222,17 @@ def parse_section(cls: type, raw: Any, where: str) -> Any:
         raw = {}
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: expected a mapping")
-    known = file_keys(cls)
-    unknown = set(raw) - set(known)
-    if unknown:
-        raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key (known: {', '.join(known)})")
+    refuse_unknown_keys(raw, file_keys(cls), where)
     return cls(**convert_present(cls, raw, f"{where}."))
+
+
+def refuse_unknown_keys(raw: Mapping[str, Any], known: Iterable[str], where: str) -> None:
+    """A typo never passes silently: the first key of ``raw`` (alphabetically) not in ``known`` is a
+    ConfigError naming ``<where>.<key>`` and the known keys."""
+    known = tuple(known)
+    unknown = sorted(str(key) for key in raw if key not in known)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key (known: {', '.join(known)})")
 
 
 def fill_secrets(value: T, env: Mapping[str, str]) -> T:

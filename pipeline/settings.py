@@ -42,6 +42,7 @@ from pipeline.setting_values import (
     port_number,
     positive_int,
     positive_seconds,
+    refuse_unknown_keys,
     registry_name,
     required,
     required_keys,
@@ -243,6 +244,7 @@ def credential_variables() -> dict[str, str]:
 def _feed(raw: Any, where: str) -> FeedSpec:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: expected a mapping with id, url, source")
+    refuse_unknown_keys(raw, file_keys(FeedSpec), where)
     for key in required_keys(FeedSpec):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise ConfigError(f"{where}.{key}: required string")

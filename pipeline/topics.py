@@ -20,8 +20,9 @@ from typing import Any
 import yaml
 
 from pipeline.errors import ConfigError
+from pipeline.setting_values import refuse_unknown_keys
 
-__all__ = ["Phrase", "TopicDefinition", "builtin_topics", "topics_from_mapping"]
+__all__ = ["Phrase", "TopicDefinition", "TOPIC_KEYS", "PHRASE_KEYS", "builtin_topics", "topics_from_mapping"]
 
 # Lower-case only: topic names are keyword values that Elasticsearch and SQLite compare case-folded,
 # and facets would otherwise show them differently per backend.
@@ -56,10 +57,16 @@ class TopicDefinition:
     rules_alone: float = 1.0  # a rule score at or above this assigns the topic whatever the model says
 
 
+#: The keys of a topic definition and of a phrase written as a mapping.
+TOPIC_KEYS = ("description", "threshold", "model_weight", "rules_alone", "phrases", "negative")
+PHRASE_KEYS = ("text", "weight", "veto", "near", "not_near", "window")
+
+
 def _phrase(raw: Any, where: str) -> Phrase:
     if isinstance(raw, str):
         return Phrase(raw)
     if isinstance(raw, Mapping) and isinstance(raw.get("text"), str):
+        refuse_unknown_keys(raw, PHRASE_KEYS, where)
         try:
             weight = float(raw.get("weight", 1.0))
         except (TypeError, ValueError):
@@ -86,6 +93,7 @@ def _words(raw: Mapping, key: str, where: str) -> tuple[str, ...]:
 def _topic(name: str, raw: Any, where: str) -> TopicDefinition:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: expected a mapping with description, threshold, phrases")
+    refuse_unknown_keys(raw, TOPIC_KEYS, where)
     phrases = raw.get("phrases")
     if not isinstance(phrases, list) or not phrases:
         raise ConfigError(f"{where}.phrases: expected a non-empty list")
