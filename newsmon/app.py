@@ -20,6 +20,7 @@ from pipeline.classify import Classifier, open_classifier
 from pipeline.errors import NewsmonError, UserInputError
 from pipeline.loop import ConsumeLoop, Stage, StopSignal
 from pipeline.metrics import Metrics
+from pipeline.rule_settings import require_secrets
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_RAW, Log, LogProducer
 from pipeline.transport.registry import open_index, open_log
@@ -82,6 +83,7 @@ def _build_stage(name: str, settings: Settings, producer: LogProducer, metrics: 
     if name == "indexer":
         return IndexerStage(open_index(settings), metrics=metrics)
     if name == "alerter":
+        require_secrets(settings.rules)  # only the commands that send need the actions' secrets
         return AlerterStage(settings.rules, AlertStore(settings.state_url))
     raise UserInputError(f"unknown stage {name!r} (known: {', '.join(STAGES)})")
 

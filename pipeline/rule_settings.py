@@ -11,7 +11,7 @@ variables the action names (``url_env``, ``secret_env``, ``username_env``, ``pas
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from pipeline.setting_values import country_code, typed
 
 __all__ = [
     "SEVERITIES", "ACTION_TYPES", "ENTITY_KINDS", "EmailSpec", "ActionSpec", "RuleSpec",
-    "parse_rules", "read_rules_dir", "check_unique_names",
+    "parse_rules", "read_rules_dir", "check_unique_names", "missing_secrets", "require_secrets",
 ]
 
 SEVERITIES = ("info", "warning", "critical")
@@ -68,6 +68,8 @@ class ActionSpec:
     timeout: float = 10.0
     max_attempts: int = 10
     email: EmailSpec | None = None
+    missing: tuple[str, ...] = ()  # one-line errors: environment variables named and not set
+    unset: tuple[str, ...] = ()  # those variables' names
 
     @property
     def target(self) -> str:
@@ -153,24 +155,36 @@ def _flag(raw: Any, where: str, key: str) -> bool:
     return raw
 
 
-def _env(name: Any, env: Mapping[str, str], where: str) -> str:
-    value = env.get(str(name), "")
-    if not value:
-        raise _fail(where, f"environment variable {name} is not set")
-    return value
+class _Secrets:
+    """Reads the variables an action names; an unset one is recorded (the one-line error a command
+    that sends will raise), not raised: searching, listing or backtesting needs no secret."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.missing: list[str] = []
+        self.unset: list[str] = []
+
+    def get(self, name: Any, where: str) -> str:
+        value = self.env.get(str(name), "")
+        if not value:
+            self.missing.append(str(_fail(where, f"environment variable {name} is not set")))
+            self.unset.append(str(name))
+        return value
 
 
-def _http_action(raw: Mapping[str, Any], where: str, env: Mapping[str, str]) -> dict[str, Any]:
+def _http_action(raw: Mapping[str, Any], where: str, secrets: _Secrets) -> dict[str, Any]:
     url = raw.get("url") or ""
     if raw.get("url_env"):
-        url = _env(raw["url_env"], env, f"{where}.url_env")
+        url = secrets.get(raw["url_env"], f"{where}.url_env")
+        if not url:
+            url = f"https://{raw['url_env']}.unset.invalid/"  # the .invalid domain never resolves
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise _fail(f"{where}.url", f"a {raw['type']} action needs an http(s) url or url_env")
-    secret = _env(raw["secret_env"], env, f"{where}.secret_env") if raw.get("secret_env") else ""
+    secret = secrets.get(raw["secret_env"], f"{where}.secret_env") if raw.get("secret_env") else ""
     return {"url": url, "secret": secret}
 
 
-def _email_action(raw: Mapping[str, Any], where: str, env: Mapping[str, str]) -> EmailSpec:
+def _email_action(raw: Mapping[str, Any], where: str, secrets: _Secrets) -> EmailSpec:
     for key in ("host", "from"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise _fail(f"{where}.{key}", "required string")
@@ -179,9 +193,9 @@ def _email_action(raw: Mapping[str, Any], where: str, env: Mapping[str, str]) ->
         raise _fail(f"{where}.to", "expected one or more e-mail addresses (and an address in 'from')")
     starttls = _flag(raw.get("starttls", True), where, "starttls")
     port = _number(int, raw.get("port", 587 if starttls else 25), f"{where}.port", 1, 65535)
-    username = _env(raw["username_env"], env, f"{where}.username_env") if raw.get("username_env") else ""
-    password = _env(raw["password_env"], env, f"{where}.password_env") if raw.get("password_env") else ""
-    if bool(username) != bool(password):
+    username = secrets.get(raw["username_env"], f"{where}.username_env") if raw.get("username_env") else ""
+    password = secrets.get(raw["password_env"], f"{where}.password_env") if raw.get("password_env") else ""
+    if bool(raw.get("username_env")) != bool(raw.get("password_env")):
         raise _fail(where, "username_env and password_env go together")
     return EmailSpec(raw["host"].strip(), port, raw["from"].strip(), recipients, starttls, username, password)
 
@@ -197,11 +211,12 @@ def _action(raw: Any, where: str, env: Mapping[str, str]) -> ActionSpec:
         "timeout": _duration(raw.get("timeout", 10), f"{where}.timeout", 0.001),
         "max_attempts": _number(int, raw.get("max_attempts", 10), f"{where}.max_attempts", 1, 1000),
     }
+    secrets = _Secrets(env)
     if kind in _HTTP_TYPES:
-        return ActionSpec(type=kind, **_http_action(raw, where, env), **common)
-    if kind == "email":
-        return ActionSpec(type=kind, email=_email_action(raw, where, env), **common)
-    return ActionSpec(type=kind, **common)
+        common.update(_http_action(raw, where, secrets))
+    elif kind == "email":
+        common["email"] = _email_action(raw, where, secrets)
+    return ActionSpec(type=kind, missing=tuple(secrets.missing), unset=tuple(secrets.unset), **common)
 
 
 def _entities(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
@@ -307,3 +322,16 @@ def check_unique_names(rules: tuple[RuleSpec, ...]) -> None:
         if rule.name in seen:
             raise ConfigError(f"{rule.origin}: rule {rule.name!r}: name already used in {seen[rule.name].origin}")
         seen[rule.name] = rule
+
+
+def missing_secrets(rules: Sequence[RuleSpec]) -> list[str]:
+    """The one-line error of every environment variable an enabled rule's action names and that is
+    not set."""
+    return [message for rule in rules if rule.enabled for action in rule.actions for message in action.missing]
+
+
+def require_secrets(rules: Sequence[RuleSpec]) -> None:
+    """For the commands that send alerts: a ConfigError (exit 2) naming the first variable not set."""
+    missing = missing_secrets(rules)
+    if missing:
+        raise ConfigError(missing[0] + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))

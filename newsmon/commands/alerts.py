@@ -18,7 +18,7 @@ from pipeline.durations import parse_duration
 from pipeline.errors import UserInputError
 from pipeline.item import format_time
 from pipeline.query import parse_query
-from pipeline.rule_settings import RuleSpec
+from pipeline.rule_settings import RuleSpec, require_secrets
 from pipeline.settings import Settings
 from pipeline.transport.base import SearchFilters
 from pipeline.transport.registry import open_index
@@ -71,6 +71,9 @@ def cmd_rules_list(settings: Settings, args: argparse.Namespace, progress: Progr
                                                       if rule.name in silenced else "enabled")
         print(f"{rule.name} [{state}] {_describe(rule)}")
         print(f"    -> {', '.join(a.target for a in rule.actions)}  ({rule.origin})")
+        unset = [name for action in rule.actions for name in action.unset]
+        if unset:
+            print(f"    missing: {', '.join(unset)} not set (needed by run, consume alerter and alerts retry)")
         for hint in parse_query(rule.query).hints:
             print(f"    warning: {hint}")
     return 0
@@ -186,6 +189,7 @@ def cmd_alerts_retry(settings: Settings, args: argparse.Namespace, progress: Pro
     rule: str | None = args.rule
     if bool(ids) == failed:
         raise UserInputError("alerts retry: give alert ids or --failed (not both)")
+    require_secrets(settings.rules)  # the re-queued alerts are sent with the actions' secrets
     store = AlertStore(settings.state_url)
     try:
         for row_id in ids:

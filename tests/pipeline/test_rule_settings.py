@@ -3,6 +3,7 @@
 import pytest
 
 from pipeline.errors import ConfigError
+from pipeline.rule_settings import missing_secrets, require_secrets
 from pipeline.settings import load_settings
 
 FULL = """
@@ -81,10 +82,9 @@ def test_rules_dir_from_the_environment(tmp_path):
     ("rules: [{name: r}, {name: r}]", "rule 'r': name already used in"),
     ("rules: [{name: r, actions: [{type: pager}]}]", r"\(r\).actions\[0\].type: expected one of"),
     ("rules: [{name: r, actions: [{type: slack}]}]", r"\(r\).actions\[0\].url: a slack action needs"),
-    ("rules: [{name: r, actions: [{type: teams, url: 'https://t.test', secret_env: NOPE}]}]", "NOPE is not set"),
     ("rules: [{name: r, actions: [{type: email, host: h, from: a@b.test}]}]", r"actions\[0\].to: expected"),
     ("rules: [{name: r, actions: [{type: email, host: h, from: a@b.test, to: c@d.test, username_env: U}]}]",
-     "U is not set"),
+     "username_env and password_env go together"),
     ("rules: [{name: r, actions: [{type: email, host: h, from: a@b.test, to: c@d.test, password: x}]}]",
      "secrets are read only from the environment"),
     ("rules: [{name: r, actions: [{type: webhook, url: 'https://h.test', retries: 3}]}]",
@@ -130,3 +130,28 @@ def test_bad_rule_file_exits_2_with_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "rules.d/ct.yaml: rules[1] (ct-kp).digest: not a duration" in done.stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("rules: [{name: r, actions: [{type: teams, url: 'https://t.test', secret_env: NOPE}]}]",
+     r"rules\[0\] \(r\).actions\[0\].secret_env: environment variable NOPE is not set"),
+    ("rules: [{name: r, actions: [{type: webhook, url_env: MISSING}]}]",
+     r"\(r\).actions\[0\].url_env: environment variable MISSING is not set"),
+    ("rules: [{name: r, actions: [{type: email, host: h, from: a@b.test, to: c@d.test, username_env: U,"
+     " password_env: P}]}]", r"username_env: environment variable U is not set \(and 1 more\)"),
+])
+def test_unset_secrets_load_and_only_the_commands_that_send_refuse_them(tmp_path, text, message):
+    settings = load_settings(write(tmp_path / "newsmon.yaml", text), {})  # searching needs no secret
+    assert missing_secrets(settings.rules) and settings.rules[0].actions[0].unset
+    with pytest.raises(ConfigError, match=message) as info:
+        require_secrets(settings.rules)
+    assert "\n" not in str(info.value) and str(tmp_path) in str(info.value)
+
+
+def test_set_secrets_and_disabled_rules_need_nothing(tmp_path):
+    text = ("rules: [{name: r, actions: [{type: webhook, url_env: HOOK}]},"
+            " {name: quiet, enabled: false, actions: [{type: webhook, url_env: OTHER}]}]")
+    settings = load_settings(write(tmp_path / "newsmon.yaml", text), {"HOOK": "https://hooks.test/x"})
+    assert missing_secrets(settings.rules) == []
+    require_secrets(settings.rules)
+    assert settings.rules[0].actions[0].url == "https://hooks.test/x"
