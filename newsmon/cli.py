@@ -131,7 +131,8 @@ def _add_search_command(sub: _Commands) -> None:
     search.add_argument("--source", action="append", help="only items from this outlet (repeatable)")
     search.add_argument("--entity", action="append",
                         help="only items naming this person, organisation, place or group (repeatable)")
-    search.add_argument("--since", help="e.g. 24h, 7d, or an ISO date")
+    search.add_argument("--since", help="published since: 24h, 7d, or an ISO date")
+    search.add_argument("--indexed-since", help="indexed since: 24h, 7d, or an ISO date")
     search.add_argument("--limit", type=int, default=20)
     search.add_argument("--sort", choices=["relevance", "newest"], default="relevance")
     search.add_argument("--json", action="store_true")
@@ -142,7 +143,9 @@ def _add_alert_commands(sub: _Commands) -> None:
     _command(rules, "list", "configured rules", "alerts:cmd_rules_list")
     rules_test = _command(rules, "test", "backtest a rule against the index, grouped by story", "alerts:cmd_rules_test")
     rules_test.add_argument("rule")
-    rules_test.add_argument("--since", default="7d", help="items indexed since: 24h, 7d, or an ISO date")
+    rules_test.add_argument("--since", help="items published since: 24h, 7d, or an ISO date")
+    rules_test.add_argument("--indexed-since",
+                            help="items indexed since (default 7d when --since is not given either)")
     rules_test.add_argument("--limit", type=int, default=50, help="stories to print")
     rules_test.add_argument("--json", action="store_true")
     alerts = _group(sub, "alerts", "alert outbox")
@@ -240,8 +243,8 @@ def query_may_start_with_dash(argv: Sequence[str]) -> list[str]:
 
 
 _SEARCH_FLAGS = {"--json", "-h", "--help"}
-_SEARCH_OPTIONS = {"-c", "--config", "--topic", "--country", "--source", "--entity", "--since", "--limit",
-                   "--sort", *_SEARCH_FLAGS}
+_SEARCH_OPTIONS = {"-c", "--config", "--topic", "--country", "--source", "--entity", "--since", "--indexed-since",
+                   "--limit", "--sort", *_SEARCH_FLAGS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

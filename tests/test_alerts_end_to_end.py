@@ -75,11 +75,11 @@ rules:
     assert sorted((r["rule"], r["target"].split(":")[0], r["status"]) for r in listed) == [
         ("quetta-police", "email", "sent"), ("quetta-police", "webhook", "sent"),
         ("ttp", "slack", "sent"), ("ttp", "teams", "sent")]
-    backtest = json.loads(run_ok("rules", "test", "quetta-police", "--since", "1d", "--json", "-c", str(config),
+    backtest = json.loads(run_ok("rules", "test", "quetta-police", "--indexed-since", "1d", "--json", "-c", str(config),
                                  cwd=tmp_path))
     assert backtest["alerts"] == 1 and len(backtest["stories"]) == 1
     assert backtest["items"] == 3 and backtest["suppressed"] == 2  # the other outlets' items of the story
-    text = run_ok("rules", "test", "quetta-police", "--since", "1d", "-c", str(config), cwd=tmp_path)
+    text = run_ok("rules", "test", "quetta-police", "--indexed-since", "1d", "-c", str(config), cwd=tmp_path)
     assert "-> 1 alert(s)" in text and "story " in text
 
 

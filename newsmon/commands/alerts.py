@@ -12,7 +12,7 @@ from typing import Any
 
 from consumers.alert_store import STATUSES, AlertRecord, AlertStore
 from consumers.rules import BacktestItem, BacktestStory, backtest, compile_rules
-from newsmon.commands.inspect import parse_since
+from newsmon.commands.inspect import indexed_since_query, parse_since
 from newsmon.console import ProgressLine, fit_column
 from pipeline.durations import parse_duration
 from pipeline.errors import UserInputError
@@ -79,9 +79,10 @@ def cmd_rules_list(settings: Settings, args: argparse.Namespace, progress: Progr
     return 0
 
 
-def _backtest_docs(settings: Settings, rule: RuleSpec, since: datetime) -> tuple[list[dict[str, Any]], int]:
-    query = parse_query(f'({rule.query}) AND indexed_at:>="{format_time(since)}"')
-    filters = SearchFilters(topics=rule.topics, countries=rule.countries, sources=rule.sources)
+def _backtest_docs(settings: Settings, rule: RuleSpec, since: datetime | None,
+                   indexed_since: datetime | None) -> tuple[list[dict[str, Any]], int]:
+    query = parse_query(indexed_since_query(rule.query, indexed_since))
+    filters = SearchFilters(topics=rule.topics, countries=rule.countries, sources=rule.sources, since=since)
     index = open_index(settings)
     try:
         result = index.search(query, filters, limit=_BACKTEST_LIMIT, sort="newest", now=datetime.now(UTC))
@@ -105,7 +106,7 @@ def _story_json(story: BacktestStory) -> dict[str, Any]:
          "digest_window": list(i.decision.window) if i.decision.window else None} for i in story.items]}
 
 
-def _print_backtest(rule: RuleSpec, stories: list[BacktestStory], since: str, limit: int) -> None:
+def _print_backtest(rule: RuleSpec, stories: list[BacktestStory], limit: int) -> None:
     print(f"rule {rule.name}: {_describe(rule)}")
     for story in stories[:limit]:
         print(f"\nstory {story.story_id}: {len(story.items)} matching items, {story.alerts} alert(s)")
@@ -120,25 +121,28 @@ def cmd_rules_test(settings: Settings, args: argparse.Namespace, progress: Progr
     """Backtest: replay the items indexed in the window, in ingest order, through the rule as the
     alerter would have (realert and digest included, silences not), grouped by story."""
     name: str = args.rule
-    since: str = args.since
     limit: int = args.limit
     as_json: bool = args.json
     rule = _rule(settings, name)
     now = datetime.now(UTC)
-    docs, total = _backtest_docs(settings, rule, parse_since(since, now) or now)
+    indexed = args.indexed_since or ("" if args.since else "7d")  # the last week's arrivals by default
+    window = " and ".join(part for part in (args.since and f"published since {args.since}",
+                                            indexed and f"indexed since {indexed}") if part)
+    docs, total = _backtest_docs(settings, rule, parse_since(args.since, now),
+                                 parse_since(indexed, now, "--indexed-since"))
     stories = backtest(compile_rules([rule])[0], docs, now)
     items = [item for story in stories for item in story.items]
     alerts = sum(1 for i in items if i.decision.verdict.value == "alert")
     digests = {i.decision.window for i in items if i.decision.window}
     suppressed = sum(1 for i in items if not i.decision.alerts)
     if as_json:
-        print(json.dumps({"rule": rule.name, "since": since, "items": len(items), "alerts": alerts,
-                          "digests": len(digests), "suppressed": suppressed,
+        print(json.dumps({"rule": rule.name, "since": args.since, "indexed_since": indexed or None,
+                          "items": len(items), "alerts": alerts, "digests": len(digests), "suppressed": suppressed,
                           "stories": [_story_json(s) for s in stories]}, ensure_ascii=False))
         return 0
-    _print_backtest(rule, stories, since, limit)
+    _print_backtest(rule, stories, limit)
     sent = f"{len(digests)} digest message(s)" if rule.digest else f"{alerts} alert(s)"
-    print(f"\nsince {since}: {len(items)} matching items in {len(stories)} stories -> {sent};"
+    print(f"\n{window}: {len(items)} matching items in {len(stories)} stories -> {sent};"
           f" {suppressed} item(s) suppressed as repeats of a story (realert {_span(rule.realert, 'never')})")
     if total > _BACKTEST_LIMIT:
         print(f"note: only the {_BACKTEST_LIMIT} newest of {total} candidate items were replayed")
