@@ -20,7 +20,7 @@ from typing import Any
 
 from consumers.actions import send as send_alert
 from consumers.alert_payload import digest_alert, story_alert
-from consumers.alert_store import AlertStore
+from consumers.alert_store import AlertStore, AlertTransaction
 from consumers.delivery import Deliverer, Sender
 from consumers.rules import CompiledRule, compile_rules, decide, rule_matches
 from pipeline.document import index_document
@@ -43,7 +43,8 @@ def _targets(rule: RuleSpec) -> list[tuple[int, str]]:
 
 
 class AlerterStage(StageBase):
-    """``created`` counts the outbox rows this process queued: one per alert and action."""
+    """``alerts`` counts the alerts this process raised (a story alert or a digest), ``created`` the
+    outbox rows it queued for them: one per alert and action."""
 
     name = "alerter"
 
@@ -53,6 +54,7 @@ class AlerterStage(StageBase):
         self.specs = {rule.name: rule for rule in rules}
         self.store, self.clock = store, clock
         self.deliverer = Deliverer(self.specs, store, sender, clock)
+        self.alerts = 0
         self.created = 0
         self._pruned_at = 0.0
 
@@ -78,9 +80,14 @@ class AlerterStage(StageBase):
             if decision.alerts:
                 payload = story_alert(rule, item, decision.seq, now)
                 if tx.add_claim(payload, item["id"], now, decision.window) is None:
-                    self.created += tx.add_outbox(payload, _targets(rule), now)
+                    self._queue(tx, payload, rule, now)
         logger.log(logging.INFO if decision.alerts else logging.DEBUG, "event=match rule=%s story=%s item=%s verdict=%s"
                    " seq=%d", rule.name, story_id, item["id"], decision.verdict.value, decision.seq)
+
+    def _queue(self, tx: AlertTransaction, payload: dict[str, Any], rule: RuleSpec, now: float) -> None:
+        queued = tx.add_outbox(payload, _targets(rule), now)
+        self.alerts += 1 if queued else 0
+        self.created += queued
 
     def _close_digests(self) -> None:
         now = self.clock()
@@ -90,7 +97,7 @@ class AlerterStage(StageBase):
                 stories = tx.close_digest(name, start, now)
                 if stories and rule is not None:
                     payload = digest_alert(rule, (start, end), stories, now)
-                    self.created += tx.add_outbox(payload, _targets(rule), now)
+                    self._queue(tx, payload, rule, now)
             if stories is not None:
                 logger.info("event=digest_closed rule=%s start=%d stories=%d", name, start, len(stories))
 

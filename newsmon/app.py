@@ -44,12 +44,14 @@ _FEED_CHECK_EVERY = 1.0  # at most this long between looks at which feeds are du
 class Progress:
     """Running totals, shown on a terminal and logged otherwise."""
 
-    feeds_polled: int = 0
-    feeds_failed: int = 0
+    feeds: int = 0  # configured
+    feeds_polled: int = 0  # polls, several per feed over a long run
+    feeds_failed: int = 0  # failed polls
     items_polled: int = 0
     classified: int = 0
     indexed: int = 0
-    alerts: int = 0
+    alerts: int = 0  # alerts raised (a story or a digest)
+    messages: int = 0  # outbox rows queued for them: one per alert and action
     dead_letters: int = 0
 
     def add_poll(self, report: PollReport) -> None:
@@ -179,7 +181,9 @@ def run_producer(settings: Settings, stop: StopSignal, *, once: bool,
 def _stage_counts(loops: dict[str, ConsumeLoop], progress: Progress) -> None:
     progress.classified = loops["classifier"].stats.processed
     progress.indexed = loops["indexer"].stats.processed
-    progress.alerts = loops["alerter"].stage.created
+    alerter = loops["alerter"].stage
+    progress.alerts = alerter.alerts if isinstance(alerter, AlerterStage) else alerter.created
+    progress.messages = alerter.created
     progress.dead_letters = sum(loop.stats.dead_lettered for loop in loops.values())
 
 
@@ -208,7 +212,7 @@ def run_embedded(settings: Settings, stop: StopSignal, *, once: bool,
     log.ensure_topics(ALL_TOPICS)
     poller = _poller(settings, log)
     loops = {name: build_loop(name, settings, log, stop, poll_timeout=0.0, metrics=metrics) for name in _DRAIN_ORDER}
-    progress = Progress()
+    progress = Progress(feeds=len(settings.feeds))
     next_poll = 0.0
     try:
         while not stop.is_set():

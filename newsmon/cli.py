@@ -194,8 +194,8 @@ def _add_feed_commands(sub: _Commands) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; each leaf parser's ``handler`` default names the function that runs it."""
     parser = _Parser(prog="newsmon", description="Pakistan/US security and energy news monitor")
-    parser.add_argument("--log-level", default=os.environ.get("NEWSMON_LOG_LEVEL", "info"),
-                        choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log-level", default=os.environ.get("NEWSMON_LOG_LEVEL", "info").lower(),
+                        choices=LOG_LEVELS)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add_commands in (_add_service_commands, _add_text_commands, _add_search_command, _add_feed_commands,
                          _add_alert_commands):
@@ -247,8 +247,15 @@ _SEARCH_OPTIONS = {"-c", "--config", "--topic", "--country", "--source", "--enti
                    "--limit", "--sort", *_SEARCH_FLAGS}
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(query_may_start_with_dash(sys.argv[1:] if argv is None else argv))
+    if args.log_level not in LOG_LEVELS:  # argparse checks --log-level, not its default from the environment
+        print(f"newsmon: NEWSMON_LOG_LEVEL (environment): expected one of {', '.join(LOG_LEVELS)},"
+              f" got {args.log_level!r}", file=sys.stderr)
+        return 2
     progress = configure_logging(args.log_level)
     try:
         return _run(args, progress)

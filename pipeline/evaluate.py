@@ -35,7 +35,8 @@ class TopicMetrics:
 
     def as_json(self) -> dict:
         return {"precision": round(self.precision, 4), "recall": round(self.recall, 4), "f1": round(self.f1, 4),
-                "support": self.support}
+                "support": self.support, "tp": self.true_positives, "fp": self.false_positives,
+                "fn": self.false_negatives, "tn": self.true_negatives}
 
 
 @dataclass(frozen=True)

@@ -291,6 +291,16 @@ def _refuse_secrets(raw: Any, path: str, src: str) -> None:
             _refuse_secrets(value, f"{path.rstrip('.')}[{i}].", src)
 
 
+def _check_env(env: Mapping[str, str]) -> None:
+    """An override variable with a bad value is an error naming the variable, not the file."""
+    top, nested = {**converters(Settings), **converters(_Directives)}, sections(Settings)
+    for path, variable in environment_variables().items():
+        if env.get(variable):
+            name, _, key = path.rpartition(".")
+            convert = converters(nested[name])[key] if name else top[key]
+            typed(convert, env[variable], f"{variable} (environment)")
+
+
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     """``raw`` with every non-empty override variable written over its key (a section that is not a
     mapping is left as it is, to be refused)."""
@@ -319,6 +329,7 @@ def settings_from_mapping(raw: Any, src: str, env: Mapping[str, str]) -> Setting
     if unknown:
         raise ConfigError(f"{src}: {sorted(unknown)[0]}: unknown key (known: {', '.join(known)})")
     _refuse_secrets(raw, "", src)
+    _check_env(env)
     raw = _apply_env(dict(raw), env)
     topics = {**builtin_topics(), **topics_from_mapping(raw.get("topics") or {}, f"{src}: topics")}
     values: dict[str, Any] = {"feeds": _feeds(raw, src), "rules": _rules(raw, src, env, set(topics)), "topics": topics}

@@ -83,3 +83,24 @@ def test_hostile_markup_is_stored_as_plain_text(tmp_path, server):
     hit = json.loads(newsmon("search", "hostile", "--json", "-c", str(config), cwd=tmp_path).stdout)["hits"][0]
     assert "<" not in hit["title"] and "<" not in hit["summary"]
     assert "alert(2)" not in hit["summary"]
+
+
+@pytest.mark.parametrize("command", ["run", "produce"])
+def test_once_exits_1_when_not_one_feed_answered(tmp_path, command):
+    config = tmp_path / "newsmon.yaml"
+    config.write_text(f"log: sqlite:///{tmp_path}/log.db\nindex: sqlite:///{tmp_path}/index.db\nfeeds:\n"
+                      "  - {id: down-a, source: Nowhere, url: 'http://127.0.0.1:9/a.xml'}\n"
+                      "  - {id: down-b, source: Nowhere, url: 'http://127.0.0.1:9/b.xml'}\n")
+    done = newsmon(command, "--once", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "newsmon: every feed failed (2 of 2 polls); `newsmon feeds check` shows why" in done.stderr
+
+
+def test_the_summary_line_counts_feeds_polls_alerts_and_messages(tmp_path, server):
+    config = write_config(tmp_path, server)
+    done = newsmon("run", "--once", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr  # one feed of several is down: not a failed run
+    summary = done.stderr.strip().splitlines()[-1]
+    feeds = len(server.files) + 1
+    assert summary.startswith(f"feeds {feeds} | polls {feeds} (1 failed) | items polled ")
+    assert "| alerts 3 |" in summary  # three alerts, one webhook action each: no separate message count

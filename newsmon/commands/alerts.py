@@ -171,6 +171,20 @@ def cmd_alerts_list(settings: Settings, args: argparse.Namespace, progress: Prog
     if as_json:
         print(json.dumps([_record_json(r) for r in records], ensure_ascii=False))
         return 0
+    _print_records(records, status, rule)
+    for s in silences:
+        print(f"silenced: rule {s.rule}{' story ' + s.story_id if s.story_id else ''} until {_when(s.until)} UTC"
+              f"{': ' + s.reason if s.reason else ''}")
+    totals = ", ".join(f"{name}: {n}" for name, n in sorted(counts.items()))
+    print(f"all alerts: {totals}" if totals else "no alerts yet")
+    return 0
+
+
+def _print_records(records: Sequence[AlertRecord], status: str | None, rule: str | None) -> None:
+    if not records:
+        if status or rule:  # say what the filter found, not an empty table
+            print(f"no {status + ' ' if status else ''}alerts{f' of rule {rule}' if rule else ''}")
+        return
     print(f"{'id':>5}  {'created':<16}  {'status':<8}  {'rule':<22}  {'to':<34}  {'sent':<16}  tries  what")
     for r in records:
         what = r.title if r.kind == "story" else f"[digest] {r.title}"
@@ -179,11 +193,6 @@ def cmd_alerts_list(settings: Settings, args: argparse.Namespace, progress: Prog
         if r.last_error:
             retry = f" (next try {_when(r.next_attempt)})" if r.status == "pending" else ""
             print(f"       error: {r.last_error}{retry}")
-    for s in silences:
-        print(f"silenced: rule {s.rule}{' story ' + s.story_id if s.story_id else ''} until {_when(s.until)} UTC"
-              f"{': ' + s.reason if s.reason else ''}")
-    print(", ".join(f"{name}: {n}" for name, n in sorted(counts.items())) or "no alerts yet")
-    return 0
 
 
 def cmd_alerts_retry(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:

@@ -45,10 +45,12 @@ def cmd_feeds_list(settings: Settings, args: argparse.Namespace, progress: Progr
     states = store.get_many([(f.id, f.url) for f in settings.feeds])
     store.close()
     rows: list[dict[str, Any]] = []
+    now = time.time()
     for feed in settings.feeds:
         state = states[feed.id]
+        health = assess(state, now, settings.producer)  # the same status as feeds check shows
         rows.append({"id": feed.id, "source": feed.source, "country": feed.country or None, "url": feed.url,
-                     "status": state.last_status or "new",
+                     "status": health.status, "reason": health.reason, "last_poll": state.last_status or None,
                      "last_success": _when(state.last_success), "errors": state.error_count,
                      "items_published": state.items_published, "next_check": _when(state.next_check),
                      "last_error": state.last_error})
@@ -59,7 +61,9 @@ def cmd_feeds_list(settings: Settings, args: argparse.Namespace, progress: Progr
     for row in rows:
         print(f"{row['id'][:28]:<28} {row['source'][:22]:<22} {row['status']:<13} {row['last_success']:<17}"
               f" {row['errors']:>6} {row['items_published']:>6}")
-        if row["last_error"]:
+        if row["status"] not in ("ok", "new") and row["reason"]:
+            print(f"    {row['status']}: {row['reason']}")
+        elif row["last_error"]:
             print(f"    last error: {row['last_error']}")
     return 0
 

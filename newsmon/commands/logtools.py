@@ -38,16 +38,17 @@ def cmd_status(settings: Settings, args: argparse.Namespace, progress: ProgressL
     dlq_pending = sum(p.lag for p in dead)
     if as_json:
         print(json.dumps({
-            "stages": [{"stage": s, "topic": p.topic, "partition": p.partition, "end": p.end, "committed": p.committed,
-                        "lag": p.lag, "committed_at": p.committed_at} for s, p in rows],
+            "stages": [{"stage": s, "topic": p.topic, "partition": p.partition, "start": p.start, "end": p.end,
+                        "committed": p.committed, "lag": p.lag, "committed_at": p.committed_at} for s, p in rows],
             "dlq": {"not_replayed": dlq_pending},
         }))
         return 0
-    print(f"{'stage':<11} {'topic':<20} {'part':>4} {'end':>9} {'committed':>9} {'lag':>7}  last commit")
+    print(f"{'stage':<11} {'topic':<20} {'part':>4} {'start':>9} {'end':>9} {'committed':>9} {'lag':>7}  last commit")
     for stage, p in rows:
-        committed = "-" if p.committed is None else str(p.committed)
-        print(f"{stage:<11} {p.topic:<20} {p.partition:>4} {p.end:>9} {committed:>9} {p.lag:>7}"
+        committed = "-" if p.committed is None else str(p.committed)  # never committed: it reads from start
+        print(f"{stage:<11} {p.topic:<20} {p.partition:>4} {p.start:>9} {p.end:>9} {committed:>9} {p.lag:>7}"
               f"  {_when(p.committed_at)}")
+    print("(start: the first offset held, where a stage that never committed begins; lag = end - next offset)")
     for stage in STAGES:
         print(f"{stage}: lag {sum(p.lag for s, p in rows if s == stage)}")
     print(f"dead letters not replayed: {dlq_pending} (newsmon dlq list shows them)")

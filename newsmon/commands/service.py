@@ -14,6 +14,7 @@ from pipeline.loop import StopSignal
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS
 from pipeline.transport.registry import open_index, open_log
+from producers.poller import PollReport
 
 __all__ = ["install_stop_handlers", "cmd_run", "cmd_produce", "cmd_consume", "cmd_setup"]
 
@@ -34,8 +35,19 @@ def install_stop_handlers(stop: StopSignal) -> None:
 
 def _describe(p: Progress) -> str:
     failed = f" ({p.feeds_failed} failed)" if p.feeds_failed else ""
-    return (f"feeds polled {p.feeds_polled}{failed} | items polled {p.items_polled} | classified {p.classified}"
-            f" | indexed {p.indexed} | alerted {p.alerts} | dead letters {p.dead_letters}")
+    messages = f" ({p.messages} messages)" if p.messages != p.alerts else ""
+    return (f"feeds {p.feeds} | polls {p.feeds_polled}{failed} | items polled {p.items_polled}"
+            f" | classified {p.classified} | indexed {p.indexed} | alerts {p.alerts}{messages}"
+            f" | dead letters {p.dead_letters}")
+
+
+def _every_feed_failed(polled: int, failed: int) -> bool:
+    """``--once`` exits 1 when it polled feeds and not one answered: nothing new can have come in."""
+    if polled and failed == polled:
+        print(f"newsmon: every feed failed ({failed} of {polled} polls); `newsmon feeds check` shows why",
+              file=sys.stderr)
+        return True
+    return False
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace, progress_line: ProgressLine | None) -> int:
@@ -51,10 +63,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace, progress_line: Progres
         if progress_line is not None:
             progress_line.show(text)
         else:
-            logger.info("event=progress feeds_polled=%d feeds_failed=%d items_polled=%d classified=%d indexed=%d"
-                        " alerted=%d dead_letters=%d", progress.feeds_polled, progress.feeds_failed,
-                        progress.items_polled, progress.classified, progress.indexed, progress.alerts,
-                        progress.dead_letters)
+            logger.info("event=progress feeds=%d polls=%d polls_failed=%d items_polled=%d classified=%d"
+                        " indexed=%d alerts=%d messages=%d dead_letters=%d", progress.feeds, progress.feeds_polled,
+                        progress.feeds_failed, progress.items_polled, progress.classified, progress.indexed,
+                        progress.alerts, progress.messages, progress.dead_letters)
         last[0] = text
 
     logger.info("event=start mode=embedded feeds=%d rules=%d log=%s index=%s", len(settings.feeds),
@@ -63,17 +75,23 @@ def cmd_run(settings: Settings, args: argparse.Namespace, progress_line: Progres
     if progress_line is not None:
         progress_line.finish()
     print(_describe(final), file=sys.stderr if progress_line is None else sys.stdout)
-    return 0
+    return 1 if once and _every_feed_failed(final.feeds_polled, final.feeds_failed) else 0
 
 
 def cmd_produce(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
     once = args.once
     stop = StopSignal()
     install_stop_handlers(stop)
-    run_producer(settings, stop, once=once, on_report=lambda r: logger.info(
-        "event=poll feeds=%d failed=%d items_seen=%d published=%d", r.feeds_polled, r.feeds_failed,
-        r.items_seen, r.items_published))
-    return 0
+    reports: list[PollReport] = []
+
+    def on_report(report: PollReport) -> None:
+        reports.append(report)
+        logger.info("event=poll feeds=%d failed=%d items_seen=%d published=%d", report.feeds_polled,
+                    report.feeds_failed, report.items_seen, report.items_published)
+
+    run_producer(settings, stop, once=once, on_report=on_report)
+    polled, failed = sum(r.feeds_polled for r in reports), sum(r.feeds_failed for r in reports)
+    return 1 if once and _every_feed_failed(polled, failed) else 0
 
 
 def cmd_consume(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:

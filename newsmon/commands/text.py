@@ -188,8 +188,10 @@ def cmd_eval(settings: Settings, args: argparse.Namespace, progress: ProgressLin
                 _count_countries(countries, set(item.countries), set(data["countries"]))
             if errors and not as_json:
                 _print_errors(where, item, labels, topics)
+    if not pairs:
+        raise UserInputError(f"{'<stdin>' if path == '-' else path}: no labelled items (one JSON object per line)")
     result = evaluate(topics, pairs)
-    country_report = _country_report(countries)
+    country_report = _country_report(countries, settings)
     if as_json:
         print(json.dumps({**result.as_json(), **({"countries": country_report} if country_report else {})}))
     else:
@@ -198,7 +200,8 @@ def cmd_eval(settings: Settings, args: argparse.Namespace, progress: ProgressLin
         print_evaluation(result)
         if country_report:
             print(f"{'countries (micro)':<24} {country_report['precision']:>9.3f} {country_report['recall']:>7.3f}"
-                  f" {country_report['f1']:>7.3f}   ({country_report['items']} items with country labels)")
+                  f" {country_report['f1']:>7.3f}   ({country_report['items']} items with country labels;"
+                  f" {_home_note(country_report)})")
     return 0
 
 
@@ -209,12 +212,22 @@ def _count_countries(counts: list[int], predicted: set[str], wanted: set[str]) -
     counts[3] += len(wanted - predicted)
 
 
-def _country_report(counts: list[int]) -> dict[str, Any] | None:
-    """Micro precision/recall of ``countries`` over the items whose rows carry a ``countries`` list."""
+def _country_report(counts: list[int], settings: Settings) -> dict[str, Any] | None:
+    """Micro precision/recall of ``countries`` over the items whose rows carry a ``countries`` list,
+    and where the feeds' home countries (counted for items that name no country) came from."""
     items, tp, fp, fn = counts
     if not items:
         return None
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
+    homes = sum(1 for feed in settings.feeds if feed.country)
     return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4),
-            "items": items}
+            "items": items, "tp": tp, "fp": fp, "fn": fn,
+            "home_countries": {"feeds": homes, "configuration": settings.source}}
+
+
+def _home_note(report: dict[str, Any]) -> str:
+    homes = report["home_countries"]
+    if not homes["feeds"]:
+        return f"no feed home countries in {homes['configuration']}"
+    return f"home countries of {homes['feeds']} feeds from {homes['configuration']}"

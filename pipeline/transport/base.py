@@ -39,7 +39,8 @@ class Record:
 @dataclass(frozen=True)
 class PartitionLag:
     """Where a consumer group stands on one partition: ``committed`` is the next offset it will
-    read (None if it never committed), ``end`` the next offset to be written."""
+    read (None if it never committed: it reads from ``start``, the first offset still held), ``end``
+    the next offset to be written; ``lag`` counts the records from there to ``end``."""
 
     topic: str
     partition: int
@@ -47,6 +48,7 @@ class PartitionLag:
     committed: int | None
     lag: int
     committed_at: float | None = None  # seconds since the epoch, when the backend knows it
+    start: int = 0
 
 
 class RecordTooLarge(LimitExceeded):

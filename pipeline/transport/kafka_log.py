@@ -172,9 +172,9 @@ class KafkaLog:
 
 def _partition_lag(topic: str, partition: int, first: int, end: int, meta: OffsetAndMetadata | None) -> PartitionLag:
     if meta is None:
-        return PartitionLag(topic, partition, end, None, end - first, None)
+        return PartitionLag(topic, partition, end, None, end - first, None, first)
     behind = max(0, end - max(meta.offset, first))  # below the first retained offset the group resets to it
-    return PartitionLag(topic, partition, end, meta.offset, behind, committed_at(meta.metadata))
+    return PartitionLag(topic, partition, end, meta.offset, behind, committed_at(meta.metadata), first)
 
 
 def _read_bounded(reader: KafkaConsumer, topic: str, bounds: dict[int, tuple[int, int]], limit: int,

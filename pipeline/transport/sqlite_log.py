@@ -91,11 +91,12 @@ class SqliteLog:
             (group, topic),
         ).fetchone()
         committed, committed_at = row if row else (None, None)
-        end, behind = self._db.execute(
-            f"SELECT COALESCE(MAX(offset), 0) + 1, COUNT(*) FILTER (WHERE offset >= ?) FROM {_table(topic)}",
+        end, behind, start = self._db.execute(
+            f"SELECT COALESCE(MAX(offset), 0) + 1, COUNT(*) FILTER (WHERE offset >= ?),"
+            f" COALESCE(MIN(offset), MAX(offset) + 1, 1) FROM {_table(topic)}",
             (committed or 0,),
         ).fetchone()
-        return [PartitionLag(topic, 0, end, committed, behind, committed_at)]
+        return [PartitionLag(topic, 0, end, committed, behind, committed_at, start)]
 
     def read_from_start(self, topic: str, limit: int) -> list[Record]:
         self.ensure_topics([topic])

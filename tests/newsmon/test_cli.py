@@ -1,6 +1,7 @@
 """The CLI through a real subprocess: exit codes, one-line errors, classify and eval."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,7 @@ def test_eval_reports_metrics_and_rejects_bad_labels(tmp_path):
     assert ct["support"] == 2 and ct["precision"] == 1.0 and ct["recall"] == 0.5
     assert report["topics"]["minerals_cooperation"]["f1"] == 1.0
     assert report["macro_f1"] == pytest.approx((ct["f1"] + 1.0) / 2, abs=1e-3)
+    assert (ct["tp"], ct["fp"], ct["fn"], ct["tn"]) == (1, 0, 1, 2)  # the confusion counts, as the table has them
     table = newsmon("eval", str(data)).stdout
     assert "macro F1" in table and "counterterrorism" in table
 
@@ -72,6 +74,25 @@ def test_eval_reports_metrics_and_rejects_bad_labels(tmp_path):
     assert_one_line_error(newsmon("eval", str(data)), "field 'labels'")
     data.write_text('{"title": "x", "labels": []}\nnot json\n')
     assert_one_line_error(newsmon("eval", str(data)), ":2", "invalid JSON")
+
+
+@pytest.mark.parametrize("content", ["", "\n\n"])
+def test_eval_of_a_file_without_labelled_items_exits_2(tmp_path, content):
+    data = tmp_path / "empty.jsonl"
+    data.write_text(content)
+    assert_one_line_error(newsmon("eval", str(data)), str(data), "no labelled items")
+
+
+def test_eval_says_where_the_home_countries_came_from(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    data.write_text(json.dumps({"title": "Provincial assembly passes the budget", "source": "Dawn",
+                                "labels": [], "countries": ["PK"]}) + "\n")
+    in_repo = newsmon("eval", str(data))  # ./newsmon.yaml of the repository: Dawn is a PK feed
+    assert "home countries of" in in_repo.stdout and "from newsmon.yaml" in in_repo.stdout
+    elsewhere = newsmon("eval", str(data), "--json", cwd=tmp_path)  # no ./newsmon.yaml: the defaults
+    homes = json.loads(elsewhere.stdout)["countries"]["home_countries"]
+    assert homes == {"feeds": 0, "configuration": "<defaults>"}
+    assert "no feed home countries in <defaults>" in newsmon("eval", str(data), cwd=tmp_path).stdout
 
 
 @pytest.mark.parametrize("country, recall", [("PK", 1.0), (None, 0.0)])
@@ -165,3 +186,15 @@ def test_train_cross_validate_pools_every_item_and_saves_nothing(tmp_path):
     assert_one_line_error(newsmon("train", str(data), "--cross-validate", "9"), "9 folds but only 8 items")
     assert_one_line_error(newsmon("train", str(data), "--cross-validate", "2", "--combiner-folds", "3"),
                           "--combiner-folds: not with --cross-validate")
+
+
+@pytest.mark.parametrize("variable, value, fragment", [
+    ("NEWSMON_PRODUCER_INTERVAL", "soon", "NEWSMON_PRODUCER_INTERVAL (environment): not a duration: 'soon'"),
+    ("NEWSMON_WEB_PORT", "70000", "NEWSMON_WEB_PORT (environment): expected a TCP port"),
+    ("NEWSMON_LOG_LEVEL", "loud", "NEWSMON_LOG_LEVEL (environment): expected one of debug, info, warning, error"),
+])
+def test_a_bad_override_variable_is_named_not_the_file(tmp_path, variable, value, fragment):
+    done = subprocess.run([sys.executable, "-m", "newsmon.cli", "feeds", "list"], capture_output=True, text=True,
+                          cwd=REPO, timeout=120, env={**os.environ, variable: value})
+    assert_one_line_error(done, fragment)
+    assert "newsmon.yaml" not in done.stderr

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from pipeline.settings import FeedSpec, ProducerSettings
 from pipeline.transport.memory import MemoryLog
 from producers.opml import parse_opml
 from producers.poller import FeedPoller
-from producers.state import FeedStateStore
+from producers.state import FeedState, FeedStateStore
 from tests.faultserver import FaultServer, content, status
 from tests.producers.feeds import STORIES, rss
 
@@ -26,6 +27,7 @@ HOSTILE = re.compile(r"<\s*/?\s*script|<[^>]*\son[a-z]+\s*=|javascript:", re.IGN
 # Runs the CLI with an audit hook that fails the process on any attempt to use the network.
 OFFLINE = """
 import sys
+import time
 def guard(event, args):
     if event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "urllib.Request"):
         sys.stderr.write(f"NETWORK ACCESS: {event} {args!r}\\n"); sys.stderr.flush()
@@ -183,3 +185,20 @@ def test_feeds_check_shows_health_and_strict_fails_on_broken_feeds(tmp_path):
     assert strict.returncode == 1
     by_id = {row["id"]: row for row in json.loads(strict.stdout)}
     assert by_id["good"]["items_per_day"] == 24.0 and by_id["bad"]["error_streak"] == 1
+
+
+def test_feeds_list_shows_the_status_feeds_check_shows(tmp_path):
+    """A feed whose polls succeed but whose newest item is weeks old is stale in both commands."""
+    config = write_config(tmp_path)
+    now = time.time()
+    store = FeedStateStore(f"sqlite:///{tmp_path}/log.db")
+    store.save(FeedState("existing", "https://x.example/feed", last_status="ok", last_success=now - 60,
+                         last_attempt=now - 60, first_attempt=now - 40 * 86400, items_published=12,
+                         latest_item=now - 30 * 86400, usual_gap=3600.0))
+    store.close()
+    listed = json.loads(newsmon("feeds", "list", "--json", "-c", str(config), cwd=tmp_path).stdout)
+    checked = json.loads(newsmon("feeds", "check", "--json", "-c", str(config), cwd=tmp_path).stdout)
+    assert listed[0]["status"] == checked[0]["status"] == "stale"
+    assert listed[0]["last_poll"] == "ok" and listed[0]["reason"] == checked[0]["reason"]
+    table = newsmon("feeds", "list", "-c", str(config), cwd=tmp_path).stdout
+    assert " stale " in table and "stale: no new item for" in table

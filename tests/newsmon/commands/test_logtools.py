@@ -41,6 +41,10 @@ def test_poison_records_are_listed_replayed_once_and_counted(tmp_path):
     assert status["dlq"]["not_replayed"] == 1
     indexer = [row for row in status["stages"] if row["stage"] == "indexer"]
     assert indexer[0]["lag"] == 1  # the good item waits for the indexer
+    assert (indexer[0]["start"], indexer[0]["end"], indexer[0]["committed"]) == (1, 2, None)  # end - start = lag
+    table = newsmon("status", "-c", str(config), cwd=tmp_path).stdout
+    assert [line.split()[:7] for line in table.splitlines() if line.startswith("indexer ")] == [
+        ["indexer", "newsmon.classified", "0", "1", "2", "-", "1"]]
 
     letters = [json.loads(line) for line in newsmon("dlq", "list", "--json", "-c", str(config), cwd=tmp_path).stdout.splitlines()]
     assert [(d["stage"], d["topic"], d["offset"], d["key"], d["value"]) for d in letters] == [
