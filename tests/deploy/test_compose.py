@@ -96,6 +96,6 @@ def test_the_dockerfile_ships_what_setup_reads():
     for path in ("deploy/elasticsearch", "deploy/kibana", "newsmon", "pipeline", "producers", "consumers",
                  "requirements"):
         assert f"COPY {path} " in dockerfile, path
-    assert "pip install --require-hashes --no-deps -r requirements/lock.txt" in dockerfile
+    assert "pip install --require-hashes --no-deps -r requirements/lock-run.txt" in dockerfile
     assert "-r requirements/model.txt" in dockerfile  # the classifier stage loads the spaCy model
     assert "-e '.[kafka,elasticsearch]'" in dockerfile and "USER newsmon" in dockerfile
