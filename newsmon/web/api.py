@@ -149,17 +149,30 @@ _STEPS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelt
 _MAX_BUCKETS = 500
 
 
+def _axis_end(buckets: Sequence[tuple[datetime, dict[str, int]]], interval: str, since: datetime | None,
+              until: datetime | None, now: datetime) -> datetime:
+    """The start of the last bucket on the axis: the one holding ``until`` (at most now) for a range
+    that ends, now for one that only starts, else (all time) the last bucket with documents."""
+    if until:
+        end = bucket_start(min(until - timedelta(microseconds=1), now), interval)
+    elif since:
+        end = bucket_start(now, interval)
+    else:
+        return buckets[-1][0]
+    return max(end, buckets[-1][0]) if buckets else end
+
+
 def fill_buckets(buckets: Sequence[tuple[datetime, dict[str, int]]], interval: str, since: datetime | None,
                  until: datetime | None, now: datetime) -> list[tuple[datetime, dict[str, int]]]:
-    """The index's non-empty buckets with the empty ones put back, over the requested range (from
-    ``since``, else the first bucket, to ``until`` or now, else the last bucket), so the bars stand
-    on a true time axis; unchanged when that would make more than 500 buckets."""
+    """The index's non-empty buckets with the empty ones put back, so the bars stand on a true time
+    axis: over the requested range (from ``since`` to ``until`` or now), and without one ("all time")
+    from the first to the last bucket with documents; unchanged when that would make more than 500
+    buckets."""
     if not buckets and since is None:
         return list(buckets)
     step = _STEPS[interval]
     first = bucket_start(since, interval) if since else buckets[0][0]
-    end = min(until - timedelta(microseconds=1), now) if until else now
-    last = max(bucket_start(end, interval), buckets[-1][0] if buckets else first)
+    last = _axis_end(buckets, interval, since, until, now)
     if last < first or (last - first) / step >= _MAX_BUCKETS:
         return list(buckets)
     found = {start: counts for start, counts in buckets}

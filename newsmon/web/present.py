@@ -4,13 +4,15 @@ and hits folded into stories. Pure functions over plain dicts."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["MODEL_PREFIX", "is_web_link", "evidence_phrases", "highlight_parts", "topic_views", "item_view",
-           "brief_view", "group_stories"]
+__all__ = ["MODEL_PREFIX", "NEGATIVE_PREFIX", "is_web_link", "evidence_phrases", "against_phrases",
+           "highlight_parts", "topic_views", "item_view", "brief_view", "group_stories"]
 
 MODEL_PREFIX = "model:"
+NEGATIVE_PREFIX = "-"  # a negative phrase that matched: "-earthquake", or "-earthquake (veto)"
+_VETO_SUFFIX = " (veto)"
 _SUMMARY_CHARS = 600
 _MAX_PHRASES = 60
 _WORD = r"[^\W_]"  # a letter or digit
@@ -22,15 +24,42 @@ def is_web_link(url: Any) -> bool:
     return isinstance(url, str) and re.match(r"(?i)^https?://[^\s/]", url) is not None
 
 
+def _positive(phrase: Any) -> bool:
+    return isinstance(phrase, str) and bool(phrase.strip()) and not phrase.startswith((MODEL_PREFIX, NEGATIVE_PREFIX))
+
+
+def _negative(phrase: Any) -> str | None:
+    """The phrase of a negative evidence entry (``-earthquake`` -> ``earthquake``), else None."""
+    if not isinstance(phrase, str) or not phrase.startswith(NEGATIVE_PREFIX):
+        return None
+    text = phrase[len(NEGATIVE_PREFIX):]
+    text = text[:-len(_VETO_SUFFIX)] if text.endswith(_VETO_SUFFIX) else text
+    return text.strip() or None
+
+
+def _own_evidence(doc: dict[str, Any]) -> list[tuple[str, list[Any]]]:
+    """(topic, evidence) for the topics the document has: the classifier writes evidence for every
+    topic it scored, also those it did not assign."""
+    evidence = doc.get("evidence") or {}
+    return [(name, list(evidence.get(name) or [])) for name in doc.get("topics") or []]
+
+
 def evidence_phrases(doc: dict[str, Any]) -> list[str]:
-    """Every topic's evidence phrases without the ``model:`` entries, in order, without repeats."""
+    """The positive evidence phrases of the document's own topics (no ``model:`` or negative
+    entries), in order, without repeats."""
     found: list[str] = []
-    for phrases in (doc.get("evidence") or {}).values():
-        for phrase in phrases or []:
-            if not isinstance(phrase, str) or not phrase.strip() or phrase.startswith(MODEL_PREFIX):
-                continue
-            if phrase not in found:
-                found.append(phrase)
+    for _, phrases in _own_evidence(doc):
+        found.extend(p for p in phrases if _positive(p) and p not in found)
+    return found
+
+
+def against_phrases(doc: dict[str, Any]) -> dict[str, list[str]]:
+    """The negative evidence of the document's own topics: phrase -> the topics it counts against."""
+    found: dict[str, list[str]] = {}
+    for name, phrases in _own_evidence(doc):
+        for phrase in filter(None, map(_negative, phrases)):
+            if name not in found.setdefault(phrase, []):
+                found[phrase].append(name)
     return found
 
 
@@ -49,24 +78,40 @@ def _phrase_pattern(phrase: str) -> str | None:
     return _GAP.join(_token_pattern(t, prefix and i == last) for i, t in enumerate(tokens))
 
 
-def highlight_parts(text: str, phrases: Iterable[str]) -> list[list[Any]]:
-    """``text`` cut into ``[piece, marked]`` pairs, marking each phrase case-insensitively at word starts.
+def _marks(phrases: Iterable[str], against: Mapping[str, Sequence[str]]) -> list[tuple[str, list[str]]]:
+    """(pattern, topics) per distinct phrase, longest pattern first: no topics for a query word or
+    positive evidence, the topics it counts against for negative evidence (on a tie the positive wins)."""
+    entries: dict[str, list[str]] = {}
+    wanted = [*((p, []) for p in phrases), *((p, list(t)) for p, t in against.items())]
+    for phrase, topics in wanted[:_MAX_PHRASES]:
+        pattern = _phrase_pattern(phrase)
+        if pattern and pattern not in entries:
+            entries[pattern] = topics
+    return sorted(entries.items(), key=lambda entry: len(entry[0]), reverse=True)
+
+
+def highlight_parts(text: str, phrases: Iterable[str],
+                    against: Mapping[str, Sequence[str]] | None = None) -> list[list[Any]]:
+    """``text`` cut into ``[piece, marked]`` pairs, marking each phrase case-insensitively at word
+    starts; a piece matching a phrase of ``against`` (negative evidence: phrase -> topics) is
+    ``[piece, False, topics]`` instead.
 
     A phrase is words separated by anything else (``reko diq`` marks ``Reko-Diq``); a trailing ``*``
     marks words starting so; words of four letters or more also mark their inflections."""
-    patterns = sorted({p for p in (_phrase_pattern(x) for x in list(phrases)[:_MAX_PHRASES]) if p},
-                      key=len, reverse=True)
+    marks = _marks(phrases, against or {})
     if not text:
         return []
-    if not patterns:
+    if not marks:
         return [[text, False]]
-    regex = re.compile(rf"(?<!{_WORD})(?:{'|'.join(patterns)})(?!{_WORD})", re.IGNORECASE)
+    alternatives = "|".join(f"({pattern})" for pattern, _ in marks)  # a group per mark: lastindex names it
+    regex = re.compile(rf"(?<!{_WORD})(?:{alternatives})(?!{_WORD})", re.IGNORECASE)
     parts: list[list[Any]] = []
     position = 0
     for match in regex.finditer(text):
         if match.start() > position:
             parts.append([text[position:match.start()], False])
-        parts.append([match.group(0), True])
+        topics = marks[(match.lastindex or 1) - 1][1]
+        parts.append([match.group(0), False, topics] if topics else [match.group(0), True])
         position = match.end()
     if position < len(text):
         parts.append([text[position:], False])
@@ -84,7 +129,8 @@ def _model_score(phrases: Sequence[Any]) -> float | None:
 
 
 def topic_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The document's topics, each with its score, the model's part of it and the evidence phrases."""
+    """The document's topics, each with its score, the model's part of it, the evidence phrases and the
+    negative phrases that counted against it (``against``)."""
     scores, evidence = doc.get("scores") or {}, doc.get("evidence") or {}
     views = []
     for name in doc.get("topics") or []:
@@ -93,7 +139,8 @@ def topic_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
         views.append({
             "name": name, "score": round(float(score), 3) if isinstance(score, (int, float)) else None,
             "model": _model_score(phrases),
-            "evidence": [p for p in phrases if isinstance(p, str) and not p.startswith(MODEL_PREFIX)],
+            "evidence": [p for p in phrases if _positive(p)],
+            "against": list(dict.fromkeys(filter(None, map(_negative, phrases)))),
         })
     return views
 
@@ -115,15 +162,15 @@ def brief_view(doc: dict[str, Any]) -> dict[str, Any]:
 def item_view(doc: dict[str, Any], query_terms: Sequence[str] = (),
               summary_chars: int = _SUMMARY_CHARS) -> dict[str, Any]:
     """Everything a result row shows; texts stay plain text, cut into highlighted parts."""
-    phrases = [*query_terms, *evidence_phrases(doc)]
+    phrases, against = [*query_terms, *evidence_phrases(doc)], against_phrases(doc)
     summary = _shorten(doc.get("summary") or "", summary_chars)
     entities = doc.get("entities") or {}
     return {
         **brief_view(doc),
         "story_id": doc.get("story_id") or doc.get("id"),
         "published": doc.get("published"), "fetched_at": doc.get("fetched_at"),
-        "title_parts": highlight_parts(doc.get("title") or "", phrases),
-        "summary_parts": highlight_parts(summary, phrases),
+        "title_parts": highlight_parts(doc.get("title") or "", phrases, against),
+        "summary_parts": highlight_parts(summary, phrases, against),
         "topics": topic_views(doc),
         "entities": {kind: list(entities.get(kind) or []) for kind in ("persons", "organizations", "places", "groups")},
         "countries": list(doc.get("countries") or []),

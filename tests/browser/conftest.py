@@ -11,7 +11,7 @@ import pytest
 
 from newsmon.app import start_web
 from tests.browser.chromium import launch, missing_reason
-from tests.browser.site import build_site
+from tests.browser.site import build_archive, build_site
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +44,14 @@ def server(tmp_path_factory):
 def fresh_server(tmp_path: Path):
     """A server of its own, for a test that changes the index."""
     web = _serve(tmp_path)
+    yield web
+    web.close()
+
+
+@pytest.fixture(scope="module")
+def archive_server(tmp_path_factory):
+    """Three stories of 2023 only."""
+    web = start_web(build_archive(tmp_path_factory.mktemp("archive")))
     yield web
     web.close()
 

@@ -1,5 +1,6 @@
 """A small invented newsroom for the search page's browser tests and screenshots: a SQLite index
-with stories from several outlets (one item carrying hostile markup), an alert log and feed states."""
+with stories from several outlets (one item carrying hostile markup), an alert log and feed states;
+and an archive whose stories are all from 2023."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from pipeline.settings import Settings, settings_from_mapping
 from pipeline.transport.sqlite_index import SqliteIndex
 from producers.state import FeedState, FeedStateStore
 
-__all__ = ["HOSTILE_TITLE", "HOSTILE_SUMMARY", "HOSTILE_URL", "CT_STORY", "build_site"]
+__all__ = ["HOSTILE_TITLE", "HOSTILE_SUMMARY", "HOSTILE_URL", "CT_STORY", "ARCHIVE_DATES", "build_site",
+           "build_archive"]
 
 HOSTILE_TITLE = "<script>window.__pwned=1</script>"
 HOSTILE_SUMMARY = '<img src=x onerror="window.__pwned=2"> Officials in Quetta describe the attack'
@@ -78,7 +80,8 @@ def _documents(now: datetime) -> list[dict[str, Any]]:
                         "groups": []}, countries=["PK", "US"], **_minerals(0.88, 0.8, "MoU", "critical minerals",
                                                                           "exploration")),
         _item(8, 75, now, source="Capital Wire", title="Cricket board names squad for the home series",
-              summary="Selectors picked two new fast bowlers.", countries=["PK"]),
+              summary="Selectors picked two new fast bowlers to lead the attack.", countries=["PK"],
+              scores={_CT: 0.12}, evidence={_CT: ["attack", "-cricket", "model:0.1"]}),  # evidence, no topic
         _item(9, 100, now, source="Daily Ledger", title="Attack on convoy near Balochistan mining site",
               summary="Gunmen fired on a convoy carrying workers of a copper exploration project.",
               topics=[_CT, _MIN], scores={_CT: 0.72, _MIN: 0.61},
@@ -88,6 +91,10 @@ def _documents(now: datetime) -> list[dict[str, Any]]:
         _item(10, 160, now, source="Capital Wire", title="Counterterrorism dialogue between Pakistan and US opens in Islamabad",
               summary="Delegations discussed terror financing and intelligence sharing.", countries=["PK", "US"],
               **_ct(0.89, 0.9, "counterterrorism dialogue", "terror financing")),
+        _item(12, 130, now, source="Frontier Post", title="Earthquake relief convoy attacked in Awaran",
+              summary="Gunmen fired on trucks carrying tents after the earthquake.", countries=["PK"],
+              entities={"persons": [], "organizations": [], "places": ["Awaran"], "groups": []},
+              **_ct(0.7, 0.62, "attack", "gunmen", "-earthquake")),
         _item(11, 2, now, source="Hostile Feed", title=HOSTILE_TITLE, summary=HOSTILE_SUMMARY, url=HOSTILE_URL,
               countries=["PK"], **_ct(0.6, 0.55, "attack")),
     ]
@@ -137,6 +144,22 @@ _FEEDS = [
     {"id": "capital-wire", "url": "https://wire.example.test/atom", "source": "Capital Wire"},
     {"id": "new-outlet", "url": "https://new.example.test/rss", "source": "New Outlet"},
 ]
+
+
+ARCHIVE_DATES = tuple(datetime(2023, month, day, 9, tzinfo=UTC) for month, day in ((3, 8), (6, 14), (8, 2)))
+
+
+def build_archive(folder: Path) -> Settings:
+    """An index in ``folder`` holding only three stories of 2023, and its settings."""
+    index_url = f"sqlite:///{folder / 'index.db'}"
+    index = SqliteIndex(index_url)
+    index.index([_item(20 + n, 0, moment, source="Archive Desk", title=f"Flood report {n + 1}")
+                 for n, moment in enumerate(ARCHIVE_DATES)])
+    index.flush()
+    index.close()
+    settings = settings_from_mapping({"index": index_url, "state": f"sqlite:///{folder / 'state.db'}",
+                                      "web": {"port": 0}}, "<test>", {})
+    return replace(settings, web=replace(settings.web, port=0))
 
 
 def build_site(folder: Path, now: datetime | None = None, token: str = "", hostile: bool = True) -> Settings:

@@ -62,10 +62,16 @@ export function linkOrText(url, content, cls) {
   return span;
 }
 
+/* Highlighted text: [text, true] is a query word or evidence, [text, false, [topic, …]] negative
+ * evidence, struck through and titled (not told by colour alone). */
 export function marked(parts) {
   const fragment = document.createDocumentFragment();
-  for (const [text, isMarked] of parts || []) {
-    fragment.append(isMarked ? el("mark", { text: text }) : document.createTextNode(text));
+  for (const [text, isMarked, against] of parts || []) {
+    if (against && against.length) {
+      fragment.append(el("mark", { cls: "against", text: text, attrs: { title: "counts against " + against.join(", ") } }));
+    } else {
+      fragment.append(isMarked ? el("mark", { text: text }) : document.createTextNode(text));
+    }
   }
   return fragment;
 }

@@ -1,33 +1,49 @@
-/* newsmon search page: one result (an item with its topics, evidence and entities), a story row
- * with its other outlets folded, and the histogram of stories over time. */
+/* newsmon search page: one result (an item with its topics, evidence and entities, each topic and
+ * entity a link filtering the search on it), a story row with its other outlets folded, and the
+ * histogram of stories over time. */
 
 import { TOPIC_COLOURS, clear, el, linkOrText, marked, when } from "/static/dom.js";
+import { filterLink } from "/static/filters.js";
 
 function colour(topics, name) {
   return TOPIC_COLOURS[Math.max(0, topics.indexOf(name)) % TOPIC_COLOURS.length];
 }
 
-function topicChip(topic, topics) {
+function topicChip(topic, topics, params) {
   const chip = el("li", { cls: "topic" });
   const swatch = el("span", { cls: "swatch", attrs: { "aria-hidden": "true" } });
   swatch.style.backgroundColor = colour(topics, topic.name);
-  chip.append(swatch, el("span", { cls: "topic-name", text: topic.name }));
+  const name = filterLink(params, "topics", topic.name, "topic");
+  name.classList.add("topic-name");
+  chip.append(swatch, name);
   if (topic.score !== null) chip.append(" ", el("span", { cls: "score", text: topic.score.toFixed(2) }));
   if (topic.model !== null) chip.append(" ", el("span", { cls: "model", text: "model " + topic.model.toFixed(2) }));
   return chip;
 }
 
-function entityList(entities, countries) {
-  const rows = [];
-  const labels = { persons: "People", organizations: "Organisations", places: "Places", groups: "Groups" };
-  for (const kind of Object.keys(labels)) {
-    if (entities[kind] && entities[kind].length) rows.push([labels[kind], entities[kind].join(", ")]);
-  }
-  if (countries && countries.length) rows.push(["Countries", countries.join(", ")]);
-  if (!rows.length) return null;
+const ENTITY_LABELS = { persons: ["People", "person"], organizations: ["Organisations", "organisation"],
+  places: ["Places", "place"], groups: ["Groups", "group"], countries: ["Countries", "country"] };
+
+function entityList(item, params) {
   const dl = el("dl", { cls: "entities" });
-  for (const [label, text] of rows) dl.append(el("dt", { text: label }), el("dd", { text: text }));
-  return dl;
+  for (const [kind, [heading, label]] of Object.entries(ENTITY_LABELS)) {
+    const values = kind === "countries" ? item.countries : item.entities[kind];
+    if (!values || !values.length) continue;
+    const dd = el("dd");
+    values.forEach((value, i) => dd.append(i ? ", " : "", filterLink(params, kind, value, label)));
+    dl.append(el("dt", { text: heading }), dd);
+  }
+  return dl.childNodes.length ? dl : null;
+}
+
+function evidenceLine(topic) {
+  const line = el("p", { cls: "evidence" }, [el("span", { cls: "label", text: "Evidence for " + topic.name + ": " }),
+    topic.evidence.join(", ")]);
+  if (topic.against.length) {
+    line.append(topic.evidence.length ? " · " : "", el("span", { cls: "label", text: "against: " }),
+      el("span", { cls: "against", text: topic.against.join(", "), attrs: { title: "counts against " + topic.name } }));
+  }
+  return line;
 }
 
 export function itemArticle(item, options) {
@@ -43,20 +59,18 @@ export function itemArticle(item, options) {
   }
   if (!item.link && item.url) meta.append(" · ", el("span", { cls: "url-text", text: item.url }));
   article.append(meta);
-  if (item.topics.length) article.append(el("ul", { cls: "topics", attrs: { "aria-label": "Topics and scores" } }, item.topics.map((t) => topicChip(t, options.topics))));
+  const params = options.params || null;
+  if (item.topics.length) article.append(el("ul", { cls: "topics", attrs: { "aria-label": "Topics and scores" } }, item.topics.map((t) => topicChip(t, options.topics, params))));
   if (item.summary_parts.length) article.append(el("p", { cls: "summary" }, [marked(item.summary_parts)]));
-  const evidence = item.topics.filter((t) => t.evidence.length);
-  for (const topic of evidence) {
-    article.append(el("p", { cls: "evidence" }, [el("span", { cls: "label", text: "Evidence for " + topic.name + ": " }), topic.evidence.join(", ")]));
-  }
-  const entities = entityList(item.entities, item.countries);
+  for (const topic of item.topics.filter((t) => t.evidence.length || t.against.length)) article.append(evidenceLine(topic));
+  const entities = entityList(item, params);
   if (entities) article.append(entities);
   return article;
 }
 
-export function storyRow(story, topics) {
+export function storyRow(story, topics, params) {
   const li = el("li", { cls: "story", attrs: { "data-story": story.story_id } });
-  li.append(itemArticle(story.item, { storyLink: true, others: story.others.length, topics: topics }));
+  li.append(itemArticle(story.item, { storyLink: true, others: story.others.length, topics: topics, params: params }));
   if (story.others.length) {
     const details = el("details", { cls: "others" });
     const names = Array.from(new Set(story.others.map((o) => o.source))).join(", ");

@@ -49,7 +49,7 @@ function renderSearch(data, params) {
   const list = document.getElementById("results");
   clear(list);
   state.shown = new Set(data.stories.map((s) => s.story_id));
-  for (const story of data.stories) list.append(storyRow(story, state.config.topics));
+  for (const story of data.stories) list.append(storyRow(story, state.config.topics, params));
   const status = document.getElementById("search-status");
   status.textContent = data.stories.length
     ? data.stories.length + " stories shown, " + data.total + " matching items"
@@ -122,6 +122,16 @@ function submitSearch(event) {
   loadSearch();
 }
 
+/* A filter link on a result (a topic, entity or country): the same address, without reloading. */
+function followFilter(event) {
+  const link = event.target.closest("a.filter");
+  if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  state.limit = 20;
+  history.pushState(null, "", link.getAttribute("href"));
+  loadSearch().then(() => document.getElementById("results").focus());
+}
+
 export function startSearch(config) {
   state.config = config;
   document.getElementById("search-view").hidden = false;
@@ -137,6 +147,7 @@ export function startSearch(config) {
     state.pending = null;
     document.getElementById("results").focus();
   });
+  document.getElementById("results").addEventListener("click", followFilter);
   window.addEventListener("popstate", loadSearch);
   loadSearch();
   window.setInterval(poll, Math.max(1, state.config.refresh_seconds) * 1000);

@@ -1,5 +1,5 @@
 """Index documents shared by the web API tests: three outlets on one story, a second story, and
-items outside the topics and outside the last week."""
+items outside the topics and outside the last week; apart, three stories from two years before."""
 
 from __future__ import annotations
 
@@ -33,3 +33,6 @@ DOCS = [
     doc(5, 50, "Geo", "Cricket squad named", None, []),
     doc(6, 24 * 9, "Tribune", "Old attack report from Quetta", None, ["counterterrorism"]),
 ]
+
+OLD_DOCS = [doc(21, 24 * 700, "Dawn", "Old flood report"), doc(22, 24 * 690, "Geo", "Old flood follow-up"),
+            doc(23, 24 * 680, "Dawn", "Old flood inquiry")]

@@ -15,7 +15,7 @@ from pipeline.transport.memory import MemoryIndex
 from pipeline.transport.sqlite_index import SqliteIndex
 from producers.health import assess
 from producers.state import FeedState, FeedStateStore
-from tests.newsmon.web.sample import DOCS, NOW, TOPICS, doc
+from tests.newsmon.web.sample import DOCS, NOW, OLD_DOCS, TOPICS, doc
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -117,7 +117,8 @@ def test_highlights_query_terms_and_evidence_but_not_model_scores(index):
     item = run(index, q="checkpoint")["stories"][0]["item"]
     assert [text for text, marked in item["title_parts"] if marked] == ["attack", "checkpoint"]
     assert "".join(text for text, _ in item["title_parts"]) == "Militants attack checkpoint in Bannu"
-    assert item["topics"] == [{"name": "counterterrorism", "score": 0.9, "model": 0.81, "evidence": ["attack"]}]
+    assert item["topics"] == [{"name": "counterterrorism", "score": 0.9, "model": 0.81, "evidence": ["attack"],
+                               "against": []}]
     assert [text for text, marked in item["summary_parts"] if marked] == ["attackers"]
 
 
@@ -205,6 +206,32 @@ def test_fill_buckets_puts_empty_weeks_back_from_monday():
     assert api.fill_buckets([], "day", None, None, NOW) == []
     long_ago = NOW - timedelta(days=3000)
     assert api.fill_buckets(buckets, "day", long_ago, None, NOW) == buckets  # too many: left alone
+
+
+def test_fill_buckets_fits_all_time_to_the_data_and_keeps_a_chosen_range():
+    old = datetime(2024, 5, 6, tzinfo=UTC)
+    buckets = [(old, {"all": 1}), (old + timedelta(days=3), {"all": 2})]
+    assert [start.day for start, _ in api.fill_buckets(buckets, "day", None, None, NOW)] == [6, 7, 8, 9]
+    until = datetime(2024, 5, 13, tzinfo=UTC)  # to=2024-05-12: that whole day
+    chosen = api.fill_buckets(buckets, "day", datetime(2024, 5, 1, tzinfo=UTC), until, NOW)
+    assert (chosen[0][0].day, chosen[-1][0].day, len(chosen)) == (1, 12, 12)
+    assert api.fill_buckets(buckets, "day", None, until, NOW)[-1][0].day == 12
+    weeks = [(old, {"all": 1})]
+    assert api.fill_buckets(weeks, "week", old, None, NOW)[-1][0] == datetime(2026, 3, 9, tzinfo=UTC)  # a start: to now
+
+
+def test_all_time_histogram_runs_from_the_first_to_the_last_bucket_with_stories(tmp_path: Path):
+    store = SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}")
+    store.index(OLD_DOCS)
+    store.flush()
+    histogram = run(store)["histogram"]
+    assert histogram["interval"] == "day"
+    starts = [b["start"] for b in histogram["buckets"]]
+    assert (starts[0], starts[-1], len(starts)) == ("2024-04-09T00:00:00Z", "2024-04-29T00:00:00Z", 21)
+    assert [b["counts"]["all"] for b in histogram["buckets"] if b["counts"]["all"]] == [1, 1, 1]
+    month = run(store, **{"from": "2024-04-01", "to": "2024-04-30"})["histogram"]["buckets"]
+    assert (month[0]["start"], month[-1]["start"]) == ("2024-04-01T00:00:00Z", "2024-04-30T00:00:00Z")
+    store.close()
 
 
 def test_the_answer_says_how_the_query_was_read_and_warns_of_a_mixed_operator_trap(index):

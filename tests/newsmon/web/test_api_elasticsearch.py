@@ -11,7 +11,7 @@ import pytest
 from newsmon.app import start_web
 from newsmon.web import api
 from tests.integration.es_fixtures import es, es_url
-from tests.newsmon.web.sample import DOCS, NOW, TOPICS
+from tests.newsmon.web.sample import DOCS, NOW, OLD_DOCS, TOPICS
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +42,19 @@ def test_stories_facets_and_histogram_as_on_sqlite(es_index):
     assert dict(map(tuple, facets["sources"])) == {"Dawn": 1, "Geo": 1, "Tribune": 2}
     hours = run(es_index, range="24h")["histogram"]["buckets"]
     assert [b["counts"]["all"] for b in hours if b["counts"]["all"]] == [1, 1, 1]
+
+
+def test_all_time_histogram_fits_the_data_as_on_sqlite(es):
+    index = es.index()
+    index.index(OLD_DOCS)
+    assert index.flush() == []
+    es.refresh()
+    try:
+        buckets = run(index)["histogram"]["buckets"]
+    finally:
+        index.close()
+    assert (buckets[0]["start"], buckets[-1]["start"], len(buckets)) == ("2024-04-09T00:00:00Z", "2024-04-29T00:00:00Z", 21)
+    assert [b["counts"]["all"] for b in buckets if b["counts"]["all"]] == [1, 1, 1]
 
 
 def test_story_oldest_first(es_index):

@@ -74,7 +74,7 @@ def test_the_page_is_one_static_shell_that_never_echoes_the_request(server):
 def test_api_answers_json(server):
     status, headers, body = get(server, "/api/health")
     health = json.loads(body)
-    assert status == 200 and health["items"] == 11 and health["backend"] == "sqlite"
+    assert status == 200 and health["items"] == 12 and health["backend"] == "sqlite"
     assert headers["Cache-Control"] == "no-store"
     status, _, body = get(server, "/api/alerts?status=failed")
     assert status == 200 and [a["rule"] for a in json.loads(body)["alerts"]] == ["minerals"]
