@@ -11,6 +11,7 @@ from typing import Any
 from newsmon.app import Progress, build_loop, run_embedded, run_producer, start_metrics
 from newsmon.console import ProgressLine
 from pipeline.loop import StopSignal
+from pipeline.rule_settings import require_secrets
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS
 from pipeline.transport.registry import open_index, open_log
@@ -52,6 +53,7 @@ def _every_feed_failed(polled: int, failed: int) -> bool:
 
 def cmd_run(settings: Settings, args: argparse.Namespace, progress_line: ProgressLine | None) -> int:
     once = args.once
+    require_secrets(settings.rules)  # before anything starts: the alerter sends with them
     stop = StopSignal()
     install_stop_handlers(stop)
     last: list[str] = [""]
@@ -96,6 +98,8 @@ def cmd_produce(settings: Settings, args: argparse.Namespace, progress: Progress
 
 def cmd_consume(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
     stage, until_idle = args.stage, args.until_idle
+    if stage == "alerter":
+        require_secrets(settings.rules)
     stop = StopSignal()
     install_stop_handlers(stop)
     metrics = start_metrics(settings, stop, (stage,))
