@@ -10,25 +10,31 @@ Tables, each with the unique key that makes it idempotent:
   realerts; a digest claim waits in its window until the window is closed;
 - ``alert_digests`` (rule, window start): a closed digest window;
 - ``alert_outbox`` (alert id, action): one delivery per action, with status ``pending``, ``sent``,
-  ``failed`` (parked after the retry budget) or ``silenced``; attempts, last error, lease;
+  ``failed`` (parked after the retry budget) or ``silenced``; the target (masked,
+  :mod:`consumers.targets`), attempts since it was (re-)queued, all attempts and re-queues, last error,
+  lease;
 - ``alert_silences`` (rule, story; ``''`` = the whole rule): until when.
 
 Every decision is taken inside one ``BEGIN IMMEDIATE`` transaction (:meth:`AlertStore.transaction`),
 so processes sharing the file serialise on it; the unique keys hold even if they did not. Delivery
 leases one outbox row at a time before sending it, so two processes never send a row at the same
-time. The remaining edge is described in ``docs/design.md`` (Alerter).
+time. The remaining edge is described in ``docs/design.md`` (Alerter). The tables and the migrations
+of older databases are in :mod:`consumers.alert_schema`.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from consumers.alert_schema import dumps, open_schema, title_of
 from consumers.rules import StoryHistory
+from consumers.targets import shown_target
 from pipeline.errors import RetryLater
 from pipeline.transport.sqlite_common import connect, sqlite_path
 
@@ -37,27 +43,6 @@ __all__ = ["OutboxRow", "AlertRecord", "Silence", "AlertTransaction", "AlertStor
 STATUSES = ("pending", "sent", "failed", "silenced")
 
 _Param = str | int | float  # a value bound to a ``?`` of a query
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alert_matches (rule TEXT NOT NULL, item_id TEXT NOT NULL, story_id TEXT NOT NULL,
-  matched_at REAL NOT NULL, verdict TEXT NOT NULL DEFAULT '', PRIMARY KEY (rule, item_id));
-CREATE TABLE IF NOT EXISTS alert_claims (rule TEXT NOT NULL, story_id TEXT NOT NULL, seq INTEGER NOT NULL,
-  item_id TEXT NOT NULL, claimed_at REAL NOT NULL, digest_start REAL, digest_end REAL,
-  in_digest INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL, PRIMARY KEY (rule, story_id, seq));
-CREATE INDEX IF NOT EXISTS alert_claims_open_digests ON alert_claims(digest_end) WHERE in_digest = 1;
-CREATE TABLE IF NOT EXISTS alert_digests (rule TEXT NOT NULL, start REAL NOT NULL, closed_at REAL NOT NULL,
-  PRIMARY KEY (rule, start));
-CREATE TABLE IF NOT EXISTS alert_outbox (id INTEGER PRIMARY KEY, alert_id TEXT NOT NULL, action INTEGER NOT NULL,
-  rule TEXT NOT NULL, kind TEXT NOT NULL, story_id TEXT NOT NULL, title TEXT NOT NULL, target TEXT NOT NULL,
-  payload TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
-  next_attempt REAL NOT NULL, lease_until REAL NOT NULL DEFAULT 0, last_error TEXT, created_at REAL NOT NULL,
-  sent_at REAL, UNIQUE (alert_id, action));
-CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox(status, next_attempt);
-CREATE INDEX IF NOT EXISTS alert_matches_time ON alert_matches(matched_at);
-CREATE TABLE IF NOT EXISTS alert_silences (rule TEXT NOT NULL, story_id TEXT NOT NULL, until REAL NOT NULL,
-  created_at REAL NOT NULL, reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (rule, story_id));
-"""
-
 
 @dataclass(frozen=True)
 class OutboxRow:
@@ -84,11 +69,13 @@ class AlertRecord:
     title: str
     target: str
     status: str
-    attempts: int
+    attempts: int  # since it was queued or last re-queued by ``alerts retry`` (the retry budget's count)
     last_error: str | None
     created_at: float
     sent_at: float | None
     next_attempt: float
+    total_attempts: int  # every attempt, across re-queues
+    requeued: int  # how often ``alerts retry`` put it back in the queue
 
 
 @dataclass(frozen=True)
@@ -97,16 +84,6 @@ class Silence:
     story_id: str  # "" = the whole rule
     until: float
     reason: str
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _title(payload: dict[str, Any]) -> str:
-    if payload.get("kind") == "digest":
-        return f"digest of {len(payload.get('stories') or [])} stories"
-    return str((payload.get("item") or {}).get("title") or "")
 
 
 class AlertTransaction:
@@ -144,7 +121,7 @@ class AlertTransaction:
             "INSERT INTO alert_claims (rule, story_id, seq, item_id, claimed_at, digest_start, digest_end, in_digest,"
             " payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (rule, payload["story_id"], payload["seq"], item_id, now, window and window[0], window and window[1],
-             1 if window else 0, _dumps(payload)),
+             1 if window else 0, dumps(payload)),
         )
         return window
 
@@ -156,7 +133,7 @@ class AlertTransaction:
                 "INSERT OR IGNORE INTO alert_outbox (alert_id, action, rule, kind, story_id, title, target, payload,"
                 " next_attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (payload["id"], action, payload["rule"], payload["kind"], payload.get("story_id", ""),
-                 _title(payload), target, _dumps(payload), now, now),
+                 title_of(payload), target, dumps(payload), now, now),
             )
             created += cursor.rowcount
         return created
@@ -176,8 +153,7 @@ class AlertTransaction:
 class AlertStore:
     def __init__(self, url: str) -> None:
         self._db = connect(sqlite_path(url))
-        self._db.executescript(_SCHEMA)
-        _migrate_first_version(self._db)
+        open_schema(self._db, time.time())
 
     @contextmanager
     def transaction(self) -> Iterator[AlertTransaction]:
@@ -217,11 +193,17 @@ class AlertStore:
 
     def mark_sent(self, row_id: int, now: float) -> None:
         self._db.execute("UPDATE alert_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
-                         " lease_until = 0, last_error = NULL WHERE id = ?", (now, row_id))
+                         " total_attempts = total_attempts + 1, lease_until = 0, last_error = NULL WHERE id = ?",
+                         (now, row_id))
 
     def mark_retry(self, row_id: int, error: str, next_attempt: float) -> None:
-        self._db.execute("UPDATE alert_outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ?,"
-                         " lease_until = 0 WHERE id = ?", (error, next_attempt, row_id))
+        self._db.execute("UPDATE alert_outbox SET attempts = attempts + 1, total_attempts = total_attempts + 1,"
+                         " last_error = ?, next_attempt = ?, lease_until = 0 WHERE id = ?",
+                         (error, next_attempt, row_id))
+
+    def retarget(self, row_id: int, target: str) -> None:
+        """Store the row under ``target`` (a row queued by an older version under its old target text)."""
+        self._db.execute("UPDATE alert_outbox SET target = ? WHERE id = ?", (target, row_id))
 
     def bring_forward(self, target: str, now: float) -> int:
         """Make every pending delivery to ``target`` that waits for a later retry due now (its receiver
@@ -231,12 +213,14 @@ class AlertStore:
         return cursor.rowcount
 
     def mark_failed(self, row_id: int, error: str) -> None:
-        self._db.execute("UPDATE alert_outbox SET status = 'failed', attempts = attempts + 1, last_error = ?,"
-                         " lease_until = 0 WHERE id = ?", (error, row_id))
+        self._db.execute("UPDATE alert_outbox SET status = 'failed', attempts = attempts + 1,"
+                         " total_attempts = total_attempts + 1, last_error = ?, lease_until = 0 WHERE id = ?",
+                         (error, row_id))
 
     def requeue(self, now: float, ids: Sequence[int] = (), rule: str | None = None) -> int:
         """Put parked (failed) deliveries back in the queue with a fresh retry budget: the given ids,
-        or with no ids every failed one (of ``rule``, when given). Returns how many."""
+        or with no ids every failed one (of ``rule``, when given). ``attempts`` starts again from 0;
+        ``total_attempts`` keeps counting and ``requeued`` counts the re-queues. Returns how many."""
         where = "status = 'failed'"
         params: list[_Param] = [now]
         if ids:
@@ -245,8 +229,8 @@ class AlertStore:
         if rule:
             where += " AND rule = ?"
             params.append(rule)
-        cursor = self._db.execute("UPDATE alert_outbox SET status = 'pending', attempts = 0, next_attempt = ?,"
-                                  f" lease_until = 0 WHERE {where}", params)
+        cursor = self._db.execute("UPDATE alert_outbox SET status = 'pending', attempts = 0, requeued = requeued + 1,"
+                                  f" next_attempt = ?, lease_until = 0 WHERE {where}", params)
         return cursor.rowcount
 
     def get(self, row_id: int) -> AlertRecord | None:
@@ -267,9 +251,9 @@ class AlertStore:
             params += list(ids)
         rows = self._db.execute(
             "SELECT id, alert_id, rule, kind, story_id, title, target, status, attempts, last_error, created_at,"
-            f" sent_at, next_attempt FROM alert_outbox WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?",
-            [*params, limit]).fetchall()
-        return [AlertRecord(*row) for row in rows]
+            " sent_at, next_attempt, total_attempts, requeued FROM alert_outbox"
+            f" WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?", [*params, limit]).fetchall()
+        return [replace(record, target=shown_target(record.target)) for record in (AlertRecord(*row) for row in rows)]
 
     def counts(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT status, COUNT(*) FROM alert_outbox GROUP BY status").fetchall())
@@ -307,25 +291,3 @@ class AlertStore:
     def close(self) -> None:
         self._db.close()
 
-
-def _migrate_first_version(db: sqlite3.Connection) -> None:
-    """Carry alerts of the first outbox table (``alerts``, one row per rule, story, action) over, once."""
-    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'").fetchone():
-        return
-    db.execute("BEGIN IMMEDIATE")
-    rows = db.execute("SELECT rule, story_id, action, item_id, target, payload, status, attempts, next_attempt,"
-                      " last_error, created_at, sent_at FROM alerts").fetchall()
-    for rule, story_id, action, item_id, target, old, status, attempts, due, error, created, sent in rows:
-        payload = {"schema": "newsmon.alert/1", "id": f"{rule}/story/{story_id}/0", "kind": "story", "rule": rule,
-                   "severity": "warning", "query": "", "story_id": story_id, "seq": 0, **json.loads(old)}
-        payload.setdefault("created_at", payload.get("matched_at", ""))
-        db.execute("INSERT OR IGNORE INTO alert_claims (rule, story_id, seq, item_id, claimed_at, payload)"
-                   " VALUES (?, ?, 0, ?, ?, ?)", (rule, story_id, item_id, created, _dumps(payload)))
-        db.execute("INSERT OR IGNORE INTO alert_outbox (alert_id, action, rule, kind, story_id, title, target, payload,"
-                   " status, attempts, next_attempt, last_error, created_at, sent_at)"
-                   " VALUES (?, ?, ?, 'story', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (payload["id"], action, rule, story_id, _title(payload),
-                    target if target == "log" else f"webhook:{target}", _dumps(payload), status,
-                    attempts, due, error, created, sent))
-    db.execute("DROP TABLE alerts")
-    db.execute("COMMIT")

@@ -6,9 +6,11 @@
   then parked as ``failed`` (``newsmon alerts list --status failed``, ``alerts retry``);
 - PermanentError, or a bug while rendering: parked as ``failed`` at once, with the error.
 
-A target that failed with RetryLater is skipped for the rest of the round, so one receiver that
-times out does not hold up alerts for the others. Each row is leased just before it is sent, for
-long enough to cover the action's timeouts, so two processes never send it at the same time.
+Rows are keyed by the action's masked target (:mod:`consumers.targets`), which is also what the log
+lines show; a row queued under an older version's target text is still delivered, and rewritten to
+the masked form. A target that failed with RetryLater is skipped for the rest of the round, so one
+receiver that times out does not hold up alerts for the others. Each row is leased just before it is
+sent, for long enough to cover the action's timeouts, so two processes never send it at the same time.
 
 Recovery: a receiver that did not answer at all (:class:`~pipeline.errors.Unreachable`: connection
 refused, unknown host) and whose address still refuses a TCP connection is probed every
@@ -25,9 +27,11 @@ import logging
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from consumers.actions import send as send_alert
 from consumers.alert_store import AlertStore, OutboxRow
+from consumers.targets import legacy_targets
 from pipeline.backoff import backoff_delay
 from pipeline.errors import PermanentError, RetryLater, Unreachable
 from pipeline.probe import accepts_connections
@@ -69,11 +73,12 @@ class Deliverer:
         failing: set[str] = set()
         sent = 0
         for row in self.store.due(self.clock()):
-            if row.target in failing:
-                continue
             action = self._action(row)
             if action is None:
                 self.store.mark_failed(row.id, "rule or action no longer configured")
+                continue
+            row = self._current_target(row, action)
+            if row.target in failing:
                 continue
             if not self.store.lease(row.id, self.clock(), max(LEASE, 6 * action.timeout)):
                 continue  # another process took it
@@ -85,13 +90,26 @@ class Deliverer:
         return sent
 
     def _action(self, row: OutboxRow) -> ActionSpec | None:
-        """The configured action of the row: by index, else the one with the same target."""
+        """The configured action of the row: by index, else the one with the same target; a row an
+        older version queued under its old target text (:func:`consumers.targets.legacy_targets`)
+        is matched the same way."""
         rule = self.rules.get(row.rule)
         if rule is None:
             return None
-        if row.action < len(rule.actions) and rule.actions[row.action].target == row.target:
-            return rule.actions[row.action]
-        return next((a for a in rule.actions if a.target == row.target), None)
+        for names in (lambda a: {a.target}, legacy_targets):
+            if row.action < len(rule.actions) and row.target in names(rule.actions[row.action]):
+                return rule.actions[row.action]
+            found = next((a for a in rule.actions if row.target in names(a)), None)
+            if found is not None:
+                return found
+        return None
+
+    def _current_target(self, row: OutboxRow, action: ActionSpec) -> OutboxRow:
+        """The row under its action's current (masked) target, rewritten in the store if it had an old one."""
+        if row.target == action.target:
+            return row
+        self.store.retarget(row.id, action.target)
+        return replace(row, target=action.target)
 
     def _attempt(self, row: OutboxRow, action: ActionSpec) -> bool | None:
         """True: sent; False: to be retried (the target is failing); None: parked as failed."""

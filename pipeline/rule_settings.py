@@ -10,6 +10,7 @@ variables the action names (``url_env``, ``secret_env``, ``username_env``, ``pas
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,14 +24,15 @@ from pipeline.errors import ConfigError
 from pipeline.setting_values import country_code, typed
 
 __all__ = [
-    "SEVERITIES", "ACTION_TYPES", "ENTITY_KINDS", "EmailSpec", "ActionSpec", "RuleSpec",
-    "parse_rules", "read_rules_dir", "check_unique_names", "missing_secrets", "require_secrets",
+    "SEVERITIES", "ACTION_TYPES", "ENTITY_KINDS", "PATH_HASH_DIGITS", "EmailSpec", "ActionSpec", "RuleSpec",
+    "masked_url", "parse_rules", "read_rules_dir", "check_unique_names", "missing_secrets", "require_secrets",
 ]
 
 SEVERITIES = ("info", "warning", "critical")
 ACTION_TYPES = ("log", "webhook", "slack", "teams", "email")
 ENTITY_KINDS = ("persons", "organizations", "places", "groups")
 _HTTP_TYPES = ("webhook", "slack", "teams")
+PATH_HASH_DIGITS = 8  # of the SHA-256 of a webhook URL's path, in the shown and stored target
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 _RULE_KEYS = {"name", "query", "topics", "min_score", "countries", "sources", "entities", "severity",
@@ -73,13 +75,13 @@ class ActionSpec:
 
     @property
     def target(self) -> str:
-        """Who receives it, safe to show and store: no query string, no token-bearing path."""
+        """Who receives it, safe to show, log and store: ``<type>:<scheme>://<host[:port]>/~<hash>``
+        (:func:`masked_url`: no credentials, no query, the path only as a short hash), the
+        recipients of an e-mail, or the type alone."""
         if self.type == "email" and self.email is not None:
             return "email:" + ",".join(self.email.recipients)
-        if self.type in ("slack", "teams"):
-            return f"{self.type}:{_host(self.url)}"
-        if self.type == "webhook":
-            return "webhook:" + self.url.split("?", 1)[0]
+        if self.type in _HTTP_TYPES:
+            return f"{self.type}:{masked_url(self.url)}"
         return self.type
 
 
@@ -106,7 +108,18 @@ class RuleSpec:
 
 def _host(url: str) -> str:
     rest = url.split("://", 1)[-1]
-    return rest.split("/", 1)[0].split("@")[-1]
+    return rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].split("@")[-1]
+
+
+def masked_url(url: str) -> str:
+    """``url`` without what may carry a secret: ``https://hooks.slack.com/~1a2b3c4d`` for
+    ``https://hooks.slack.com/services/T0/B0/XXXX``. The scheme and host (and port) stay; user and
+    password, query and fragment go; a path other than ``/`` becomes ``~`` and the first
+    :data:`PATH_HASH_DIGITS` hex digits of its SHA-256, so two webhooks on one host stay apart."""
+    scheme, _, rest = url.partition("://")
+    path = "/" + rest.split("?", 1)[0].split("#", 1)[0].partition("/")[2]
+    hashed = "" if path == "/" else "~" + hashlib.sha256(path.encode("utf-8")).hexdigest()[:PATH_HASH_DIGITS]
+    return f"{scheme.lower()}://{_host(url).lower()}/{hashed}"
 
 
 def _fail(where: str, message: str) -> ConfigError:

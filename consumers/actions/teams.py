@@ -5,7 +5,14 @@ Workflows ("Post to a channel when a webhook request is received") accept
 "content": <card>}]}``; the retired Office 365 connector format (MessageCard) is not sent. A story
 card shows the headline, the title as a link, the summary, a FactSet (source, time, severity,
 rule, topics with scores, evidence, entities, countries) and an "Open article" button; a digest
-card lists up to :data:`MAX_DIGEST_STORIES` stories, one Container each.
+card lists up to :data:`MAX_DIGEST_STORIES` stories, one Container each. Every feed-derived string in
+a TextBlock or a FactSet is escaped for the card's markdown (:mod:`consumers.actions.card_markdown`),
+so feed text cannot make a link or format the card, and is cut on safe boundaries.
+
+Size guard: Teams refuses a message over about 28 KB, so the request body is kept within
+:data:`MAX_BYTES` (UTF-8, as sent): a story card drops to a brief form (headline, title, shorter
+summary, source and time), a digest shows as many stories as fit and ends with "… and N more stories
+in this digest, not shown" (:mod:`consumers.actions.fit`).
 """
 
 from __future__ import annotations
@@ -13,83 +20,116 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from consumers.actions import card_markdown as md
 from consumers.actions.base import Alert
+from consumers.actions.fit import first_that_fits, more_stories
 from consumers.actions.http import post
-from consumers.actions.view import StoryView, clip, headline, story_views
+from consumers.actions.markup import Markup
+from consumers.actions.view import StoryView, headline, story_views
 from pipeline.rule_settings import ActionSpec
 
-__all__ = ["CARD_VERSION", "MAX_DIGEST_STORIES", "card", "message", "send"]
+__all__ = ["CARD_VERSION", "MAX_DIGEST_STORIES", "MAX_BYTES", "card", "message", "body", "fits", "send"]
 
 CARD_VERSION = "1.4"
 MAX_DIGEST_STORIES = 20
+MAX_BYTES = 25_000  # of the request body; Teams' limit is about 28 KB for the whole message it posts
+_HEADLINE, _TITLE, _SUMMARY, _BRIEF_SUMMARY, _LIST = 300, 300, 600, 200, 300
 _COLOURS = {"critical": "Attention", "warning": "Warning", "info": "Default"}
 
 Element = dict[str, Any]
 
 
-def _text(text: str, **style: Any) -> Element:
-    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+def _text(markup: Markup, limit: int, **style: Any) -> Element:
+    return {"type": "TextBlock", "text": str(markup.clip(limit)) or " ", "wrap": True, **style}
 
 
-def _link(story: StoryView, limit: int = 300) -> str:
-    title = clip(story.title, limit).replace("[", "(").replace("]", ")")
-    if not story.url:
-        return title
-    url = story.url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
-    return f"[{title}]({url})"
+def _title(story: StoryView) -> Markup:
+    return md.link(story.url, md.text(story.title).clip(_TITLE))
 
 
-def _facts(story: StoryView, alert: Alert) -> Element:
+def _facts(story: StoryView, alert: Alert, brief: bool) -> Element:
     facts = [("Source", story.source), ("Time", story.when), ("Severity", str(alert.get("severity", ""))),
-             ("Rule", str(alert.get("rule", ""))),
-             ("Topics", ", ".join(f"{t} {s:.2f}" for t, s in story.topics))]
-    facts += [(f"Evidence ({t})", clip(", ".join(p), 300)) for t, p in story.evidence]
-    facts += [(kind.capitalize(), clip(", ".join(names), 300)) for kind, names in story.entities]
-    facts.append(("Countries", ", ".join(story.countries)))
-    return {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in facts if v]}
+             ("Rule", str(alert.get("rule", "")))]
+    if not brief:
+        facts.append(("Topics", ", ".join(f"{t} {s:.2f}" for t, s in story.topics)))
+        facts += [(f"Evidence ({t})", ", ".join(p)) for t, p in story.evidence]
+        facts += [(kind.capitalize(), ", ".join(names)) for kind, names in story.entities]
+        facts.append(("Countries", ", ".join(story.countries)))
+    return {"type": "FactSet", "facts": [{"title": str(_fact_title(k)), "value": str(md.text(v).clip(_LIST))}
+                                         for k, v in facts if v.strip()]}
 
 
-def _story_body(story: StoryView, alert: Alert) -> list[Element]:
-    body = [_text(_link(story), weight="Bolder")]
-    if story.summary:
-        body.append(_text(clip(story.summary, 600), spacing="Small"))
-    body.append(_facts(story, alert))
+def _fact_title(title: str) -> Markup:
+    """A fact's title: "Evidence (topic)" keeps its own parentheses, the topic is escaped."""
+    label, _, topic = title.partition(" (")
+    if not topic:
+        return md.text(title).clip(_LIST)
+    return md.text(label) + Markup.literal(" (") + md.text(topic.removesuffix(")")).clip(_LIST) + Markup.literal(")")
+
+
+def _story_body(story: StoryView, alert: Alert, brief: bool) -> list[Element]:
+    body = [_text(_title(story), _TITLE + md.MAX_URL + 4, weight="Bolder")]
+    if story.summary.strip():
+        body.append(_text(md.text(story.summary), _BRIEF_SUMMARY if brief else _SUMMARY, spacing="Small"))
+    body.append(_facts(story, alert, brief))
     return body
 
 
-def _digest_body(stories: list[StoryView]) -> list[Element]:
+def _digest_body(stories: list[StoryView], shown: int) -> list[Element]:
     body: list[Element] = []
-    for story in stories[:MAX_DIGEST_STORIES]:
+    for story in stories[:shown]:
         scores = ", ".join(f"{t} {s:.2f}" for t, s in story.topics)
-        details = " · ".join(p for p in (story.source, story.when, scores) if p)
+        details = Markup.join(Markup.literal(" · "), (md.text(p) for p in (story.source, story.when, scores)))
         body.append({"type": "Container", "separator": True, "items": [
-            _text(_link(story), weight="Bolder"), _text(details, isSubtle=True, spacing="None")]})
-    if len(stories) > MAX_DIGEST_STORIES:
-        body.append(_text(f"…and {len(stories) - MAX_DIGEST_STORIES} more stories", isSubtle=True))
+            _text(_title(story), _TITLE + md.MAX_URL + 4, weight="Bolder"),
+            _text(details, _LIST, isSubtle=True, spacing="None")]})
+    if shown < len(stories):
+        body.append(_text(md.text(more_stories(len(stories) - shown, "Teams")), _SUMMARY, isSubtle=True))
     return body
+
+
+def _card(alert: Alert, body: list[Element], url: str = "") -> dict[str, Any]:
+    colour = _COLOURS.get(str(alert.get("severity")), "Default")
+    content: dict[str, Any] = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                               "type": "AdaptiveCard", "version": CARD_VERSION, "msteams": {"width": "Full"},
+                               "body": [_text(md.text(headline(alert)), _HEADLINE, weight="Bolder", size="Medium",
+                                              color=colour), *body]}
+    if url and len(url) <= md.MAX_URL:
+        content["actions"] = [{"type": "Action.OpenUrl", "title": "Open article", "url": url}]
+    return content
+
+
+def _wrap(content: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "message", "attachments": [
+        {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": content}]}
+
+
+def body(message: dict[str, Any]) -> bytes:
+    """The request body, as sent and as measured."""
+    return json.dumps(message, ensure_ascii=False).encode("utf-8")
+
+
+def fits(message: dict[str, Any]) -> bool:
+    return len(body(message)) <= MAX_BYTES
+
+
+def message(alert: Alert) -> dict[str, Any]:
+    """The Workflows message holding the card, the fullest that fits."""
+    stories = story_views(alert)
+    if alert.get("kind") == "digest":
+        counts = range(min(len(stories), MAX_DIGEST_STORIES), -1, -1)
+        candidates = (_wrap(_card(alert, _digest_body(stories, n))) for n in counts)
+    else:
+        story = stories[0]
+        candidates = (_wrap(_card(alert, _story_body(story, alert, brief), story.url)) for brief in (False, True))
+    return first_that_fits(candidates, fits)
 
 
 def card(alert: Alert) -> dict[str, Any]:
     """The Adaptive Card of the alert."""
-    stories = story_views(alert)
-    colour = _COLOURS.get(str(alert.get("severity")), "Default")
-    body = [_text(clip(headline(alert), 300), weight="Bolder", size="Medium", color=colour)]
-    content: dict[str, Any] = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-                               "type": "AdaptiveCard", "version": CARD_VERSION, "msteams": {"width": "Full"}}
-    if alert.get("kind") == "digest":
-        body += _digest_body(stories)
-    else:
-        body += _story_body(stories[0], alert)
-        if stories[0].url:
-            content["actions"] = [{"type": "Action.OpenUrl", "title": "Open article", "url": stories[0].url}]
-    content["body"] = body
+    content: dict[str, Any] = message(alert)["attachments"][0]["content"]
     return content
 
 
-def message(alert: Alert) -> dict[str, Any]:
-    return {"type": "message", "attachments": [
-        {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card(alert)}]}
-
-
 def send(action: ActionSpec, alert: Alert) -> None:
-    post(action, json.dumps(message(alert), ensure_ascii=False).encode("utf-8"), alert["id"])
+    post(action, body(message(alert)), alert["id"])

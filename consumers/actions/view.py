@@ -1,6 +1,7 @@
 """What a human-readable alert shows, taken from the alert document once for Slack, Teams and e-mail.
 
-Values are plain text here; each renderer escapes them for its own format.
+Values are plain text here; each renderer escapes them for its own format (Slack:
+:mod:`consumers.actions.mrkdwn`, Teams: :mod:`consumers.actions.card_markdown`, e-mail: ``html.escape``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from consumers.actions.base import Alert
+from consumers.actions.markup import Markup
 
 __all__ = ["StoryView", "story_views", "headline", "safe_url", "clip", "when"]
 
@@ -30,9 +32,9 @@ class StoryView:
 
 
 def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+    """``text`` with whitespace collapsed, cut to ``limit`` characters between two user-perceived
+    characters (never inside an emoji sequence or before a combining mark), with an ellipsis when cut."""
+    return str(Markup.text(text, str).clip(limit))
 
 
 def safe_url(url: Any) -> str:

@@ -150,6 +150,8 @@ def cmd_rules_test(settings: Settings, args: argparse.Namespace, progress: Progr
 
 
 def _record_json(record: AlertRecord) -> dict[str, Any]:
+    """One outbox row: ``attempts`` since it was (re-)queued, ``total_attempts`` all of them, ``requeued``
+    how often ``alerts retry`` put it back; ``target`` masked (no token from the URL's path)."""
     out = asdict(record)
     for key in ("created_at", "sent_at", "next_attempt"):
         out[key] = format_time(datetime.fromtimestamp(out[key], UTC)) if out[key] else None
@@ -180,16 +182,24 @@ def cmd_alerts_list(settings: Settings, args: argparse.Namespace, progress: Prog
     return 0
 
 
+def _fit_target(target: str, width: int) -> str:
+    """``target`` in ``width`` characters, its end (the path's hash, which tells webhooks apart) kept."""
+    return target if len(target) <= width else target[: width - 11] + "…" + target[-10:]
+
+
 def _print_records(records: Sequence[AlertRecord], status: str | None, rule: str | None) -> None:
     if not records:
         if status or rule:  # say what the filter found, not an empty table
             print(f"no {status + ' ' if status else ''}alerts{f' of rule {rule}' if rule else ''}")
         return
-    print(f"{'id':>5}  {'created':<16}  {'status':<8}  {'rule':<22}  {'to':<34}  {'sent':<16}  tries  what")
+    print(f"{'id':>5}  {'created':<16}  {'status':<8}  {'rule':<22}  {'to':<42}  {'sent':<16}  tries  what")
     for r in records:
         what = r.title if r.kind == "story" else f"[digest] {r.title}"
-        print(f"{r.id:>5}  {_when(r.created_at):<16}  {r.status:<8}  {r.rule[:22]:<22}  {r.target[:34]:<34}"
-              f"  {_when(r.sent_at):<16}  {r.attempts:>5}  {what[:60]}")
+        print(f"{r.id:>5}  {_when(r.created_at):<16}  {r.status:<8}  {r.rule[:22]:<22}  {_fit_target(r.target, 42):<42}"
+              f"  {_when(r.sent_at):<16}  {r.total_attempts:>5}  {what[:60]}")
+        if r.requeued:
+            print(f"       re-queued {r.requeued} time(s) by alerts retry; {r.attempts} of the {r.total_attempts}"
+                  " tries since the last")
         if r.last_error:
             retry = f" (next try {_when(r.next_attempt)})" if r.status == "pending" else ""
             print(f"       error: {r.last_error}{retry}")

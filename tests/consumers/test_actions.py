@@ -115,7 +115,7 @@ def test_slack_story_message_has_link_source_time_topics_evidence_entities():
     blocks = check_blocks(slack.message(story()))
     text = json.dumps(blocks)
     assert blocks[0]["type"] == "header" and "CRITICAL" in blocks[0]["text"]["text"]
-    assert "<https://news.test/0?a=1&b=2|TTP claims attack on police post in Quetta>" in blocks[1]["text"]["text"]
+    assert "<https://news.test/0?a=1&amp;b=2|TTP claims attack on police post in Quetta>" in blocks[1]["text"]["text"]
     assert "*Source:* Dawn" in text and "2026-01-02 01:00 UTC" in text
     assert any(f["text"] == "*counterterrorism*\n0.93" for b in blocks for f in b.get("fields", []))
     assert "police post attack" in text and "Tehreek-e-Taliban Pakistan" in text
@@ -182,7 +182,7 @@ def test_teams_digest_card_and_link_text_cannot_break_markdown():
     containers = [e for e in card["body"] if e["type"] == "Container"]
     assert len(containers) == teams.MAX_DIGEST_STORIES and "5 more" in card["body"][-1]["text"]
     odd = check_card(teams.message(story_alert(RULE, item(title="[x](javascript:alert(1))"), 0, 1.0)))
-    assert odd["body"][1]["text"].startswith("[(x)(javascript:alert(1))](https://")
+    assert odd["body"][1]["text"].startswith(r"[\[x\]\(javascript:alert\(1\)\)](https://")
 
 
 # -- e-mail ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import sqlite3
 
 from consumers.alert_store import AlertStore
 from consumers.rules import decide
-from pipeline.rule_settings import RuleSpec
+from pipeline.rule_settings import RuleSpec, masked_url
 
 RULE = RuleSpec(name="ct", realert=None)
 
@@ -88,7 +88,7 @@ CREATE TABLE alerts (id INTEGER PRIMARY KEY, rule TEXT NOT NULL, story_id TEXT N
     store = AlertStore(f"sqlite:///{path}")
     record = store.records()[0]
     assert (record.alert_id, record.target, record.status, record.title) == (
-        "ct/story/s1/0", "webhook:https://h.test/x", "pending", "Old one")
+        "ct/story/s1/0", "webhook:" + masked_url("https://h.test/x"), "pending", "Old one")
     with store.transaction() as tx:
         assert tx.history("ct", "s1", 1.0).last_seq == 0  # the story does not alert again
     store.close()

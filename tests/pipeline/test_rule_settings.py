@@ -1,5 +1,7 @@
 """Alert rules in the configuration and in rules_dir: every field, and errors naming file, rule and field."""
 
+from hashlib import sha256
+
 import pytest
 
 from pipeline.errors import ConfigError
@@ -43,11 +45,12 @@ def test_every_rule_field(tmp_path):
     assert (rule.severity, rule.realert, rule.digest, rule.min_score) == ("critical", 21600, 3600, 0.6)
     slack, teams, email, webhook = rule.actions
     assert (slack.url, slack.secret, slack.timeout, slack.max_attempts) == (ENV["SLACK_URL"], "s", 5, 4)
-    assert slack.target == "slack:hooks.slack.test" and "secret" not in repr(slack)
-    assert teams.target == "teams:example.test"
+    assert slack.target == "slack:https://hooks.slack.test/~" + sha256(b"/services/T/B/secret").hexdigest()[:8]
+    assert "secret" not in repr(slack) and "secret" not in slack.target
+    assert teams.target == "teams:https://example.test/~" + sha256(b"/workflows/x").hexdigest()[:8]
     assert email.email.port == 587 and email.email.starttls and email.email.password == "p"
     assert email.target == "email:duty@desk.test" and "'p'" not in repr(email)
-    assert webhook.target == "webhook:https://hooks.test/ct"
+    assert webhook.target == "webhook:https://hooks.test/~" + sha256(b"/ct").hexdigest()[:8]
     assert not quiet.enabled and quiet.actions[0].type == "log" and quiet.realert is None
 
 
