@@ -121,6 +121,9 @@ def _add_text_commands(sub: _Commands) -> None:
                        help="save nothing: judge each of K folds with a model trained on the others and print"
                             " the pooled precision, recall and F1 (how a model trained on these labels generalises)")
     train.add_argument("--json", action="store_true", help="with --cross-validate: print the figures as JSON")
+    train.add_argument("--feedback", metavar="EXPORT",
+                       help="also learn from analysts' verdicts (a `newsmon labels export` file): a verdict decides"
+                            " its topic's label over FILE's for the same item")
 
 
 def _add_search_command(sub: _Commands) -> None:
@@ -136,6 +139,24 @@ def _add_search_command(sub: _Commands) -> None:
     search.add_argument("--limit", type=int, default=20)
     search.add_argument("--sort", choices=["relevance", "newest"], default="relevance")
     search.add_argument("--json", action="store_true")
+
+
+def _add_label_commands(sub: _Commands) -> None:
+    label = _command(sub, "label", "an analyst's verdict on an item's (or a story's) topics", "labels:cmd_label")
+    label.add_argument("item", nargs="?", help="the item id (or give --story)")
+    label.add_argument("--story", help="every item of this story")
+    label.add_argument("--topic", action="append", default=[], metavar="TOPIC=yes|no",
+                       help="on topic (yes) or not (no); repeatable")
+    label.add_argument("--withdraw", action="append", default=[], metavar="TOPIC", help="take a verdict back")
+    label.add_argument("--by", help="who says so (default: the login name)")
+    labels = _group(sub, "labels", "analysts' verdicts")
+    labels_list = _command(labels, "list", "standing verdicts: who said what, when", "labels:cmd_labels_list")
+    labels_list.add_argument("--since", help="given since: 24h, 30d, or an ISO date")
+    labels_list.add_argument("--history", action="store_true", help="every verdict and withdrawal, newest first")
+    labels_list.add_argument("--json", action="store_true")
+    labels_export = _command(labels, "export", "the verdicts as eval/train JSON lines, texts from the index",
+                             "labels:cmd_labels_export")
+    labels_export.add_argument("--since", help="given since: 24h, 30d, or an ISO date")
 
 
 def _add_alert_commands(sub: _Commands) -> None:
@@ -198,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=LOG_LEVELS)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add_commands in (_add_service_commands, _add_text_commands, _add_search_command, _add_feed_commands,
-                         _add_alert_commands):
+                         _add_alert_commands, _add_label_commands):
         add_commands(sub)
     return parser
 

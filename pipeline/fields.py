@@ -4,7 +4,8 @@ An index document is a classified item (as a dict) plus ``@timestamp`` and ``ind
 field has a kind that decides how it is stored and matched:
 
 - ``text``: analysed full text (tokenised, lower-cased, diacritics folded); matched by terms and phrases.
-- ``keyword``: exact values (one or many per document), compared case-insensitively.
+- ``keyword``: exact values (one or many per document), compared case-insensitively;
+  ``feedback.<topic>`` (an analyst's ``yes`` or ``no``) is one per topic with a verdict.
 - ``date``: RFC 3339 timestamps, matched by ranges.
 - ``number``: floats, matched by ranges; ``scores.<topic>`` is one per configured topic.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 __all__ = [
     "FieldKind", "TEXT_FIELDS", "KEYWORD_FIELDS", "DATE_FIELDS", "DEFAULT_TEXT_FIELDS",
-    "field_kind", "keyword_values", "text_value", "date_value", "number_value",
+    "field_kind", "keyword_fields", "keyword_values", "text_value", "date_value", "number_value",
 ]
 
 
@@ -50,7 +51,16 @@ def field_kind(name: str) -> FieldKind | None:
         return FieldKind.DATE
     if name.startswith("scores.") and len(name) > len("scores."):
         return FieldKind.NUMBER
+    if name.startswith("feedback.") and len(name) > len("feedback."):
+        return FieldKind.KEYWORD  # an analyst's verdict per topic: feedback.counterterrorism:no
     return None
+
+
+def keyword_fields(doc: dict[str, Any]) -> tuple[str, ...]:
+    """The keyword fields a document has values for: the fixed ones and ``feedback.<topic>``."""
+    feedback = doc.get("feedback")
+    extra = tuple(f"feedback.{topic}" for topic in feedback) if isinstance(feedback, dict) else ()
+    return KEYWORD_FIELDS + extra
 
 
 def _lookup(doc: dict[str, Any], dotted: str) -> Any:

@@ -167,6 +167,9 @@ class ElasticsearchIndex:
         if installed is None or installed < version:
             self._client.indices.put_index_template(name=self.alias, body=template)
             logger.info("event=template_installed name=%s version=%s previous=%s", self.alias, version, installed)
+            if installed is not None:  # the indices made from the older template learn the fields added since
+                self._client.indices.put_mapping(index=f"{self.alias}-*", allow_no_indices=True,
+                                                 **template["template"]["mappings"])
         first = monthly_index(self.alias, format_time(utc_now()))
         self._ensure_index(first)
         self._client.indices.put_alias(index=f"{self.alias}-*", name=self.alias)

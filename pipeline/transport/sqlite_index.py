@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.errors import ConfigError, RetryLater
-from pipeline.fields import DATE_FIELDS, KEYWORD_FIELDS, TEXT_FIELDS, keyword_values
+from pipeline.fields import DATE_FIELDS, TEXT_FIELDS, keyword_fields, keyword_values
 from pipeline.item import parse_time
 from pipeline.query import Query, to_sqlite
 from pipeline.query.ast import MatchAll
@@ -202,7 +202,7 @@ class SqliteIndex:
         self._db.execute(_FTS_ADD, (rowid,))
         self._db.executemany(
             "INSERT INTO doc_keywords VALUES (?, ?, ?)",
-            [(rowid, name, value.casefold()) for name in KEYWORD_FIELDS for value in keyword_values(doc, name)],
+            [(rowid, name, value.casefold()) for name in keyword_fields(doc) for value in keyword_values(doc, name)],
         )
         self._db.executemany("INSERT INTO doc_facets VALUES (?, ?, ?)", _facet_rows(rowid, doc))
         scores = doc.get("scores") or {}

@@ -44,6 +44,9 @@ COMMANDS: dict[tuple[str, ...], tuple[list[str], str, str]] = {
     ("alerts", "retry"): (["1"], "alerts", "cmd_alerts_retry"),
     ("alerts", "silence"): (["a-rule", "--for", "1h"], "alerts", "cmd_alerts_silence"),
     ("alerts", "unsilence"): (["a-rule"], "alerts", "cmd_alerts_unsilence"),
+    ("label",): (["item-1", "--topic", "counterterrorism=no"], "labels", "cmd_label"),
+    ("labels", "list"): ([], "labels", "cmd_labels_list"),
+    ("labels", "export"): ([], "labels", "cmd_labels_export"),
 }
 
 
@@ -85,7 +88,7 @@ def test_every_leaf_has_a_handler_that_resolves_to_a_command_function(path):
 
 def test_commands_with_subcommands_have_no_handler_of_their_own():
     groups = [(path, parser) for path, parser, leaf in walk(build_parser()) if not leaf]
-    assert sorted(path for path, _ in groups) == [(), ("alerts",), ("dlq",), ("feeds",), ("rules",)]
+    assert sorted(path for path, _ in groups) == [(), ("alerts",), ("dlq",), ("feeds",), ("labels",), ("rules",)]
     for path, parser in groups:
         assert parser.get_default("handler") is None, path
 
