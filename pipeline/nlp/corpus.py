@@ -11,6 +11,12 @@ out. The files are written outside the repository::
 
     python -m pipeline.nlp.corpus ../shared/corpora/real-news --out /tmp/real-news
     # -> all.jsonl, train.jsonl (the 762 items of split train), heldout.jsonl (the 334 of heldout)
+
+Several folders are joined in the order given: ``all``, ``train`` and ``heldout`` hold every
+corpus's rows, and ``heldout-<folder name>.jsonl`` each corpus's held-out rows alone, since each
+corpus is judged on its own held-out split::
+
+    python -m pipeline.nlp.corpus ../shared/corpora/real-news ../shared/corpora/real-news-2 --out /tmp/corpora
 """
 
 from __future__ import annotations
@@ -96,15 +102,23 @@ def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.nlp.corpus", description=__doc__.split("\n")[0])
-    parser.add_argument("folder", type=Path, help="a folder with items.jsonl and labels.jsonl")
+    parser.add_argument("folders", type=Path, nargs="+", metavar="folder",
+                        help="a folder with items.jsonl and labels.jsonl (several: joined in this order)")
     parser.add_argument("--out", type=Path, required=True, help="where to write all/train/heldout.jsonl")
     parser.add_argument("--holdout", type=float, default=0.3,
                         help="fraction held out when the labels carry no split (default 0.3)")
     args = parser.parse_args(argv)
-    rows = join_corpus(args.folder)
-    train, held = split_rows(rows, args.holdout)
+    parts: dict[str, list[dict[str, Any]]] = {"all": [], "train": [], "heldout": []}
+    for folder in args.folders:
+        rows = join_corpus(folder)
+        train, held = split_rows(rows, args.holdout)
+        parts["all"] += rows
+        parts["train"] += train
+        parts["heldout"] += held
+        if len(args.folders) > 1:
+            parts[f"heldout-{folder.resolve().name}"] = held
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, part in (("all", rows), ("train", train), ("heldout", held)):
+    for name, part in parts.items():
         print(f"{args.out / (name + '.jsonl')}: {write_rows(args.out / (name + '.jsonl'), part)} items")
     return 0
 
