@@ -11,24 +11,21 @@ import argparse
 import getpass
 import json
 import sys
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from newsmon.commands.inspect import parse_since
 from newsmon.console import ProgressLine
+from newsmon.feedback_writes import story_documents, write_verdicts
 from pipeline.errors import NewsmonError, UserInputError
-from pipeline.feedback import Verdict, labelled_row, parse_topic_verdicts, with_feedback
-from pipeline.query import parse_query
+from pipeline.feedback import Verdict, labelled_row, parse_topic_verdicts
 from pipeline.settings import Settings
-from pipeline.transport.base import SearchFilters, SearchIndex
+from pipeline.transport.base import SearchIndex
 from pipeline.transport.registry import open_index
 from pipeline.transport.sqlite_feedback import FeedbackStore
 
 __all__ = ["cmd_label", "cmd_labels_list", "cmd_labels_export"]
-
-_STORY_LIMIT = 1000
 
 
 def _who(value: str | None) -> str:
@@ -47,12 +44,10 @@ def _targets(index: SearchIndex, item: str | None, story: str | None) -> list[di
         if doc is None:
             raise UserInputError(f"item {item!r}: no such item in the index")
         return [doc]
-    escaped = str(story).replace("\\", "\\\\").replace('"', '\\"')
-    found = index.search(parse_query(f'story_id:"{escaped}"'), SearchFilters(), limit=_STORY_LIMIT,
-                         now=datetime.now(UTC))
-    if not found.hits:
+    docs = story_documents(index, str(story))
+    if not docs:
         raise UserInputError(f"--story {story!r}: no such story in the index")
-    return [hit.doc for hit in found.hits]
+    return docs
 
 
 def cmd_label(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
@@ -66,22 +61,17 @@ def cmd_label(settings: Settings, args: argparse.Namespace, progress: ProgressLi
     index = open_index(settings)
     try:
         docs = _targets(index, args.item, args.story)  # everything is checked before anything is written
-        who, now = _who(args.by), time.time()
-        verdicts = [Verdict(doc["id"], topic, verdict, who, now) for doc in docs
-                    for topic, verdict in [*given.items(), *((t, None) for t in withdrawn)]]
+        who = _who(args.by)
         store = FeedbackStore(settings.state_url)
         try:
-            store.record(verdicts)
-            index.index([with_feedback(doc, store.for_item(doc["id"])) for doc in docs])
+            written = write_verdicts(index, store, docs, [*given.items(), *((t, None) for t in withdrawn)], who)
         finally:
             store.close()
-        refused = index.flush()
     finally:
         index.close()
-    if refused:
-        raise NewsmonError(f"the verdicts are kept, but the index refused {len(refused)} document(s):"
-                           f" {refused[0].reason} (`newsmon setup` brings the index up to date; then label again)")
-    print(f"{len(verdicts)} verdict(s) by {who} on {len(docs)} item(s)")
+    if written.refused:
+        raise NewsmonError(written.refusal())
+    print(f"{len(written.verdicts)} verdict(s) by {who} on {len(docs)} item(s)")
     return 0
 
 

@@ -9,13 +9,14 @@ parsed from a query string (name -> list of values). A bad parameter or query ra
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from consumers.alert_store import STATUSES as ALERT_STATUSES
 from newsmon.web.present import brief_view, group_stories, item_view
+from newsmon.web.verdicts import add_given_by, feedback_facet
 from pipeline.errors import UserInputError
 from pipeline.item import format_time
 from pipeline.query import Query, describe, highlight_terms, parse_query
@@ -25,6 +26,7 @@ __all__ = ["NotFound", "SearchRequest", "RANGES", "ENTITY_FIELDS", "parse_search
            "alerts", "feeds", "health", "fill_buckets"]
 
 Params = Mapping[str, Sequence[str]]
+Feedback = Callable[[], Any] | None  # opens the feedback store (who gave a verdict), or None
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
 _FACET_FIELDS = {"topics": ("topics",), "countries": ("countries",), "sources": ("source",), "entities": ENTITY_FIELDS}
@@ -195,14 +197,21 @@ def _histogram(index: IndexReader, request: SearchRequest, now: datetime) -> dic
                                                for start, counts in filled]}
 
 
-def search(index: IndexReader, request: SearchRequest, now: datetime) -> dict[str, Any]:
-    """One page of stories (newest first by default), the facets and the histogram."""
+def search(index: IndexReader, request: SearchRequest, now: datetime, topics: Sequence[str] = (),
+           feedback: Feedback = None) -> dict[str, Any]:
+    """One page of stories (newest first by default), the facets and the histogram; with ``topics``
+    the facets count the analysts' verdicts on them too, and with ``feedback`` the items say who gave
+    theirs."""
     fetch = min(max(request.limit * _FETCH_FACTOR, _FETCH_MIN), _FETCH_MAX)
     result = index.search(request.query, request.filters, limit=fetch, sort=request.sort, now=now)
     terms = highlight_terms(request.query)
     groups = group_stories([hit.doc for hit in result.hits])
     stories = [{"story_id": item_view(lead)["story_id"], "item": item_view(lead, terms),
                 "others": [brief_view(doc) for doc in rest]} for lead, *rest in groups[:request.limit]]
+    add_given_by([story["item"] for story in stories], feedback)
+    facets = _facets(index, request, now)
+    if topics:
+        facets["feedback"] = feedback_facet(index, request.text, request.filters, topics, now)
     return {
         "query": request.text, "sort": request.sort, "range": request.range,
         "since": format_time(request.filters.since) if request.filters.since else None,
@@ -211,14 +220,14 @@ def search(index: IndexReader, request: SearchRequest, now: datetime) -> dict[st
         "more": len(groups) > request.limit or result.total > len(result.hits),
         "highlight": terms,
         "reading": describe(request.query.root), "hints": list(request.query.hints),
-        "facets": _facets(index, request, now),
+        "facets": facets,
         "histogram": _histogram(index, request, now),
         "generated_at": format_time(now),
     }
 
 
-def story(index: IndexReader, story_id: str, now: datetime) -> dict[str, Any]:
-    """Every item of one story, oldest first."""
+def story(index: IndexReader, story_id: str, now: datetime, feedback: Feedback = None) -> dict[str, Any]:
+    """Every item of one story, oldest first (with ``feedback``, saying who gave their verdicts)."""
     if not _STORY_ID.match(story_id):
         raise UserInputError(f"story: not a story id: {story_id[:80]!r}")
     query = parse_query(f'story_id:"{story_id}"')
@@ -227,12 +236,14 @@ def story(index: IndexReader, story_id: str, now: datetime) -> dict[str, Any]:
         raise NotFound(f"story: no items with story id {story_id!r}")
     docs = [hit.doc for hit in reversed(result.hits)]
     times: list[str] = [d["@timestamp"] for d in docs if d.get("@timestamp")]
+    items = [item_view(d, summary_chars=4000) for d in docs]
+    add_given_by(items, feedback)
     return {
         "story_id": story_id, "total": result.total,
         "sources": list(dict.fromkeys(d.get("source") or "" for d in docs)),
         "first_seen": min(times) if times else None, "last_seen": max(times) if times else None,
         "topics": sorted({t for d in docs for t in d.get("topics") or []}),
-        "items": [item_view(d, summary_chars=4000) for d in docs],
+        "items": items,
     }
 
 

@@ -175,6 +175,8 @@ def item_view(doc: dict[str, Any], query_terms: Sequence[str] = (),
         "entities": {kind: list(entities.get(kind) or []) for kind in ("persons", "organizations", "places", "groups")},
         "countries": list(doc.get("countries") or []),
         "language": doc.get("language"),
+        "feedback": dict(doc["feedback"]) if isinstance(doc.get("feedback"), dict) else {},
+        "feedback_by": {},  # who gave each verdict, filled in from the feedback store
     }
 
 

@@ -8,7 +8,9 @@ thread. Index, alert store and feed state are opened once per worker thread of a
 Security for a local tool: every response carries a strict Content-Security-Policy; with no token
 the server binds to loopback only and answers only requests addressed to a loopback name (no DNS
 rebinding); a non-loopback host needs ``NEWSMON_WEB_TOKEN``, and then every ``/api`` request needs
-``Authorization: Bearer <token>`` (also on loopback when the token is set).
+``Authorization: Bearer <token>`` (also on loopback when the token is set). The one write,
+``POST /api/label`` (an analyst's verdict), is also refused from another web site
+(:mod:`newsmon.web.csrf`) and limited to :data:`newsmon.web.verdicts.MAX_BODY` bytes.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from newsmon.web import api
+from newsmon.web import api, csrf, verdicts
 from pipeline.errors import ConfigError, NewsmonError, RetryLater, UserInputError
 from pipeline.settings import Settings
+from pipeline.transport.sqlite_feedback import FeedbackStore
 from producers.health import assess
 
 __all__ = ["STATIC_DIR", "SECURITY_HEADERS", "Response", "Sources", "WebApp", "WebServer", "is_loopback",
@@ -45,6 +48,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 _STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
                  ".html": "text/html; charset=utf-8", ".svg": "image/svg+xml"}
 _PAGES = ("/", "/alerts", "/feeds")
+_LABEL = "/api/label"
+_READ_METHODS = "GET, HEAD"
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none';"
                                " frame-ancestors 'none'",
@@ -97,6 +102,10 @@ class Sources:
         self._opened: list[Any] = []
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newsmon-web")
 
+    def provide(self, name: str, opener: Callable[[], Any]) -> None:
+        """Open ``name`` with ``opener`` too, unless the sources were given one for it already."""
+        self._openers.setdefault(name, opener)
+
     def _get(self, name: str) -> Any:
         values = self._local.values
         if name not in values:
@@ -126,18 +135,25 @@ class WebApp:
         self.check_host = check_host and not token
         self.clock = clock
 
-    def handle(self, method: str, target: str, headers: Mapping[str, str]) -> Response:
-        """Answer one request; ``headers`` by their lower-case names."""
-        if method not in ("GET", "HEAD"):
-            return _error(405, f"method {method} not allowed", Allow="GET, HEAD")
+    def handle(self, method: str, target: str, headers: Mapping[str, str],
+               read_body: Callable[[int], bytes] | None = None) -> Response:
+        """Answer one request; ``headers`` by their lower-case names, ``read_body(n)`` reads n bytes
+        of the body (only a write that passed every check is read)."""
+        if method not in ("GET", "HEAD", "POST"):
+            return _error(405, f"method {method} not allowed", Allow=_READ_METHODS)
         if self.check_host and not _loopback_host(headers.get("host", "")):
             return _error(403, "this server answers only requests addressed to localhost")
         parts = urlsplit(target)
         path = parts.path
+        if (path == _LABEL) != (method == "POST"):
+            allowed = "POST" if path == _LABEL else _READ_METHODS
+            return _error(405, f"method {method} not allowed on {path[:80]}", Allow=allowed)
         if path.startswith("/api/"):
             if self.token and not self._authorised(headers.get("authorization", "")):
                 return _error(401, "an access token is needed: open the page with ?token=… or send"
                               " Authorization: Bearer <token>", **{"WWW-Authenticate": "Bearer"})
+            if method == "POST":
+                return self._label(headers, read_body)
             return self._api(path[len("/api/"):], parse_qs(parts.query, keep_blank_values=True))
         if path in _PAGES or (path.startswith("/story/") and len(path) > len("/story/")):
             return self._static("index.html")
@@ -155,10 +171,27 @@ class WebApp:
             return Response(404, b"not found\n", "text/plain; charset=utf-8")
         return Response(200, path.read_bytes(), _STATIC_TYPES[path.suffix], {"Cache-Control": "no-cache"})
 
-    def _api(self, route: str, params: Mapping[str, list[str]]) -> Response:
+    def _label(self, headers: Mapping[str, str], read_body: Callable[[int], bytes] | None) -> Response:
+        """``POST /api/label``: refused from another site, over-long or malformed before anything is written."""
+        refused = csrf.refusal(headers, check_origin=not self.token)
+        if refused:
+            return _error(*refused)
+        if "transfer-encoding" in headers or not headers.get("content-length", "").strip().isdigit():
+            return _error(411, "Content-Length: needed, as a number of bytes")
+        length = int(headers["content-length"])
+        if length > verdicts.MAX_BODY:
+            return _error(413, f"body: at most {verdicts.MAX_BODY} bytes, got {length}")
+        raw = read_body(length) if read_body and length else b""
+        topics = list(self.settings.topics)
+        return self._api("label", {}, lambda get: verdicts.label(get("index"), get("feedback"),
+                                                                 verdicts.parse_label(raw, topics)))
+
+    def _api(self, route: str, params: Mapping[str, list[str]],
+             work: Callable[[Callable[[str], Any]], Any] | None = None) -> Response:
+        work = work or (lambda get: self._answer(route, params, get))
         try:
-            return _json(200, self.sources.run(lambda get: self._answer(route, params, get)))
-        except api.NotFound as exc:
+            return _json(200, self.sources.run(work))
+        except (api.NotFound, verdicts.NotFound) as exc:
             return _error(404, str(exc))
         except UserInputError as exc:
             return _error(400, str(exc))
@@ -173,10 +206,14 @@ class WebApp:
     def _answer(self, route: str, params: Mapping[str, list[str]], get: Callable[[str], Any]) -> Any:
         now = datetime.fromtimestamp(self.clock(), UTC)
         topics = list(self.settings.topics)
+
+        def feedback() -> Any:  # the feedback store, opened only when an item shown has verdicts
+            return get("feedback")
+
         if route == "search":
-            return api.search(get("index"), api.parse_search(params, now, topics), now)
+            return api.search(get("index"), api.parse_search(params, now, topics), now, topics, feedback)
         if route.startswith("story/"):
-            return api.story(get("index"), unquote(route[len("story/"):]), now)
+            return api.story(get("index"), unquote(route[len("story/"):]), now, feedback)
         if route == "alerts":
             return api.alerts(get("alerts"), params)
         if route == "feeds":
@@ -205,10 +242,16 @@ def _handler(app: WebApp) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "newsmon"
         sys_version = ""
+        timeout = 30  # seconds a client may take to send its request
+
+        def _read(self, length: int) -> bytes:
+            self._body_read = length
+            return self.rfile.read(length)
 
         def _reply(self) -> None:
             headers = {name.lower(): value for name, value in self.headers.items()}
-            response = app.handle(self.command, self.path, headers)
+            self._body_read = 0
+            response = app.handle(self.command, self.path, headers, self._read)
             self.send_response(response.status)
             for name, value in {**SECURITY_HEADERS, **response.headers}.items():
                 self.send_header(name, value)
@@ -217,6 +260,16 @@ def _handler(app: WebApp) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(response.body)
+            self._drain(headers.get("content-length", ""))
+
+        def _drain(self, length: str) -> None:
+            """Read what is left of a refused body (up to 1 MiB), so that closing the connection
+            does not reset it before the client has read the answer."""
+            unread = int(length) - self._body_read if length.strip().isdigit() else 0
+            if 0 < unread <= 1 << 20:
+                with contextlib.suppress(OSError):
+                    self.wfile.flush()
+                    self.rfile.read(unread)
 
         do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _reply
 
@@ -272,6 +325,7 @@ def serve_web(settings: Settings, sources: Sources, host: str | None = None, por
         if not is_loopback(host) and not settings.web.token:
             raise ConfigError(f"web.host: {host} is not a loopback address: set NEWSMON_WEB_TOKEN in the environment"
                               " to require an access token, or serve on 127.0.0.1")
+        sources.provide("feedback", lambda: FeedbackStore(settings.state_url))
         sources.run(lambda get: get("index"))
         server = WebServer(WebApp(settings, sources, token=settings.web.token), host, port)
     except BaseException:

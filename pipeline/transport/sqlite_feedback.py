@@ -63,6 +63,18 @@ class FeedbackStore:
         rows = self._db.execute("SELECT topic, verdict FROM feedback_verdicts WHERE item_id = ?", (item_id,))
         return dict(rows.fetchall())
 
+    def for_items(self, item_ids: Sequence[str]) -> list[Verdict]:
+        """The standing verdicts of these items."""
+        found: list[Verdict] = []
+        ids = list(dict.fromkeys(item_ids))
+        for start in range(0, len(ids), 500):  # within SQLite's limit on bound parameters
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._db.execute(f"SELECT item_id, topic, verdict, who, at FROM feedback_verdicts"
+                                    f" WHERE item_id IN ({marks})", chunk).fetchall()
+            found += [Verdict(*row) for row in rows]
+        return found
+
     def history(self, limit: int = 100) -> list[Verdict]:
         """The latest ``limit`` verdicts and withdrawals, newest first."""
         rows = self._db.execute("SELECT item_id, topic, verdict, who, at FROM feedback_history"

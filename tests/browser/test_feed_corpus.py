@@ -22,7 +22,8 @@ from pipeline.settings import settings_from_mapping
 from pipeline.transport.sqlite_index import SqliteIndex
 
 _HOSTILE = re.compile(r"script|onerror|onload|onmouse|onclick|iframe|<object|<embed|expression\(|javascript:", re.I)
-_PAGE_TAGS = {"ARTICLE", "H2", "A", "P", "SPAN", "MARK", "UL", "LI", "DL", "DT", "DD", "TIME", "STRONG", "BR"}
+_PAGE_TAGS = {"ARTICLE", "H2", "A", "P", "SPAN", "MARK", "UL", "LI", "DL", "DT", "DD", "TIME", "STRONG", "BR",
+              "DIV", "BUTTON"}  # the verdict controls
 
 
 def _strings(parsed) -> list[str]:

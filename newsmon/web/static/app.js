@@ -4,6 +4,7 @@
 import { api, failed, takeToken } from "/static/dom.js";
 import { startAlerts, startFeeds, startStory } from "/static/pages.js";
 import { startSearch } from "/static/search.js";
+import { startWho } from "/static/verdicts.js";
 
 function markNav(page) {
   for (const link of document.querySelectorAll("nav a[data-page]")) {
@@ -13,6 +14,7 @@ function markNav(page) {
 
 async function start() {
   takeToken();
+  startWho();
   const path = window.location.pathname;
   const page = path.startsWith("/story/") ? "story" : path === "/alerts" ? "alerts" : path === "/feeds" ? "feeds" : "search";
   markNav(page);

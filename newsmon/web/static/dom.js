@@ -17,15 +17,22 @@ export class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
-export async function api(path) {
-  const headers = { Accept: "application/json" };
+async function request(path, init) {
+  const headers = Object.assign({ Accept: "application/json" }, init.headers || {});
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.Authorization = "Bearer " + token;
-  const response = await fetch(path, { headers: headers, cache: "no-store" });
+  const response = await fetch(path, Object.assign({}, init, { headers: headers, cache: "no-store" }));
   let body = null;
   try { body = await response.json(); } catch (e) { body = null; }
   if (!response.ok) throw new ApiError(response.status, (body && body.error) || response.statusText);
   return body;
+}
+
+export function api(path) { return request(path, { method: "GET" }); }
+
+/* The one write: a JSON body (never a form), with the tab's token like every other request. */
+export function apiPost(path, value) {
+  return request(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(value) });
 }
 
 /* ---- building elements safely ---- */

@@ -1,9 +1,10 @@
 /* newsmon search page: one result (an item with its topics, evidence and entities, each topic and
- * entity a link filtering the search on it), a story row with its other outlets folded, and the
- * histogram of stories over time. */
+ * entity a link filtering the search on it, and the analysts' verdicts on its topics), a story row
+ * with its other outlets folded, and the histogram of stories over time. */
 
 import { TOPIC_COLOURS, clear, el, linkOrText, marked, when } from "/static/dom.js";
 import { filterLink } from "/static/filters.js";
+import { verdictBox } from "/static/verdicts.js";
 
 function colour(topics, name) {
   return TOPIC_COLOURS[Math.max(0, topics.indexOf(name)) % TOPIC_COLOURS.length];
@@ -61,6 +62,7 @@ export function itemArticle(item, options) {
   article.append(meta);
   const params = options.params || null;
   if (item.topics.length) article.append(el("ul", { cls: "topics", attrs: { "aria-label": "Topics and scores" } }, item.topics.map((t) => topicChip(t, options.topics, params))));
+  article.append(verdictBox(item, { target: options.verdictTarget || "item", topics: options.topics }));
   if (item.summary_parts.length) article.append(el("p", { cls: "summary" }, [marked(item.summary_parts)]));
   for (const topic of item.topics.filter((t) => t.evidence.length || t.against.length)) article.append(evidenceLine(topic));
   const entities = entityList(item, params);
@@ -70,7 +72,8 @@ export function itemArticle(item, options) {
 
 export function storyRow(story, topics, params) {
   const li = el("li", { cls: "story", attrs: { "data-story": story.story_id } });
-  li.append(itemArticle(story.item, { storyLink: true, others: story.others.length, topics: topics, params: params }));
+  li.append(itemArticle(story.item, { storyLink: true, others: story.others.length, topics: topics, params: params,
+    verdictTarget: "story" }));
   if (story.others.length) {
     const details = el("details", { cls: "others" });
     const names = Array.from(new Set(story.others.map((o) => o.source))).join(", ");

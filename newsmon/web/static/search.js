@@ -2,6 +2,7 @@
  * asks the API again every refresh_seconds and offers the stories it has not shown yet. */
 
 import { ApiError, api, clear, el, failed, showNotice } from "/static/dom.js";
+import { filterHref } from "/static/filters.js";
 import { histogram, storyRow } from "/static/results.js";
 
 const FILTERS = ["q", "topic", "country", "source", "entity", "range", "from", "to", "sort"];
@@ -43,6 +44,21 @@ function fillFacets(facets, params) {
   fillSelect("f-country", "country", facets.countries, params, "Any country");
   fillSelect("f-source", "source", facets.sources, params, "Any source");
   fillSelect("f-entity", "entity", facets.entities, params, "Any entity");
+  fillVerdicts(facets.feedback || [], params);
+}
+
+/* The matching items with each verdict, each a link adding feedback.<topic>:<verdict> to the query. */
+function fillVerdicts(counts, params) {
+  const list = document.getElementById("f-feedback");
+  clear(list);
+  for (const [value, count] of counts) {
+    const [topic, verdict] = value.split(":");
+    const text = topic + (verdict === "yes" ? " ✓ on topic" : " ✗ not on topic") + " (" + count + ")";
+    const clause = "feedback." + topic + ":" + verdict;
+    list.append(el("li", {}, [el("a", { cls: "filter", text: text, attrs: {
+      href: filterHref(params, "feedback." + topic, verdict), title: "Search only items marked so (" + clause + ")" } })]));
+  }
+  document.getElementById("feedback-facet").hidden = !counts.length;
 }
 
 function renderSearch(data, params) {
@@ -148,6 +164,7 @@ export function startSearch(config) {
     document.getElementById("results").focus();
   });
   document.getElementById("results").addEventListener("click", followFilter);
+  document.getElementById("f-feedback").addEventListener("click", followFilter);
   window.addEventListener("popstate", loadSearch);
   loadSearch();
   window.setInterval(poll, Math.max(1, state.config.refresh_seconds) * 1000);

@@ -54,6 +54,7 @@ def test_pages_and_static_files_carry_the_security_headers(server):
                        (f"/story/{CT_STORY}", "text/html"), ("/static/app.js", "text/javascript"),
                        ("/static/dom.js", "text/javascript"), ("/static/search.js", "text/javascript"),
                        ("/static/results.js", "text/javascript"), ("/static/pages.js", "text/javascript"),
+                       ("/static/verdicts.js", "text/javascript"),
                        ("/static/app.css", "text/css"), ("/api/health", "application/json")):
         status, headers, _ = get(server, path)
         assert status == 200, path
@@ -106,7 +107,7 @@ def test_unknown_paths_are_404(server, path):
     assert get(server, path)[0] == 404
 
 
-def test_only_get_and_head(server):
+def test_reads_are_get_and_head_only(server):  # the one write, POST /api/label: test_label_api.py
     assert get(server, "/api/health", method="POST")[0] == 405
     status, _, body = get(server, "/", method="HEAD")
     assert status == 200 and body == b""

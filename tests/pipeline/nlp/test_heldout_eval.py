@@ -54,7 +54,7 @@ def readme_row(label: str) -> list[str]:
 def measured_row(report: dict) -> list[float]:
     """The report's figures in the table's order: P / R / F1 per topic, macro F1, countries P / R."""
     figures = [report["topics"][t][key] for t in TOPICS for key in ("precision", "recall", "f1")]
-    return figures + [report["macro_f1"], report["countries"]["precision"], report["countries"]["recall"]]
+    return [*figures, report["macro_f1"], report["countries"]["precision"], report["countries"]["recall"]]
 
 
 def same_figures(measured: list[float], printed: list[str]) -> bool:
