@@ -1,16 +1,24 @@
 """The alert document every action receives: the generic webhook's JSON body, and what Slack, Teams and
 e-mail messages are rendered from. Its JSON Schema is ``docs/alert-payload.schema.json``.
 
-Two kinds share the envelope ``{schema, id, kind, rule, severity, created_at}``:
+The kinds share the envelope ``{schema, id, kind, rule, severity, query, created_at}``:
 
 - ``story``: one story matched; adds ``story_id``, ``seq`` (0, then 1, 2... on realerts),
   ``matched_at`` and ``item`` (the classified item that triggered it);
 - ``digest``: one message per rule per window; adds ``window {start, end}`` and ``stories``
-  (``[{story_id, seq, matched_at, item}]`` in the order they matched).
+  (``[{story_id, seq, matched_at, item}]`` in the order they matched);
+- ``spike``, ``frequency``, ``flatline``: one message per rule, key and event-time window; adds
+  ``window``, ``group_by`` and ``key`` (null without ``group_by``), ``count`` (distinct stories when it
+  fired), ``baseline`` (spike: the trailing average; else null), ``threshold`` and ``stories``
+  (``[{story_id, event_at, item}]``, ``item`` a brief: id, title, url, source, times, topics, scores,
+  countries; at most :data:`MAX_WINDOW_STORIES`, in event-time order);
+- ``new_term``: the first mention of a name; adds ``story_id``, ``seq`` (0), ``matched_at``,
+  ``field``, ``term``, ``first_seen`` (the story's event time) and ``item`` (the classified item).
 
-``id`` is stable across retries and processes (``<rule>/story/<story_id>/<seq>`` or
-``<rule>/digest/<window start>``) and is sent as the ``X-Newsmon-Alert-Id`` header, so a
-receiver can drop the rare duplicate delivery.
+``id`` is stable across retries and processes (``<rule>/story/<story_id>/<seq>``,
+``<rule>/digest/<window start>``, ``<rule>/<kind>/<key or ->/<window start>``,
+``<rule>/new_term/<term>/<first_seen>``, times as Unix seconds) and is sent as the
+``X-Newsmon-Alert-Id`` header, so a receiver can drop the rare duplicate delivery.
 """
 
 from __future__ import annotations
@@ -22,9 +30,12 @@ from typing import Any
 from pipeline.item import format_time
 from pipeline.rule_settings import RuleSpec
 
-__all__ = ["SCHEMA", "story_alert_id", "digest_alert_id", "story_alert", "digest_alert"]
+__all__ = ["SCHEMA", "MAX_WINDOW_STORIES", "story_alert_id", "digest_alert_id", "window_alert_id", "story_alert",
+           "digest_alert", "story_brief", "window_alert", "new_term_alert"]
 
 SCHEMA = "newsmon.alert/1"
+MAX_WINDOW_STORIES = 100  # listed in a window alert; ``count`` gives them all
+_BRIEF_FIELDS = ("id", "title", "url", "source", "published", "fetched_at", "topics", "scores", "countries")
 
 
 def _iso(epoch: float) -> str:
@@ -58,4 +69,45 @@ def digest_alert(rule: RuleSpec, window: tuple[float, float], stories: Sequence[
     payload = _envelope(rule, digest_alert_id(rule.name, window[0]), "digest", created_at)
     payload["window"] = {"start": _iso(window[0]), "end": _iso(window[1])}
     payload["stories"] = [{k: s[k] for k in ("story_id", "seq", "matched_at", "item")} for s in stories]
+    return payload
+
+
+def window_alert_id(rule: str, kind: str, key: str, start: float) -> str:
+    return f"{rule}/{kind}/{key or '-'}/{int(start)}"
+
+
+def story_brief(item: dict[str, Any]) -> dict[str, Any]:
+    """What a window alert lists of a story's item: enough for a title as a link, source and time."""
+    return {name: item.get(name) for name in _BRIEF_FIELDS if name in item}
+
+
+def _threshold(rule: RuleSpec) -> dict[str, Any]:
+    if rule.kind == "spike":
+        return {"min_stories": rule.min_stories, "ratio": rule.ratio, "baseline_floor": rule.baseline_floor,
+                "baseline_windows": rule.baseline_windows}
+    return {"min_stories": rule.min_stories}
+
+
+def window_alert(rule: RuleSpec, window: tuple[float, float], key: tuple[str, str], count: int,
+                 baseline: float | None, stories: Sequence[tuple[str, float, dict[str, Any]]],
+                 created_at: float) -> dict[str, Any]:
+    """A spike, frequency or flatline alert; ``key`` is (folded key, label), ``stories`` are
+    (story id, event time, brief)."""
+    payload = _envelope(rule, window_alert_id(rule.name, rule.kind, key[0], window[0]), rule.kind, created_at)
+    payload.update(window={"start": _iso(window[0]), "end": _iso(window[1])}, group_by=rule.group_by,
+                   key=key[1] if rule.group_by else None, count=count,
+                   baseline=None if baseline is None else round(baseline, 3), threshold=_threshold(rule),
+                   stories=[{"story_id": story_id, "event_at": _iso(at), "item": brief}
+                            for story_id, at, brief in stories[:MAX_WINDOW_STORIES]])
+    return payload
+
+
+def new_term_alert(rule: RuleSpec, item: dict[str, Any], term: tuple[str, str], first_seen: float,
+                   matched_at: float) -> dict[str, Any]:
+    """The alert on the first mention of ``term`` (folded, label) in the rule's ``field``."""
+    story_id = item.get("story_id") or item["id"]
+    alert_id = f"{rule.name}/new_term/{term[0]}/{int(first_seen)}"
+    payload = _envelope(rule, alert_id, "new_term", matched_at)
+    payload.update(story_id=story_id, seq=0, matched_at=_iso(matched_at), field=rule.term_field, term=term[1],
+                   first_seen=_iso(first_seen), item=item)
     return payload

@@ -1,5 +1,9 @@
 """The alerter's tables in the state database, and the migrations that bring an older database up to date.
 
+The tables of the windowed and new-term rule kinds (``alert_window_*``, ``alert_terms``,
+``alert_rule_starts``, :mod:`consumers.rule_kinds.state`) are new tables, created where missing; an
+older database needs no migration for them.
+
 :func:`open_schema` creates what is missing and runs, once per database, each migration not yet
 recorded in ``alert_migrations`` (one ``BEGIN IMMEDIATE`` transaction each, so processes opening the
 same file at once apply it once):
@@ -43,6 +47,18 @@ CREATE INDEX IF NOT EXISTS alert_matches_time ON alert_matches(matched_at);
 CREATE TABLE IF NOT EXISTS alert_silences (rule TEXT NOT NULL, story_id TEXT NOT NULL, until REAL NOT NULL,
   created_at REAL NOT NULL, reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (rule, story_id));
 CREATE TABLE IF NOT EXISTS alert_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_window_stories (rule TEXT NOT NULL, key TEXT NOT NULL, start REAL NOT NULL,
+  story_id TEXT NOT NULL, label TEXT NOT NULL, item_id TEXT NOT NULL, event_at REAL NOT NULL, added_at REAL NOT NULL,
+  brief TEXT NOT NULL, PRIMARY KEY (rule, key, start, story_id));
+CREATE INDEX IF NOT EXISTS alert_window_stories_start ON alert_window_stories(rule, start);
+CREATE TABLE IF NOT EXISTS alert_window_marks (rule TEXT PRIMARY KEY, closed_until REAL NOT NULL,
+  watch_from REAL NOT NULL, closed_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_window_claims (rule TEXT NOT NULL, key TEXT NOT NULL, start REAL NOT NULL,
+  kind TEXT NOT NULL, alert_id TEXT NOT NULL, count INTEGER NOT NULL, claimed_at REAL NOT NULL,
+  PRIMARY KEY (rule, key, start));
+CREATE TABLE IF NOT EXISTS alert_terms (rule TEXT NOT NULL, term TEXT NOT NULL, label TEXT NOT NULL,
+  first_seen REAL NOT NULL, last_seen REAL NOT NULL, PRIMARY KEY (rule, term));
+CREATE TABLE IF NOT EXISTS alert_rule_starts (rule TEXT PRIMARY KEY, started REAL NOT NULL);
 """
 
 
@@ -51,9 +67,17 @@ def dumps(value: Any) -> str:
 
 
 def title_of(payload: dict[str, Any]) -> str:
-    """What ``alerts list`` shows of an alert: the story's title, or how many stories a digest holds."""
-    if payload.get("kind") == "digest":
+    """What ``alerts list`` shows of an alert: the story's title, how many stories a digest holds, a
+    window's count (and key), or the new term."""
+    kind = payload.get("kind")
+    if kind == "digest":
         return f"digest of {len(payload.get('stories') or [])} stories"
+    if kind in ("spike", "frequency", "flatline"):
+        key = f" {payload.get('group_by')}={payload['key']}" if payload.get("key") else ""
+        count = int(payload.get("count") or 0)
+        return f"{kind}{key}: {count} {'story' if count == 1 else 'stories'}"
+    if kind == "new_term":
+        return f"new {payload.get('field')} {payload.get('term')}: {(payload.get('item') or {}).get('title') or ''}"
     return str((payload.get("item") or {}).get("title") or "")
 
 

@@ -13,7 +13,10 @@ Tables, each with the unique key that makes it idempotent:
   ``failed`` (parked after the retry budget) or ``silenced``; the target (masked,
   :mod:`consumers.targets`), attempts since it was (re-)queued, all attempts and re-queues, last error,
   lease;
-- ``alert_silences`` (rule, story; ``''`` = the whole rule): until when.
+- ``alert_silences`` (rule, story; ``''`` = the whole rule): until when;
+- the windows, claims and terms of the ``spike``, ``frequency``, ``flatline`` and ``new_term`` rule
+  kinds, read and written through :class:`~consumers.rule_kinds.state.KindState`
+  (:attr:`AlertTransaction.kinds` inside a decision, :meth:`AlertStore.kinds` for reads).
 
 Every decision is taken inside one ``BEGIN IMMEDIATE`` transaction (:meth:`AlertStore.transaction`),
 so processes sharing the file serialise on it; the unique keys hold even if they did not. Delivery
@@ -33,6 +36,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from consumers.alert_schema import dumps, open_schema, title_of
+from consumers.rule_kinds.state import KindState
 from consumers.rules import StoryHistory
 from consumers.targets import shown_target
 from pipeline.errors import RetryLater
@@ -91,6 +95,7 @@ class AlertTransaction:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
+        self.kinds = KindState(db)
 
     def add_match(self, rule: str, item_id: str, story_id: str, now: float) -> bool:
         """Record that the item matched the rule; False when it had matched before."""
@@ -171,6 +176,10 @@ class AlertStore:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def kinds(self) -> KindState:
+        """The rule kinds' state, for reads outside a transaction (committed state) and single-statement prunes."""
+        return KindState(self._db)
 
     def due_digests(self, now: float) -> list[tuple[str, float, float]]:
         """(rule, start, end) of every digest window that has ended and still holds stories."""

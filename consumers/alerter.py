@@ -2,7 +2,9 @@
 claim in the state database, then deliver from the persistent outbox.
 
 Rules select on ingest order (the item arriving now), never on publish time, so late or back-dated
-items are not missed. The parts: :mod:`consumers.rules` (matching, realert, digest: policy),
+items are not missed. Rules of another ``kind`` than ``item`` (spike, frequency, flatline: stories
+per event-time window; new_term: a first mention) go to :mod:`consumers.rule_kinds`, whose windows
+close when the stage is idle. The parts: :mod:`consumers.rules` (matching, realert, digest: policy),
 :mod:`consumers.alert_store` (SQLite: matches, claims, digests, silences, outbox),
 :mod:`consumers.alert_payload` (the alert document), :mod:`consumers.delivery` (lease, send,
 retry, park) and :mod:`consumers.actions` (webhook, Slack, Teams, e-mail, log). Delivery failures
@@ -22,6 +24,7 @@ from consumers.actions import send as send_alert
 from consumers.alert_payload import digest_alert, story_alert
 from consumers.alert_store import AlertStore, AlertTransaction
 from consumers.delivery import Deliverer, Sender
+from consumers.rule_kinds.recorder import KindRecorder
 from consumers.rules import CompiledRule, compile_rules, decide, rule_matches
 from pipeline.document import index_document
 from pipeline.errors import RetryLater
@@ -54,6 +57,7 @@ class AlerterStage(StageBase):
         self.specs = {rule.name: rule for rule in rules}
         self.store, self.clock = store, clock
         self.deliverer = Deliverer(self.specs, store, sender, clock)
+        self.kinds = KindRecorder([rule.spec for rule in self.rules], store, self._queue)
         self.alerts = 0
         self.created = 0
         self._pruned_at = 0.0
@@ -67,7 +71,10 @@ class AlerterStage(StageBase):
         if matched:
             data = item.to_dict()
             for rule in matched:
-                self._record(rule, data, now)
+                if rule.kind == "item":
+                    self._record(rule, data, now)
+                else:
+                    self.kinds.record(rule, doc, data, now)
 
     def _record(self, rule: RuleSpec, item: dict[str, Any], now: float) -> None:
         """Decide on a (rule, item) match and persist the decision in one transaction."""
@@ -103,24 +110,31 @@ class AlerterStage(StageBase):
 
     def flush(self) -> None:
         """Close the digest windows that have ended, then deliver whatever is due."""
-        try:
-            self._close_digests()
-            self.deliverer.deliver_due()
-            self._prune_matches()
-        except sqlite3.OperationalError as exc:  # the state database stayed busy past its timeout
-            raise RetryLater(f"alert store: {exc}") from None
+        _guarded(self._close_digests, self.deliverer.deliver_due, self._prune_matches)
 
     def _prune_matches(self) -> None:
         now = self.clock()
         if now - self._pruned_at >= _PRUNE_EVERY:
             self._pruned_at = now
             removed = self.store.prune_matches(now - MATCH_RETENTION)
+            removed += self.kinds.prune(now, MATCH_RETENTION, list(self.specs))
             if removed:
                 logger.info("event=alert_matches_pruned removed=%d", removed)
 
     def idle(self) -> None:
-        """Called by the loop when nothing arrived (outside its retry handling): never raises RetryLater."""
+        """Called by the loop when nothing arrived, i.e. caught up with the log (outside its retry
+        handling): close the rule kinds' windows whose grace is over, then flush. Never raises RetryLater."""
         try:
+            _guarded(lambda: self.kinds.close(self.clock()))
             self.flush()
         except RetryLater as exc:
             logger.warning("event=alert_store_busy error=%s", exc)
+
+
+def _guarded(*steps: Callable[[], object]) -> None:
+    """Run the steps; a state database that stayed busy past its timeout is RetryLater."""
+    try:
+        for step in steps:
+            step()
+    except sqlite3.OperationalError as exc:
+        raise RetryLater(f"alert store: {exc}") from None

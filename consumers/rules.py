@@ -16,7 +16,8 @@ Deciding (:func:`decide`) turns a match into a :class:`Verdict` from the story's
   (:func:`digest_window`, windows aligned on the Unix epoch) instead of alerting on its own.
 
 :func:`backtest` replays documents in ingest order through the same :func:`decide`, for
-``newsmon rules test``.
+``newsmon rules test``. Rules of the other kinds (spike, frequency, flatline, new_term) are matched
+here too, and decided in :mod:`consumers.rule_kinds`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pipeline.rule_settings import RuleSpec
 
 __all__ = [
     "CompiledRule", "compile_rules", "rule_matches", "Verdict", "StoryHistory", "Decision", "decide",
-    "digest_window", "BacktestItem", "BacktestStory", "backtest",
+    "digest_window", "BacktestItem", "BacktestStory", "backtest", "ingested",
 ]
 
 
@@ -138,7 +139,8 @@ class BacktestStory:
         return sum(1 for i in self.items if i.decision.alerts)
 
 
-def _ingested(doc: dict[str, Any]) -> float:
+def ingested(doc: dict[str, Any]) -> float:
+    """Unix seconds when the document reached newsmon: ``indexed_at``, else ``classified_at``, else ``fetched_at``."""
     stamp = doc.get("indexed_at") or doc.get("classified_at") or doc.get("fetched_at")
     return parse_time(stamp, "indexed_at").timestamp() if stamp else 0.0
 
@@ -148,12 +150,12 @@ def backtest(rule: CompiledRule, docs: Iterable[dict[str, Any]], now: datetime) 
     have, without silences; stories in the order they first matched."""
     stories: dict[str, BacktestStory] = {}
     history: dict[str, StoryHistory] = {}
-    for doc in sorted(docs, key=_ingested):
+    for doc in sorted(docs, key=ingested):
         if not rule_matches(rule, doc, now):
             continue
-        story_id, ingested = doc.get("story_id") or doc["id"], _ingested(doc)
-        decision = decide(rule.spec, history.get(story_id, StoryHistory()), ingested)
+        story_id, arrived = doc.get("story_id") or doc["id"], ingested(doc)
+        decision = decide(rule.spec, history.get(story_id, StoryHistory()), arrived)
         if decision.alerts:
-            history[story_id] = StoryHistory(decision.seq, ingested)
-        stories.setdefault(story_id, BacktestStory(story_id)).items.append(BacktestItem(doc, ingested, decision))
+            history[story_id] = StoryHistory(decision.seq, arrived)
+        stories.setdefault(story_id, BacktestStory(story_id)).items.append(BacktestItem(doc, arrived, decision))
     return list(stories.values())

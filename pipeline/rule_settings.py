@@ -3,7 +3,10 @@
 Rules come from the ``rules:`` list of the configuration file and from every ``*.yaml``/``*.yml``
 file of ``rules_dir`` (a file holds one rule, a list of rules, or ``{rules: [...]}``). Every
 error is one line naming the file, the rule and the field, e.g.
-``rules.d/ct.yaml: rules[1] (ct-kp).realert: not a duration: 'soon'``. Secrets (webhook
+``rules.d/ct.yaml: rules[1] (ct-kp).realert: not a duration: 'soon'``. A rule's ``kind`` (:data:`KINDS`)
+says what it alerts on: ``item`` (the default: each matching story), ``spike``, ``frequency`` and
+``flatline`` (counts of stories per event-time window) or ``new_term`` (the first mention of a name);
+each kind accepts its own keys besides the common ones (:data:`KIND_KEYS`), any other is an error. Secrets (webhook
 signing secrets, SMTP credentials, URLs that embed a token) are read only from the environment
 variables the action names (``url_env``, ``secret_env``, ``username_env``, ``password_env``).
 """
@@ -24,7 +27,8 @@ from pipeline.errors import ConfigError
 from pipeline.setting_values import country_code, typed
 
 __all__ = [
-    "SEVERITIES", "ACTION_TYPES", "ENTITY_KINDS", "PATH_HASH_DIGITS", "EmailSpec", "ActionSpec", "RuleSpec",
+    "SEVERITIES", "ACTION_TYPES", "ENTITY_KINDS", "KINDS", "WINDOW_KINDS", "KEY_FIELDS", "KIND_KEYS",
+    "PATH_HASH_DIGITS", "EmailSpec", "ActionSpec", "RuleSpec",
     "masked_url", "parse_rules", "read_rules_dir", "check_unique_names", "missing_secrets", "require_secrets",
 ]
 
@@ -35,8 +39,21 @@ _HTTP_TYPES = ("webhook", "slack", "teams")
 PATH_HASH_DIGITS = 8  # of the SHA-256 of a webhook URL's path, in the shown and stored target
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
-_RULE_KEYS = {"name", "query", "topics", "min_score", "countries", "sources", "entities", "severity",
-              "realert", "digest", "enabled", "actions", "feed_health"}
+KINDS = ("item", "spike", "frequency", "flatline", "new_term")
+WINDOW_KINDS = ("spike", "frequency", "flatline")  # count distinct stories per event-time window
+KEY_FIELDS = ("countries", "locations.name", "entities.groups", "entities.places", "entities.organizations",
+              "entities.persons", "source", "topics")  # what group_by and a new_term field may name
+_COMMON_RULE_KEYS = {"name", "kind", "query", "topics", "min_score", "countries", "sources", "entities", "severity",
+                     "enabled", "actions"}
+KIND_KEYS: dict[str, set[str]] = {
+    "item": {"realert", "digest", "feed_health"},
+    "spike": {"window", "grace", "baseline_windows", "min_stories", "ratio", "baseline_floor", "group_by"},
+    "frequency": {"window", "grace", "min_stories", "group_by"},
+    "flatline": {"window", "grace", "min_stories"},
+    "new_term": {"field", "lookback", "warmup"},
+}
+_REQUIRED_KEYS = {"spike": ("window",), "frequency": ("window", "min_stories"),
+                  "flatline": ("window", "min_stories"), "new_term": ("field",)}
 _COMMON_ACTION_KEYS = {"type", "timeout", "max_attempts"}
 _ACTION_KEYS = {
     "log": set(),
@@ -88,7 +105,14 @@ class ActionSpec:
 @dataclass(frozen=True)
 class RuleSpec:
     """A saved alert rule. ``realert`` None: a story alerts once; else again after that many seconds.
-    ``digest`` None: one message per story; else one message per rule per window of that many seconds."""
+    ``digest`` None: one message per story; else one message per rule per window of that many seconds.
+
+    ``kind`` other than ``item`` (:data:`KINDS`): ``window`` seconds long windows on event time, open
+    for ``grace`` seconds after they end; ``spike`` fires when a key's distinct stories in a window
+    reach ``min_stories`` and ``ratio`` times the trailing average of the previous ``baseline_windows``
+    (at least ``baseline_floor``); ``frequency`` when they reach ``min_stories``; ``flatline`` when a
+    closed window holds fewer than ``min_stories``; ``new_term`` on the first story in ``lookback``
+    naming a value of ``term_field``, after ``warmup`` from the rule's first story."""
 
     name: str
     query: str = "*"
@@ -104,6 +128,17 @@ class RuleSpec:
     actions: tuple[ActionSpec, ...] = (ActionSpec(type="log"),)
     feed_health: bool = False  # also send "feed-health" alerts (a feed turned broken or stale) to the actions
     origin: str = ""  # the file it was defined in, for messages
+    kind: str = "item"
+    window: float | None = None  # seconds; spike, frequency and flatline
+    grace: float = 600.0  # seconds a window stays open for late items after it ends
+    baseline_windows: int = 24
+    min_stories: int = 3
+    ratio: float = 3.0
+    baseline_floor: float = 1.0
+    group_by: str | None = None  # one of KEY_FIELDS; None = the rule's stories counted together
+    term_field: str | None = None  # new_term: the field whose values are watched (one of KEY_FIELDS)
+    lookback: float = 30 * 86400.0
+    warmup: float = 0.0
 
 
 def _host(url: str) -> str:
@@ -136,7 +171,7 @@ def _strings(raw: Any, where: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in raw)
 
 
-def _duration(raw: Any, where: str, minimum: float) -> float | None:
+def _duration(raw: Any, where: str, minimum: float, optional: bool = True) -> float | None:
     if raw is None:
         return None
     try:
@@ -144,7 +179,7 @@ def _duration(raw: Any, where: str, minimum: float) -> float | None:
     except ValueError as exc:
         raise _fail(where, str(exc)) from None
     if seconds < minimum:
-        raise _fail(where, f"must be at least {minimum:g}s (omit the key to turn it off)")
+        raise _fail(where, f"must be at least {minimum:g}s" + (" (omit the key to turn it off)" if optional else ""))
     return seconds
 
 
@@ -269,15 +304,65 @@ def _topics(raw: Any, where: str, topic_names: set[str]) -> tuple[str, ...]:
     return topics
 
 
+def _count(raw: Any, where: str, low: int, high: int) -> int:
+    if isinstance(raw, float) and not raw.is_integer():
+        raise _fail(where, f"expected a whole number, got {raw!r}")
+    value: int = _number(int, raw, where, low, high)
+    return value
+
+
+def _key_field(raw: Any, where: str) -> str:
+    if raw not in KEY_FIELDS:
+        raise _fail(where, f"expected one of {', '.join(KEY_FIELDS)}, got {raw!r}")
+    return str(raw)
+
+
+def _kind(raw: Mapping[str, Any], where: str) -> str:
+    """The rule's kind, once its keys are known to belong to it."""
+    kind = raw.get("kind", "item")
+    if kind not in KINDS:
+        raise _fail(f"{where}.kind", f"expected one of {', '.join(KINDS)}, got {kind!r}")
+    known = _COMMON_RULE_KEYS | KIND_KEYS[kind]
+    unknown = set(raw) - known
+    if unknown:
+        of = "" if kind == "item" else f" for a {kind} rule"
+        raise _fail(f"{where}.{sorted(unknown)[0]}", f"unknown key{of} (known: {', '.join(sorted(known))})")
+    for key in _REQUIRED_KEYS.get(kind, ()):
+        if raw.get(key) is None:
+            raise _fail(f"{where}.{key}", f"required for a {kind} rule")
+    return str(kind)
+
+
+def _kind_options(raw: Mapping[str, Any], where: str, kind: str) -> dict[str, Any]:
+    """The RuleSpec fields of a kind other than ``item``."""
+    if kind == "item":
+        return {}
+    if kind == "new_term":
+        return {"term_field": _key_field(raw["field"], f"{where}.field"),
+                "lookback": _duration(raw.get("lookback", "30d"), f"{where}.lookback", 3600.0, False),
+                "warmup": _duration(raw.get("warmup", 0), f"{where}.warmup", 0.0)}
+    options: dict[str, Any] = {
+        "window": _duration(raw["window"], f"{where}.window", 60.0, False),
+        "grace": _duration(raw.get("grace", "10m"), f"{where}.grace", 0.0),
+        "min_stories": _count(raw.get("min_stories", 3), f"{where}.min_stories", 1, 1_000_000),
+    }
+    if "group_by" in raw:
+        options["group_by"] = _key_field(raw["group_by"], f"{where}.group_by")
+    if kind == "spike":
+        options["baseline_windows"] = _count(raw.get("baseline_windows", 24), f"{where}.baseline_windows", 1, 1000)
+        options["ratio"] = _number(float, raw.get("ratio", 3.0), f"{where}.ratio", 1.0, 1000.0)
+        options["baseline_floor"] = _number(float, raw.get("baseline_floor", 1.0), f"{where}.baseline_floor",
+                                            0.01, 1_000_000.0)
+    return options
+
+
 def _rule(raw: Any, where: str, origin: str, env: Mapping[str, str], topic_names: set[str]) -> RuleSpec:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
         raise _fail(f"{where}.name", "required string")
     if not _NAME.match(raw["name"]):
         raise _fail(f"{where}.name", f"use letters, digits, '-', '_' and '.', got {raw['name']!r}")
     where = f"{where} ({raw['name']})"
-    unknown = set(raw) - _RULE_KEYS
-    if unknown:
-        raise _fail(f"{where}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(_RULE_KEYS))})")
+    kind = _kind(raw, where)
     severity = raw.get("severity", "warning")
     if severity not in SEVERITIES:
         raise _fail(f"{where}.severity", f"expected one of {', '.join(SEVERITIES)}, got {severity!r}")
@@ -296,7 +381,7 @@ def _rule(raw: Any, where: str, origin: str, env: Mapping[str, str], topic_names
         realert=_duration(raw.get("realert"), f"{where}.realert", 1.0),
         digest=_duration(raw.get("digest"), f"{where}.digest", 60.0), enabled=enabled,
         actions=tuple(_action(a, f"{where}.actions[{i}]", env) for i, a in enumerate(actions)),
-        feed_health=feed_health, origin=origin,
+        feed_health=feed_health, origin=origin, kind=kind, **_kind_options(raw, where, kind),
     )
 
 

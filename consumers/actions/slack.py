@@ -25,7 +25,7 @@ from consumers.actions.base import Alert
 from consumers.actions.fit import first_that_fits, more_stories
 from consumers.actions.http import post
 from consumers.actions.markup import Markup
-from consumers.actions.view import StoryView, headline, story_views
+from consumers.actions.view import StoryView, headline, lists_stories, story_views
 from pipeline.rule_settings import ActionSpec
 
 __all__ = ["MAX_DIGEST_STORIES", "MAX_BLOCKS", "MAX_MESSAGE_TEXT", "message", "fits", "send"]
@@ -127,7 +127,7 @@ def _message(alert: Alert, body: list[Block]) -> dict[str, Any]:
 def message(alert: Alert) -> dict[str, Any]:
     """The Slack message: the fallback ``text`` (notifications) and the ``blocks``, the fullest that fits."""
     stories = story_views(alert)
-    if alert.get("kind") == "digest":
+    if lists_stories(alert):
         counts = range(min(len(stories), MAX_DIGEST_STORIES), -1, -1)
         candidates = (_message(alert, _digest_blocks(stories, alert, n)) for n in counts)
     else:

@@ -25,7 +25,7 @@ from consumers.actions.base import Alert
 from consumers.actions.fit import first_that_fits, more_stories
 from consumers.actions.http import post
 from consumers.actions.markup import Markup
-from consumers.actions.view import StoryView, headline, story_views
+from consumers.actions.view import StoryView, headline, lists_stories, story_views
 from pipeline.rule_settings import ActionSpec
 
 __all__ = ["CARD_VERSION", "MAX_DIGEST_STORIES", "MAX_BYTES", "card", "message", "body", "fits", "send"]
@@ -116,7 +116,7 @@ def fits(message: dict[str, Any]) -> bool:
 def message(alert: Alert) -> dict[str, Any]:
     """The Workflows message holding the card, the fullest that fits."""
     stories = story_views(alert)
-    if alert.get("kind") == "digest":
+    if lists_stories(alert):
         counts = range(min(len(stories), MAX_DIGEST_STORIES), -1, -1)
         candidates = (_wrap(_card(alert, _digest_body(stories, n))) for n in counts)
     else:

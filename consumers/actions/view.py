@@ -12,9 +12,10 @@ from typing import Any
 from consumers.actions.base import Alert
 from consumers.actions.markup import Markup
 
-__all__ = ["StoryView", "story_views", "headline", "safe_url", "clip", "when"]
+__all__ = ["StoryView", "story_views", "lists_stories", "headline", "safe_url", "clip", "when"]
 
 _MAX_EVIDENCE, _MAX_NAMES = 5, 8
+_WINDOW_KINDS = ("spike", "frequency", "flatline")  # rendered like a digest: the stories that made the window
 
 
 @dataclass(frozen=True)
@@ -61,19 +62,46 @@ def _story(story_id: str, item: dict[str, Any]) -> StoryView:
     )
 
 
+def lists_stories(alert: Alert) -> bool:
+    """Whether the alert lists stories (a digest, a spike, frequency or flatline window) rather than
+    showing one (a story, a new term, feed health)."""
+    return alert.get("kind") in ("digest", *_WINDOW_KINDS)
+
+
 def story_views(alert: Alert) -> list[StoryView]:
-    """The stories of an alert: one for a story alert, each listed story for a digest."""
-    if alert.get("kind") == "digest":
+    """The stories of an alert: one for a story alert, each listed story for a digest or a window."""
+    if lists_stories(alert):
         return [_story(s.get("story_id", ""), s.get("item") or {}) for s in alert.get("stories") or ()]
     return [_story(alert.get("story_id", ""), alert.get("item") or {})]
 
 
+def _stories(count: int) -> str:
+    return f"{count} {'story' if count == 1 else 'stories'}"
+
+
+def _window_line(alert: Alert) -> str:
+    """``spike: 12 stories for locations.name Quetta, 2026-01-02 10:00 to 11:00 UTC (trailing average 2.0)``."""
+    window, kind, count = alert.get("window") or {}, alert.get("kind"), int(alert.get("count") or 0)
+    start, end = when(window.get("start"))[:-4], when(window.get("end"))
+    key = f" for {alert.get('group_by')} {alert['key']}" if alert.get("key") else ""
+    least = (alert.get("threshold") or {}).get("min_stories", "")
+    detail = {"spike": f"trailing average {float(alert.get('baseline') or 0.0):.1f}",
+              "frequency": f"at least {least}", "flatline": f"fewer than {least}"}.get(str(kind), "")
+    return f"{kind}: {_stories(count)}{key}, {start} to {end[11:] if end[:10] == start[:10] else end} ({detail})"
+
+
 def headline(alert: Alert) -> str:
-    """One line: ``[WARNING] rule: title`` or ``[WARNING] rule digest: 4 stories, 10:00 to 11:00 UTC``."""
+    """One line: ``[WARNING] rule: title``, ``[WARNING] rule digest: 4 stories, 10:00 to 11:00 UTC``,
+    ``[WARNING] rule spike: 12 stories for locations.name Quetta, ... (trailing average 2.0)`` or
+    ``[WARNING] rule: new entities.groups: <name> — title``."""
     prefix = f"[{str(alert.get('severity', 'warning')).upper()}] {alert.get('rule', '')}"
-    if alert.get("kind") == "digest":
+    kind = alert.get("kind")
+    if kind == "digest":
         window = alert.get("window") or {}
         count = len(alert.get("stories") or ())
-        return f"{prefix} digest: {count} {'story' if count == 1 else 'stories'}, {when(window.get('start'))[:-4]}" \
-               f" to {when(window.get('end'))}"
+        return f"{prefix} digest: {_stories(count)}, {when(window.get('start'))[:-4]} to {when(window.get('end'))}"
+    if kind in _WINDOW_KINDS:
+        return f"{prefix} {_window_line(alert)}"
+    if kind == "new_term":
+        return f"{prefix}: new {alert.get('field', '')}: {alert.get('term', '')} — {story_views(alert)[0].title}"
     return f"{prefix}: {story_views(alert)[0].title}"

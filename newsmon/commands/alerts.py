@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from consumers.alert_store import STATUSES, AlertRecord, AlertStore
+from consumers.rule_kinds.backtest import KindBacktest, backtest_kind
 from consumers.rules import BacktestItem, BacktestStory, backtest, compile_rules
 from newsmon.commands.inspect import indexed_since_query, parse_since
 from newsmon.console import ProgressLine, fit_column
@@ -50,9 +51,25 @@ def _rule(settings: Settings, name: str) -> RuleSpec:
     raise UserInputError(f"no rule named {name!r} (known: {known})")
 
 
+def _kind_parts(rule: RuleSpec) -> list[str]:
+    """How a rule of another kind than ``item`` counts, as ``key=value`` parts."""
+    if rule.kind == "new_term":
+        return [f"kind={rule.kind}", f"field={rule.term_field}", f"lookback={_span(rule.lookback, '')}",
+                f"warmup={_span(rule.warmup or None, 'off')}"]
+    parts = [f"kind={rule.kind}", f"window={_span(rule.window, '')}", f"grace={_span(rule.grace or None, '0s')}",
+             f"min_stories={rule.min_stories}"]
+    if rule.kind == "spike":
+        parts += [f"ratio={rule.ratio:g}", f"baseline_windows={rule.baseline_windows}",
+                  f"baseline_floor={rule.baseline_floor:g}"]
+    return parts + ([f"group_by={rule.group_by}"] if rule.group_by else [])
+
+
 def _describe(rule: RuleSpec) -> str:
-    parts = [f"query={rule.query!r}", f"severity={rule.severity}",
-             f"realert={_span(rule.realert, 'never')}", f"digest={_span(rule.digest, 'off')}"]
+    parts = [f"query={rule.query!r}", f"severity={rule.severity}"]
+    if rule.kind == "item":
+        parts += [f"realert={_span(rule.realert, 'never')}", f"digest={_span(rule.digest, 'off')}"]
+    else:
+        parts = _kind_parts(rule) + parts
     for label, values in (("topics", rule.topics), ("countries", rule.countries), ("sources", rule.sources)):
         if values:
             parts.append(f"{label}={','.join(values)}")
@@ -117,9 +134,79 @@ def _print_backtest(rule: RuleSpec, stories: list[BacktestStory], limit: int) ->
         print(f"\n... {len(stories) - limit} more stories (--limit)")
 
 
+def _window_line(alert: dict[str, Any]) -> str:
+    window = alert["window"]
+    key = f"  {alert['group_by']}={alert['key']}" if alert.get("key") else ""
+    least = alert["threshold"]["min_stories"]
+    baseline = {"spike": f" (trailing average {alert['baseline'] or 0.0:.2f})", "frequency": f" (at least {least})",
+                "flatline": f" (fewer than {least})"}[alert["kind"]]
+    return (f"{window['start'][:16].replace('T', ' ')}-{window['end'][11:16]}  {alert['kind']}{key}:"
+            f" {alert['count']} stories{baseline}")
+
+
+def _print_fired(result: KindBacktest, limit: int) -> None:
+    print(f"\nwould have fired {len(result.fired)} alert(s):" if result.fired else "\nwould not have fired")
+    for alert in result.fired[:limit]:
+        if alert["kind"] == "new_term":
+            item = alert["item"]
+            print(f"  {alert['first_seen'][:16].replace('T', ' ')}  new_term  {alert['field']}={alert['term']}"
+                  f"  {item.get('source', '')}  {item.get('title', '')}")
+            continue
+        print(f"  {_window_line(alert)}")
+        shown = alert["stories"][:5]
+        for story, source in zip(shown, fit_column([s["item"].get("source", "") for s in shown])):
+            print(f"      {source}  {story['item'].get('title', '')}  {story['item'].get('url', '')}")
+        if len(alert["stories"]) > len(shown):
+            print(f"      ... {len(alert['stories']) - len(shown)} more")
+    if len(result.fired) > limit:
+        print(f"  ... {len(result.fired) - limit} more alert(s) (--limit)")
+
+
+def _print_kind_backtest(result: KindBacktest, window: str, limit: int) -> None:
+    rule = result.rule
+    print(f"rule {rule.name}: {_describe(rule)}")
+    _print_fired(result, limit)
+    verdicts = ", ".join(f"{n} {verdict}" for verdict, n in sorted(result.verdicts.items()))
+    if rule.kind == "new_term":
+        print(f"\n{window}: {result.items} matching items ({verdicts or 'none'}) naming {result.terms} distinct"
+              f" value(s) of {rule.term_field} -> {len(result.fired)} new_term alert(s)")
+        return
+    busiest = sorted(result.windows, key=lambda w: (-w.count, w.start))[:limit]
+    if busiest:
+        print("\nbusiest windows (stories, key):")
+    for counted in busiest:
+        print(f"  {_when(counted.start)}  {counted.count:>5}  {counted.label or '(all)'}")
+    keys = len({w.key for w in result.windows})
+    print(f"\n{window}: {result.items} matching items ({verdicts or 'none'}) in {len(result.windows)} window(s)"
+          f" over {keys} key(s) -> {len(result.fired)} {rule.kind} alert(s)")
+
+
+def _fired_json(alert: dict[str, Any]) -> dict[str, Any]:
+    if alert["kind"] == "new_term":
+        item = alert["item"]
+        return {"kind": "new_term", "field": alert["field"], "term": alert["term"], "first_seen": alert["first_seen"],
+                "story_id": alert["story_id"], "title": item.get("title", ""), "source": item.get("source", ""),
+                "url": item.get("url", "")}
+    return {key: alert[key] for key in ("kind", "group_by", "key", "window", "count", "baseline", "threshold")} | {
+        "stories": [{"story_id": s["story_id"], "event_at": s["event_at"], "title": s["item"].get("title", ""),
+                     "source": s["item"].get("source", ""), "url": s["item"].get("url", "")}
+                    for s in alert["stories"]]}
+
+
+def _kind_json(result: KindBacktest) -> dict[str, Any]:
+    length = result.rule.window or 0.0
+    return {"kind": result.rule.kind, "items": result.items, "verdicts": dict(result.verdicts),
+            "alerts": len(result.fired), "fired": [_fired_json(a) for a in result.fired],
+            "terms": result.terms if result.rule.kind == "new_term" else None,
+            "windows": [{"key": w.key, "label": w.label, "count": w.count,
+                         "start": format_time(datetime.fromtimestamp(w.start, UTC)),
+                         "end": format_time(datetime.fromtimestamp(w.start + length, UTC))} for w in result.windows]}
+
+
 def cmd_rules_test(settings: Settings, args: argparse.Namespace, progress: ProgressLine | None) -> int:
     """Backtest: replay the items indexed in the window, in ingest order, through the rule as the
-    alerter would have (realert and digest included, silences not), grouped by story."""
+    alerter would have (realert and digest included, silences not), grouped by story; a rule of
+    another kind shows the windows (or new terms) that would have fired, with counts and keys."""
     name: str = args.rule
     limit: int = args.limit
     as_json: bool = args.json
@@ -130,6 +217,16 @@ def cmd_rules_test(settings: Settings, args: argparse.Namespace, progress: Progr
                                             indexed and f"indexed since {indexed}") if part)
     docs, total = _backtest_docs(settings, rule, parse_since(args.since, now),
                                  parse_since(indexed, now, "--indexed-since"))
+    if rule.kind != "item":
+        result = backtest_kind(compile_rules([rule])[0], docs, now)
+        if as_json:
+            print(json.dumps({"rule": rule.name, "since": args.since, "indexed_since": indexed or None,
+                              **_kind_json(result)}, ensure_ascii=False))
+        else:
+            _print_kind_backtest(result, window, limit)
+        if total > _BACKTEST_LIMIT and not as_json:
+            print(f"note: only the {_BACKTEST_LIMIT} newest of {total} candidate items were replayed")
+        return 0
     stories = backtest(compile_rules([rule])[0], docs, now)
     items = [item for story in stories for item in story.items]
     alerts = sum(1 for i in items if i.decision.verdict.value == "alert")
@@ -194,7 +291,7 @@ def _print_records(records: Sequence[AlertRecord], status: str | None, rule: str
         return
     print(f"{'id':>5}  {'created':<16}  {'status':<8}  {'rule':<22}  {'to':<42}  {'sent':<16}  tries  what")
     for r in records:
-        what = r.title if r.kind == "story" else f"[digest] {r.title}"
+        what = r.title if r.kind == "story" else f"[{r.kind}] {r.title}"
         print(f"{r.id:>5}  {_when(r.created_at):<16}  {r.status:<8}  {r.rule[:22]:<22}  {_fit_target(r.target, 42):<42}"
               f"  {_when(r.sent_at):<16}  {r.total_attempts:>5}  {what[:60]}")
         if r.requeued:
