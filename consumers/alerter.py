@@ -18,7 +18,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from consumers.actions import send as send_alert
 from consumers.alert_payload import digest_alert, story_alert
@@ -45,6 +45,19 @@ def _targets(rule: RuleSpec) -> list[tuple[int, str]]:
     return [(index, action.target) for index, action in enumerate(rule.actions)]
 
 
+class StoryVerdicts(Protocol):
+    """Analysts' verdicts as the alerter asks for them (:class:`pipeline.transport.sqlite_feedback.FeedbackStore`)."""
+
+    def marked_no(self, story_id: str) -> set[str]:
+        """The topics an item of the story was marked not to be about."""
+
+
+def marked_off_topic(rule: RuleSpec, doc: dict[str, Any], rejected: set[str]) -> bool:
+    """Whether every topic of the rule that the item has was marked ``no`` on its story."""
+    relevant = set(rule.topics) & set(doc.get("topics") or ())
+    return bool(relevant) and relevant <= rejected
+
+
 class AlerterStage(StageBase):
     """``alerts`` counts the alerts this process raised (a story alert or a digest), ``created`` the
     outbox rows it queued for them: one per alert and action."""
@@ -52,8 +65,9 @@ class AlerterStage(StageBase):
     name = "alerter"
 
     def __init__(self, rules: Sequence[RuleSpec], store: AlertStore, sender: Sender = send_alert,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, verdicts: StoryVerdicts | None = None) -> None:
         self.rules: list[CompiledRule] = [r for r in compile_rules(rules) if r.spec.enabled]
+        self.verdicts = verdicts
         self.specs = {rule.name: rule for rule in rules}
         self.store, self.clock = store, clock
         self.deliverer = Deliverer(self.specs, store, sender, clock)
@@ -67,7 +81,7 @@ class AlerterStage(StageBase):
         now = self.clock()
         moment = datetime.fromtimestamp(now, UTC)
         doc = index_document(item, moment)
-        matched = [rule.spec for rule in self.rules if rule_matches(rule, doc, moment)]
+        matched = self._not_marked_off(doc, [rule.spec for rule in self.rules if rule_matches(rule, doc, moment)])
         if matched:
             data = item.to_dict()
             for rule in matched:
@@ -75,6 +89,20 @@ class AlerterStage(StageBase):
                     self._record(rule, data, now)
                 else:
                     self.kinds.record(rule, doc, data, now)
+
+    def _not_marked_off(self, doc: dict[str, Any], matched: list[RuleSpec]) -> list[RuleSpec]:
+        """The matched rules, without those whose topics an analyst marked ``no`` on the item's story
+        (``skip_marked_no``): a later outlet's copy of a story marked off topic does not alert again."""
+        asks = [rule for rule in matched if rule.kind == "item" and rule.skip_marked_no and rule.topics]
+        if self.verdicts is None or not asks:
+            return matched
+        story_id = doc.get("story_id") or doc["id"]
+        rejected = self.verdicts.marked_no(story_id)
+        skipped = {rule.name for rule in asks if marked_off_topic(rule, doc, rejected)}
+        for name in sorted(skipped):
+            logger.info("event=match_skipped rule=%s story=%s item=%s reason=marked_not_on_topic",
+                        name, story_id, doc["id"])
+        return [rule for rule in matched if rule.name not in skipped]
 
     def _record(self, rule: RuleSpec, item: dict[str, Any], now: float) -> None:
         """Decide on a (rule, item) match and persist the decision in one transaction."""

@@ -24,6 +24,7 @@ from pipeline.rule_settings import require_secrets
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_RAW, Log, LogProducer
 from pipeline.transport.registry import open_index, open_log
+from pipeline.transport.sqlite_feedback import FeedbackStore
 from producers.health import HealthAlerts
 from producers.poller import FeedPoller, PollReport
 from producers.state import FeedStateStore
@@ -86,7 +87,7 @@ def _build_stage(name: str, settings: Settings, producer: LogProducer, metrics: 
         return IndexerStage(open_index(settings), metrics=metrics)
     if name == "alerter":
         require_secrets(settings.rules)  # only the commands that send need the actions' secrets
-        return AlerterStage(settings.rules, AlertStore(settings.state_url))
+        return AlerterStage(settings.rules, AlertStore(settings.state_url), verdicts=FeedbackStore(settings.state_url))
     raise UserInputError(f"unknown stage {name!r} (known: {', '.join(STAGES)})")
 
 

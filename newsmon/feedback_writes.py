@@ -52,7 +52,8 @@ def write_verdicts(index: SearchIndex, store: FeedbackStore, docs: Sequence[dict
     """Record ``changes`` ((topic, yes|no|None), None withdrawing) on every document of ``docs`` by
     ``who``, then index each document again with its standing verdicts and flush."""
     at = time.time() if at is None else at
-    verdicts = [Verdict(doc["id"], topic, verdict, who, at) for doc in docs for topic, verdict in changes]
+    verdicts = [Verdict(doc["id"], topic, verdict, who, at, doc.get("story_id") or doc["id"])
+                for doc in docs for topic, verdict in changes]
     store.record(verdicts)
     feedback = {doc["id"]: store.for_item(doc["id"]) for doc in docs}
     index.index([with_feedback(doc, feedback[doc["id"]]) for doc in docs])

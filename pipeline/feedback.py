@@ -29,6 +29,7 @@ class Verdict:
     verdict: str | None
     who: str
     at: float  # Unix seconds
+    story_id: str = ""  # the item's story when it was given, so a rule can skip the story's later items
 
 
 def parse_topic_verdicts(values: Sequence[str], topics: Iterable[str]) -> dict[str, str]:

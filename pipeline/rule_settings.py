@@ -46,7 +46,7 @@ KEY_FIELDS = ("countries", "locations.name", "entities.groups", "entities.places
 _COMMON_RULE_KEYS = {"name", "kind", "query", "topics", "min_score", "countries", "sources", "entities", "severity",
                      "enabled", "actions"}
 KIND_KEYS: dict[str, set[str]] = {
-    "item": {"realert", "digest", "feed_health"},
+    "item": {"realert", "digest", "feed_health", "skip_marked_no"},
     "spike": {"window", "grace", "baseline_windows", "min_stories", "ratio", "baseline_floor", "group_by"},
     "frequency": {"window", "grace", "min_stories", "group_by"},
     "flatline": {"window", "grace", "min_stories"},
@@ -127,6 +127,7 @@ class RuleSpec:
     enabled: bool = True
     actions: tuple[ActionSpec, ...] = (ActionSpec(type="log"),)
     feed_health: bool = False  # also send "feed-health" alerts (a feed turned broken or stale) to the actions
+    skip_marked_no: bool = True  # no alert for a story an analyst marked not about the rule's topics
     origin: str = ""  # the file it was defined in, for messages
     kind: str = "item"
     window: float | None = None  # seconds; spike, frequency and flatline
@@ -368,6 +369,7 @@ def _rule(raw: Any, where: str, origin: str, env: Mapping[str, str], topic_names
         raise _fail(f"{where}.severity", f"expected one of {', '.join(SEVERITIES)}, got {severity!r}")
     enabled = _flag(raw.get("enabled", True), where, "enabled")
     feed_health = _flag(raw.get("feed_health", False), where, "feed_health")
+    skip_marked_no = _flag(raw.get("skip_marked_no", True), where, "skip_marked_no")
     actions = raw.get("actions") or [{"type": "log"}]
     if not isinstance(actions, list):
         raise _fail(f"{where}.actions", "expected a list")
@@ -381,7 +383,8 @@ def _rule(raw: Any, where: str, origin: str, env: Mapping[str, str], topic_names
         realert=_duration(raw.get("realert"), f"{where}.realert", 1.0),
         digest=_duration(raw.get("digest"), f"{where}.digest", 60.0), enabled=enabled,
         actions=tuple(_action(a, f"{where}.actions[{i}]", env) for i, a in enumerate(actions)),
-        feed_health=feed_health, origin=origin, kind=kind, **_kind_options(raw, where, kind),
+        feed_health=feed_health, skip_marked_no=skip_marked_no, origin=origin, kind=kind,
+        **_kind_options(raw, where, kind),
     )
 
 

@@ -31,6 +31,9 @@ class FeedbackStore:
     def __init__(self, url: str) -> None:
         self._db = connect(sqlite_path(url))
         self._db.executescript(_SCHEMA)
+        if "story_id" not in {row[1] for row in self._db.execute("PRAGMA table_info(feedback_verdicts)")}:
+            self._db.execute("ALTER TABLE feedback_verdicts ADD COLUMN story_id TEXT NOT NULL DEFAULT ''")
+        self._db.execute("CREATE INDEX IF NOT EXISTS feedback_verdicts_story ON feedback_verdicts (story_id)")
 
     def record(self, verdicts: Sequence[Verdict]) -> None:
         """Store the verdicts (a None verdict withdraws the topic's) in one transaction."""
@@ -44,9 +47,10 @@ class FeedbackStore:
                                      (v.item_id, v.topic, v.at))
                     continue
                 self._db.execute(
-                    "INSERT INTO feedback_verdicts VALUES (?, ?, ?, ?, ?) ON CONFLICT (item_id, topic) DO UPDATE"
-                    " SET verdict = excluded.verdict, who = excluded.who, at = excluded.at WHERE excluded.at >= at",
-                    (v.item_id, v.topic, v.verdict, v.who, v.at))
+                    "INSERT INTO feedback_verdicts (item_id, topic, verdict, who, at, story_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, topic) DO UPDATE SET verdict = excluded.verdict,"
+                    " who = excluded.who, at = excluded.at, story_id = excluded.story_id WHERE excluded.at >= at",
+                    (v.item_id, v.topic, v.verdict, v.who, v.at, v.story_id))
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -74,6 +78,12 @@ class FeedbackStore:
                                     f" WHERE item_id IN ({marks})", chunk).fetchall()
             found += [Verdict(*row) for row in rows]
         return found
+
+    def marked_no(self, story_id: str) -> set[str]:
+        """The topics an analyst said an item of this story is not about."""
+        rows = self._db.execute("SELECT DISTINCT topic FROM feedback_verdicts WHERE story_id = ? AND verdict = 'no'",
+                                (story_id,))
+        return {row[0] for row in rows}
 
     def history(self, limit: int = 100) -> list[Verdict]:
         """The latest ``limit`` verdicts and withdrawals, newest first."""

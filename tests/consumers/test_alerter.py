@@ -308,3 +308,33 @@ def test_created_counts_a_closed_digest(store):
     clock.now += 3600
     stage.idle()
     assert stage.created == 1
+
+
+def test_a_story_marked_off_topic_does_not_alert_again(store, tmp_path):
+    from pipeline.feedback import Verdict
+    from pipeline.transport.sqlite_feedback import FeedbackStore
+
+    verdicts = FeedbackStore(f"sqlite:///{tmp_path}/state.db")
+    sender = Sender()
+    quiet = RuleSpec(name="ct-all", query="Quetta", topics=("counterterrorism",), actions=(HOOK,), skip_marked_no=False)
+    stage = AlerterStage([RULE, quiet], store, sender, Clock(), verdicts=verdicts)
+    verdicts.record([Verdict("a1", "counterterrorism", "no", "ana", 1.0, "story-1")])
+    feed(stage, ct_item("a2"), ct_item("b1", story="story-2"))
+    assert sorted((p["rule"], p["story_id"]) for _, p in sender.sent) == [
+        ("ct", "story-2"), ("ct-all", "story-1"), ("ct-all", "story-2")]
+    verdicts.record([Verdict("a1", "counterterrorism", None, "ana", 2.0, "story-1")])  # withdrawn
+    feed(stage, ct_item("a3"))
+    assert ("ct", "story-1") in {(p["rule"], p["story_id"]) for _, p in sender.sent}
+    verdicts.close()
+
+
+def test_a_verdict_on_another_topic_does_not_skip(store, tmp_path):
+    from pipeline.feedback import Verdict
+    from pipeline.transport.sqlite_feedback import FeedbackStore
+
+    verdicts = FeedbackStore(f"sqlite:///{tmp_path}/state.db")
+    verdicts.record([Verdict("a1", "minerals_cooperation", "no", "ana", 1.0, "story-1")])
+    sender = Sender()
+    feed(AlerterStage([RULE], store, sender, Clock(), verdicts=verdicts), ct_item("a2"))
+    assert [p["story_id"] for _, p in sender.sent] == ["story-1"]
+    verdicts.close()

@@ -105,3 +105,36 @@ def test_bad_input_is_one_line_exit_2_and_nothing_is_written(config, capsys, tmp
     assert store.history() == []
     store.close()
     assert search_ids(capsys, config, "_exists_:feedback.counterterrorism") == []
+
+
+def test_a_story_marked_no_does_not_alert_when_its_next_item_comes(tmp_path, capsys):
+    """The pipeline's own wiring: `newsmon label --story` then `consume alerter` skips the story's
+    later item for the rule's topic, and another story still alerts."""
+    from pipeline.transport.base import TOPIC_CLASSIFIED
+    from pipeline.transport.sqlite_log import SqliteLog
+    from tests.factories import make_classified
+
+    path = tmp_path / "c.yaml"
+    path.write_text(f"index: sqlite:///{tmp_path}/index.db\nlog: sqlite:///{tmp_path}/log.db\n"
+                    "rules:\n  - {name: quetta, query: Quetta, topics: [counterterrorism], actions: [{type: log}]}\n")
+    config = str(path)
+
+    def publish(*items):
+        log = SqliteLog(f"sqlite:///{tmp_path}/log.db")
+        producer = log.producer()
+        for item in items:
+            producer.publish(TOPIC_CLASSIFIED, item.id, item.to_json())
+        producer.flush()
+        log.close()
+
+    def ct(item_id, story, title):
+        return make_classified(id=item_id, url=f"https://x.test/{item_id}", title=title, story_id=story,
+                               topics=("counterterrorism",), scores={"counterterrorism": 0.9})
+
+    publish(ct("i1", "s1", "Blast reported near a market"))  # indexed; no alert (the query wants Quetta)
+    assert run(capsys, "consume", "indexer", "--until-idle", "-c", config)[0] == 0
+    assert run(capsys, "label", "--story", "s1", "--topic", "counterterrorism=no", "-c", config)[0] == 0
+    publish(ct("i2", "s1", "Blast in Quetta market"), ct("i3", "s2", "Police post attacked in Quetta"))
+    assert run(capsys, "consume", "alerter", "--until-idle", "-c", config)[0] == 0
+    code, out, _ = run(capsys, "alerts", "list", "--json", "-c", config)
+    assert code == 0 and [row["story_id"] for row in json.loads(out)] == ["s2"]
