@@ -26,12 +26,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from pipeline.item import format_time
 from pipeline.rule_settings import RuleSpec
 
 __all__ = ["SCHEMA", "MAX_WINDOW_STORIES", "story_alert_id", "digest_alert_id", "window_alert_id", "story_alert",
-           "digest_alert", "story_brief", "window_alert", "new_term_alert"]
+           "story_page", "digest_alert", "story_brief", "window_alert", "new_term_alert"]
 
 SCHEMA = "newsmon.alert/1"
 MAX_WINDOW_STORIES = 100  # listed in a window alert; ``count`` gives them all
@@ -63,12 +64,18 @@ def story_alert(rule: RuleSpec, item: dict[str, Any], seq: int, matched_at: floa
     return payload
 
 
+def story_page(public_url: str, story_id: str) -> str:
+    """The story's page on the search page at ``public_url`` (``web.public_url``)."""
+    return f"{public_url}/story/{quote(story_id, safe='')}"
+
+
 def digest_alert(rule: RuleSpec, window: tuple[float, float], stories: Sequence[dict[str, Any]],
                  created_at: float) -> dict[str, Any]:
     """The document of a digest; ``stories`` are story alerts (see :func:`story_alert`), oldest first."""
     payload = _envelope(rule, digest_alert_id(rule.name, window[0]), "digest", created_at)
     payload["window"] = {"start": _iso(window[0]), "end": _iso(window[1])}
-    payload["stories"] = [{k: s[k] for k in ("story_id", "seq", "matched_at", "item")} for s in stories]
+    payload["stories"] = [{k: s[k] for k in ("story_id", "seq", "matched_at", "item", "story_url") if k in s}
+                          for s in stories]
     return payload
 
 

@@ -87,7 +87,8 @@ def _build_stage(name: str, settings: Settings, producer: LogProducer, metrics: 
         return IndexerStage(open_index(settings), metrics=metrics)
     if name == "alerter":
         require_secrets(settings.rules)  # only the commands that send need the actions' secrets
-        return AlerterStage(settings.rules, AlertStore(settings.state_url), verdicts=FeedbackStore(settings.state_url))
+        return AlerterStage(settings.rules, AlertStore(settings.state_url), verdicts=FeedbackStore(settings.state_url),
+                            public_url=settings.web.public_url)
     raise UserInputError(f"unknown stage {name!r} (known: {', '.join(STAGES)})")
 
 

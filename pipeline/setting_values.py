@@ -29,7 +29,7 @@ from pipeline.durations import parse_duration
 from pipeline.errors import ConfigError
 
 __all__ = [
-    "typed", "as_flag", "as_text", "country_code", "port_number", "positive_int", "count", "one_of",
+    "typed", "as_flag", "as_text", "public_address", "country_code", "port_number", "positive_int", "count", "one_of",
     "ner_mode", "index_name", "positive_seconds", "registry_name", "optional_duration", "optional_country",
     "setting", "required", "compound", "secret",
     "file_keys", "required_keys", "converters", "env_variables", "sections", "secret_variables",
@@ -73,6 +73,14 @@ def port_number(value: Any) -> int:
     if not 0 <= number <= 65535:
         raise ValueError(f"expected a TCP port (0 = off), got {value!r}")
     return number
+
+
+def public_address(value: Any) -> str:
+    """An http(s) address without a trailing slash, or "" (none)."""
+    text = as_text(value).strip().rstrip("/")
+    if text and not re.match(r"(?i)^https?://[^\s/?#]+(/[^\s?#]*)?$", text):
+        raise ValueError(f"expected an http(s) address such as https://newsmon.example.org, got {value!r}")
+    return text
 
 
 def as_text(value: Any) -> str:

@@ -42,6 +42,7 @@ from pipeline.setting_values import (
     port_number,
     positive_int,
     positive_seconds,
+    public_address,
     refuse_unknown_keys,
     registry_name,
     required,
@@ -181,6 +182,7 @@ class WebSettings:
     host: str = setting("127.0.0.1", as_text)
     port: int = setting(8470, port_number)
     refresh_seconds: float = setting(10.0, positive_seconds)  # how often the page asks for new items
+    public_url: str = setting("", public_address)  # the page's address as analysts reach it: alerts link to stories
     token: str = secret("NEWSMON_WEB_TOKEN")
 
 

@@ -43,7 +43,8 @@ def text_body(alert: Alert) -> str:
     for story in story_views(alert):
         lines += [story.title, story.url] if story.url else [story.title]
         lines += [f"  {k}: {v}" for k, v in _facts(story, alert)]
-        lines += [f"  {clip(story.summary, 600)}", ""] if story.summary else [""]
+        lines += [f"  {clip(story.summary, 600)}"] if story.summary else []
+        lines += [f"  Wrong topic? Mark it on the story page: {story.page}", ""] if story.page else [""]
     return "\n".join(lines)
 
 
@@ -53,7 +54,9 @@ def _html_story(story: StoryView, alert: Alert) -> str:
     rows = "".join(f"<tr><th align=\"left\">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                    for k, v in _facts(story, alert))
     summary = f"<p>{html.escape(clip(story.summary, 600))}</p>" if story.summary else ""
-    return f"<h3>{link}</h3>{summary}<table>{rows}</table>"
+    page = (f'<p>Wrong topic? <a href="{html.escape(story.page, quote=True)}">Mark it on the story page</a></p>'
+            if story.page else "")
+    return f"<h3>{link}</h3>{summary}<table>{rows}</table>{page}"
 
 
 def html_body(alert: Alert) -> str:

@@ -87,6 +87,9 @@ def _story_blocks(story: StoryView, alert: Alert, brief: bool) -> list[Block]:
     if story.entities:
         blocks.append(_context(*(_label(kind, mrkdwn.clip(mrkdwn.text(", ".join(names)), _LIST))
                                  for kind, names in story.entities)))
+    if story.page:
+        mark = mrkdwn.link(story.page, mrkdwn.text("Mark it on the story page"))
+        blocks.append(_context(mrkdwn.text("Wrong topic? ") + mark))
     return blocks
 
 

@@ -88,14 +88,16 @@ def _digest_body(stories: list[StoryView], shown: int) -> list[Element]:
     return body
 
 
-def _card(alert: Alert, body: list[Element], url: str = "") -> dict[str, Any]:
+def _card(alert: Alert, body: list[Element], url: str = "", page: str = "") -> dict[str, Any]:
     colour = _COLOURS.get(str(alert.get("severity")), "Default")
     content: dict[str, Any] = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
                                "type": "AdaptiveCard", "version": CARD_VERSION, "msteams": {"width": "Full"},
                                "body": [_text(md.text(headline(alert)), _HEADLINE, weight="Bolder", size="Medium",
                                               color=colour), *body]}
-    if url and len(url) <= md.MAX_URL:
-        content["actions"] = [{"type": "Action.OpenUrl", "title": "Open article", "url": url}]
+    actions = [{"type": "Action.OpenUrl", "title": title, "url": link}
+               for title, link in (("Open article", url), ("Wrong topic?", page)) if link and len(link) <= md.MAX_URL]
+    if actions:
+        content["actions"] = actions
     return content
 
 
@@ -121,7 +123,8 @@ def message(alert: Alert) -> dict[str, Any]:
         candidates = (_wrap(_card(alert, _digest_body(stories, n))) for n in counts)
     else:
         story = stories[0]
-        candidates = (_wrap(_card(alert, _story_body(story, alert, brief), story.url)) for brief in (False, True))
+        candidates = (_wrap(_card(alert, _story_body(story, alert, brief), story.url, story.page))
+                      for brief in (False, True))
     return first_that_fits(candidates, fits)
 
 

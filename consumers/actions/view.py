@@ -30,6 +30,7 @@ class StoryView:
     entities: tuple[tuple[str, tuple[str, ...]], ...]  # kind -> names, kinds with names only
     countries: tuple[str, ...]
     story_id: str
+    page: str = ""  # the story on newsmon's search page (web.public_url), where its topics are marked
 
 
 def clip(text: str, limit: int) -> str:
@@ -48,7 +49,7 @@ def when(stamp: Any) -> str:
     return stamp[:16].replace("T", " ") + " UTC"
 
 
-def _story(story_id: str, item: dict[str, Any]) -> StoryView:
+def _story(story_id: str, item: dict[str, Any], page: Any = "") -> StoryView:
     scores = item.get("scores") or {}
     topics = tuple(sorted(((t, float(scores.get(t, 0.0))) for t in item.get("topics") or ()), key=lambda p: -p[1]))
     evidence = tuple((t, tuple((item.get("evidence") or {}).get(t, ())[:_MAX_EVIDENCE])) for t, _ in topics)
@@ -58,7 +59,7 @@ def _story(story_id: str, item: dict[str, Any]) -> StoryView:
         source=str(item.get("source") or ""),
         when=when(item.get("published") or item.get("fetched_at")), summary=str(item.get("summary") or ""),
         topics=topics, evidence=tuple(e for e in evidence if e[1]), entities=entities,
-        countries=tuple(item.get("countries") or ()), story_id=story_id,
+        countries=tuple(item.get("countries") or ()), story_id=story_id, page=safe_url(page),
     )
 
 
@@ -71,8 +72,9 @@ def lists_stories(alert: Alert) -> bool:
 def story_views(alert: Alert) -> list[StoryView]:
     """The stories of an alert: one for a story alert, each listed story for a digest or a window."""
     if lists_stories(alert):
-        return [_story(s.get("story_id", ""), s.get("item") or {}) for s in alert.get("stories") or ()]
-    return [_story(alert.get("story_id", ""), alert.get("item") or {})]
+        return [_story(s.get("story_id", ""), s.get("item") or {}, s.get("story_url"))
+                for s in alert.get("stories") or ()]
+    return [_story(alert.get("story_id", ""), alert.get("item") or {}, alert.get("story_url"))]
 
 
 def _stories(count: int) -> str:

@@ -1,0 +1,79 @@
+"""With web.public_url, a story alert links to the story's page ("Wrong topic?"), in the webhook
+document (story_url, schema-valid), in Slack (validated by slack_sdk), Teams (Adaptive Card schema)
+and e-mail; without it nothing changes."""
+
+from dataclasses import replace
+
+import jsonschema
+import pytest
+
+from consumers.actions import email as email_action
+from consumers.actions import slack, teams
+from consumers.alert_payload import digest_alert, story_alert, story_page
+from consumers.alert_store import AlertStore
+from consumers.alerter import AlerterStage
+from pipeline.errors import ConfigError
+from pipeline.settings import load_settings
+from tests.consumers.test_actions import RULE, SCHEMA, item
+from tests.consumers.test_alerter import RULE as CT_RULE
+from tests.consumers.test_alerter import Clock, Sender, ct_item, feed
+from tests.consumers.test_channel_safety import card_errors, validated_by_slack_sdk
+
+PAGE = "https://newsmon.example.org"
+
+
+def linked_story():
+    payload = story_alert(RULE, item(), 0, 1_700_000_000.0)
+    return {**payload, "story_url": story_page(PAGE, payload["story_id"])}
+
+
+def test_the_alerter_adds_the_story_page_when_configured(tmp_path):
+    store = AlertStore(f"sqlite:///{tmp_path}/state.db")
+    sender = Sender()
+    feed(AlerterStage([CT_RULE], store, sender, Clock(), public_url=PAGE), ct_item("a1", story="s/1 x"))
+    feed(AlerterStage([replace(CT_RULE, name="plain")], store, sender, Clock()), ct_item("b1", story="s2"))
+    store.close()
+    by_rule = {payload["rule"]: payload for _, payload in sender.sent}
+    assert by_rule["ct"]["story_url"] == "https://newsmon.example.org/story/s%2F1%20x"
+    assert "story_url" not in by_rule["plain"]
+
+
+def test_the_documents_stay_schema_valid():
+    validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+    validator.validate(linked_story())
+    stories = [linked_story()]
+    validator.validate(digest_alert(RULE, (1_699_999_200.0, 1_700_002_800.0), stories, 1_700_002_800.0))
+
+
+def test_slack_teams_and_email_say_wrong_topic_with_the_link():
+    alert = linked_story()
+    url = alert["story_url"]
+    message = slack.message(alert)
+    validated_by_slack_sdk(message)
+    assert any(f"<{url}|Mark it on the story page>" in e["text"] for b in message["blocks"]
+               for e in b.get("elements", ()))
+    card = teams.card(alert)
+    assert card_errors(card) == []
+    assert {"type": "Action.OpenUrl", "title": "Wrong topic?", "url": url} in card["actions"]
+    assert f"Wrong topic? Mark it on the story page: {url}" in email_action.text_body(alert)
+    assert f'<a href="{url}">Mark it on the story page</a>' in email_action.html_body(alert)
+
+
+def test_without_a_public_url_no_message_says_it():
+    alert = story_alert(RULE, item(), 0, 1_700_000_000.0)
+    assert "Wrong topic" not in str(slack.message(alert)) + str(teams.card(alert)) + email_action.text_body(alert)
+
+
+@pytest.mark.parametrize("value, expected", [("https://newsmon.example.org/", "https://newsmon.example.org"),
+                                             ("http://10.0.0.5:8470/newsmon", "http://10.0.0.5:8470/newsmon")])
+def test_public_url_setting(tmp_path, value, expected):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"web: {{public_url: '{value}'}}\n")
+    assert load_settings(path, {}).web.public_url == expected
+
+
+def test_a_bad_public_url_names_the_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("web: {public_url: 'newsmon.example.org'}\n")
+    with pytest.raises(ConfigError, match=r"web.public_url: expected an http\(s\) address"):
+        load_settings(path, {})
