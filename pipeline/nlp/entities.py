@@ -6,7 +6,9 @@ cities. Each pattern's ``id`` carries its kind and normalised name (``group:Tehr
 Pakistan``), so "TTP" and "Fitna al-Khawarij" come out as one group, and "Quetta" is a place
 whatever the NER would have said. NER (tok2vec +
 ner of the configured spaCy model) runs after the ruler, only on the items the caller selects, and
-adds people, organisations and other places (geocoded with :mod:`pipeline.nlp.geo`).
+adds people, organisations and other places (geocoded with :mod:`pipeline.nlp.geo`). Its people pass
+:class:`~pipeline.nlp.person_names.PersonFilter` first ("Spokesperson Today", "Moderna" and "Roadmap"
+are no people).
 
 Countries: an item is *about* a country when its mentions (names, demonyms, capitals and places in
 it) weigh at least :data:`COUNTRY_MIN_WEIGHT` and at least :data:`COUNTRY_MIN_SHARE` of the top
@@ -31,6 +33,7 @@ from spacy.util import filter_spans
 from pipeline.classify import Enrichment
 from pipeline.item import Location
 from pipeline.nlp.geo import Geography
+from pipeline.nlp.person_names import PersonFilter, PersonWords
 
 __all__ = ["Enrichment", "EntityExtractor", "GazetteerRuler", "load_gazetteer_data", "COUNTRY_MIN_WEIGHT",
            "COUNTRY_MIN_SHARE"]
@@ -109,7 +112,8 @@ def _is_case_sensitive(alias: str) -> bool:
 class EntityExtractor:
     """Adds the gazetteer ruler to ``nlp`` (before its ``ner``) and turns entities into an :class:`Enrichment`."""
 
-    def __init__(self, nlp: Language, gazetteer: dict[str, Any], geo: Geography, english: set[str]) -> None:
+    def __init__(self, nlp: Language, gazetteer: dict[str, Any], geo: Geography, english: set[str],
+                 persons: PersonWords | None = None) -> None:
         self.nlp = nlp
         self.geo = geo
         self._english = english
@@ -117,7 +121,16 @@ class EntityExtractor:
         ruler = nlp.add_pipe("newsmon_gazetteer", before="ner" if "ner" in nlp.pipe_names else None)
         assert isinstance(ruler, GazetteerRuler)
         self.ruler = ruler
-        self.ruler.add_patterns(self._patterns(gazetteer, english))
+        patterns = self._patterns(gazetteer, english)
+        self.ruler.add_patterns(patterns)
+        self._people = [p.text for p in patterns if p.label == "PERSON"]
+        self._others = [p.text for p in patterns if p.label != "PERSON"]
+        self._others += [*geo.country_names, *geo.country_of_capital]
+        self.person_filter = self.person_filter_for(PersonWords.shipped() if persons is None else persons)
+
+    def person_filter_for(self, words: PersonWords) -> PersonFilter:
+        """The filter on NER people with these word lists, knowing the gazetteer's names and the countries."""
+        return PersonFilter(words, self._people, self._others, lambda text: self.geo.city(text) is not None)
 
     def _patterns(self, data: dict[str, Any], english: set[str]) -> list[_Pattern]:
         entries: dict[str, tuple[str, str]] = {}  # alias -> (kind, name); curated entries win
@@ -189,10 +202,9 @@ class EntityExtractor:
         if len(text) < 2:
             return "", "", ""
         if ent.label_ == "PERSON" and any(ch.isupper() for ch in text):
-            name = _person_name(text)
-            if " " in name or name.lower() not in self._english:  # not "QUESTION" or "Roadmap"
-                return "persons", name, ""
-            return "", "", ""
+            before = ent.doc[ent.start - 1].text if ent.start else ""
+            name = self.person_filter.name(_person_name(text), before)  # not "QUESTION", "Roadmap" or "Moderna"
+            return ("persons", name, "") if name else ("", "", "")
         if ent.label_ == "ORG" and not (" " not in text and text.lower() in self._english):
             return "organizations", text, ""  # not a lone common word ("State", "Interior")
         if ent.label_ in ("GPE", "LOC"):
