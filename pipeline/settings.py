@@ -300,7 +300,7 @@ def _check_env(env: Mapping[str, str]) -> None:
         if env.get(variable):
             name, _, key = path.rpartition(".")
             convert = converters(nested[name])[key] if name else top[key]
-            typed(convert, env[variable], f"{variable} (environment)")
+            typed(convert, env[variable], f"{variable} (environment, {path})")
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:

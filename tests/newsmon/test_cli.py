@@ -189,8 +189,8 @@ def test_train_cross_validate_pools_every_item_and_saves_nothing(tmp_path):
 
 
 @pytest.mark.parametrize("variable, value, fragment", [
-    ("NEWSMON_PRODUCER_INTERVAL", "soon", "NEWSMON_PRODUCER_INTERVAL (environment): not a duration: 'soon'"),
-    ("NEWSMON_WEB_PORT", "70000", "NEWSMON_WEB_PORT (environment): expected a TCP port"),
+    ("NEWSMON_PRODUCER_INTERVAL", "soon", "NEWSMON_PRODUCER_INTERVAL (environment, producer.interval): not a duration: 'soon'"),
+    ("NEWSMON_WEB_PORT", "70000", "NEWSMON_WEB_PORT (environment, web.port): expected a TCP port"),
     ("NEWSMON_LOG_LEVEL", "loud", "NEWSMON_LOG_LEVEL (environment): expected one of debug, info, warning, error"),
 ])
 def test_a_bad_override_variable_is_named_not_the_file(tmp_path, variable, value, fragment):

@@ -129,7 +129,7 @@ def test_every_section_takes_its_environment_variables():
     assert (settings.kafka.partitions, settings.elasticsearch.alias, settings.consumer.batch_size) == (3, "news", 7)
     assert (settings.metrics_port, settings.metrics_host, settings.state) == (9108, "0.0.0.0", "sqlite:///s.db")
     assert settings.producer.user_agent.startswith("newsmon/")
-    with pytest.raises(ConfigError, match=r"NEWSMON_METRICS_PORT \(environment\): expected a TCP port"):
+    with pytest.raises(ConfigError, match=r"NEWSMON_METRICS_PORT \(environment, metrics_port\): expected a TCP port"):
         settings_from_mapping({}, "x.yaml", {"NEWSMON_METRICS_PORT": "70000"})
 
 
