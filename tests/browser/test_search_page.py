@@ -8,17 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pipeline.document import index_document
 from pipeline.item import ClassifiedItem, format_time
 from pipeline.transport.sqlite_index import SqliteIndex
+from tests.browser.pages import open_search, story_ids
 from tests.browser.site import CT_STORY, HOSTILE_SUMMARY, HOSTILE_TITLE
-
-
-def open_search(page, server, query: str = ""):
-    page.goto(server.url + query)
-    page.wait_for_selector("#results > li")
-    return page
-
-
-def story_ids(page) -> list[str]:
-    return page.eval_on_selector_all("#results > li", "rows => rows.map(r => r.dataset.story)")
 
 
 def test_typing_a_query_shows_matching_stories_with_highlights(page, server):

@@ -7,17 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pipeline.transport.base import bucket_start
+from tests.browser.pages import open_search, story_ids
 from tests.browser.site import CT_STORY
-
-
-def open_search(page, server, query: str = ""):
-    page.goto(server.url + query)
-    page.wait_for_selector("#results > li")
-    return page
-
-
-def story_ids(page) -> list[str]:
-    return page.eval_on_selector_all("#results > li", "rows => rows.map(r => r.dataset.story)")
 
 
 def q_is(page, expected: str) -> None:

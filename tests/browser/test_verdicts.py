@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
+from tests.browser.pages import open_search
 from tests.browser.site import CT_STORY
 
 CT, MIN = "counterterrorism", "minerals_cooperation"
@@ -22,12 +23,6 @@ def api(server, path: str, token: str = "") -> dict:
 
 def story_feedback(server, story: str = CT_STORY, token: str = "") -> list[dict]:
     return [item["feedback"] for item in api(server, f"/api/story/{story}", token)["items"]]
-
-
-def open_search(page, server, query: str = ""):
-    page.goto(server.url + query)
-    page.wait_for_selector("#results > li")
-    return page
 
 
 def ct_row(page):
