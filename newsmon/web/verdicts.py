@@ -131,12 +131,25 @@ def add_given_by(views: Sequence[dict[str, Any]], store: Callable[[], FeedbackSt
         view["feedback_by"] = by.get(view["id"], {})
 
 
+def _any_verdict(index: IndexReader, text: str, filters: SearchFilters, topics: Sequence[str],
+                 now: datetime) -> bool:
+    clause = " OR ".join(f"_exists_:feedback.{topic}" for topic in topics)
+    try:
+        query = parse_query(f"({text}) AND ({clause})" if text.strip() else clause)
+    except UserInputError:
+        return False
+    return index.search(query, filters, limit=1, now=now).total > 0
+
+
 def feedback_facet(index: IndexReader, text: str, filters: SearchFilters, topics: Sequence[str],
                    now: datetime) -> list[list[Any]]:
     """``[["counterterrorism:no", items], …]``: the matching items carrying each verdict (none left out
     when zero), for the topics whose names can stand in a query unquoted."""
     found: list[list[Any]] = []
-    for topic in (t for t in topics if _PLAIN_TOPIC.match(t)):
+    plain = [t for t in topics if _PLAIN_TOPIC.match(t)]
+    if not plain or not _any_verdict(index, text, filters, plain, now):
+        return found  # one search answers the usual case: no matching item carries a verdict
+    for topic in plain:
         for verdict in VERDICTS:
             clause = f"feedback.{topic}:{verdict}"
             try:
