@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -102,25 +103,31 @@ def _long_tail(rng: random.Random, pool: list[str]) -> str:
 
 def documents(total: int, seed: int = 7) -> list[dict]:
     """``total`` index documents in stories, @timestamp over the year before NOW."""
-    rng, rows = random.Random(seed), corpus()
+    return list(iter_documents(total, seed))
+
+
+def iter_documents(total: int, seed: int = 7, rows: list[dict] | None = None) -> Iterator[dict]:
+    """The documents of :func:`documents` one at a time (``rows``: the corpus rows to sample)."""
+    rows = corpus() if rows is None else rows
+    rng = random.Random(seed)
     entities = found_entities(rows)
     people = [" ".join(filter(None, (a, m, b))) for a in FIRST for m in ["", *LAST] for b in LAST if m != b]
     rng.shuffle(people)
     towns = [f"{a}{b} {c}".strip() for a in ("Mir", "Kot", "Dera", "Pir", "Chak", "Bagh", "Shah", "Gul")
              for b in ("abad", "pur", " Khan", "wal", "garh", "kot") for c in ("", "Kalan", "Khurd", "Sharif")]
     rng.shuffle(towns)
-    docs: list[dict] = []
-    while len(docs) < total:
+    made = 0
+    while made < total:
         base = rng.randrange(len(rows))
         start = NOW - timedelta(seconds=rng.uniform(0, 365 * 86400))
         story = None
-        for n in range(min(1 + int(rng.expovariate(1.2)), 6, total - len(docs))):
+        for n in range(min(1 + int(rng.expovariate(1.2)), 6, total - made)):
             moment = start + timedelta(minutes=rng.uniform(0, 600) * n)
-            doc = _document(rng, rows[base], entities[base], len(docs), moment, people, towns, story,
+            doc = _document(rng, rows[base], entities[base], made, moment, people, towns, story,
                             first_source=n == 0)
             story = story or doc["id"]
-            docs.append(doc)
-    return docs
+            made += 1
+            yield doc
 
 
 def _document(rng: random.Random, row: dict, found: dict, number: int, moment: datetime, people: list[str],

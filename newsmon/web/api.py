@@ -122,19 +122,29 @@ def parse_search(params: Params, now: datetime, topics: Sequence[str]) -> Search
 
 def _facets(index: IndexReader, request: SearchRequest, now: datetime) -> dict[str, list[list[Any]]]:
     """Top values of each filter field, each counted with every filter but its own (so the other
-    values of a field stay selectable)."""
-    out: dict[str, list[list[Any]]] = {}
-    for name, fields in _FACET_FIELDS.items():
+    values of a field stay selectable). Groups whose filters come out the same (every group without a
+    filter of its own) share one request."""
+    by_filters: dict[SearchFilters, list[str]] = {}
+    for name in _FACET_FIELDS:
         cleared: dict[str, Any] = {name: ()}
-        filters = replace(request.filters, **cleared)
-        found = index.facets(request.query, filters, list(fields), size=15, now=now)
-        merged: dict[str, int] = {}
-        for field in fields:
-            for value, count in found.get(field, []):
-                merged[value] = max(merged.get(value, 0), count)
-        ranked = sorted(merged.items(), key=lambda pair: (-pair[1], pair[0].casefold()))[:15]
-        out[name] = [[value, count] for value, count in ranked]
-    return out
+        by_filters.setdefault(replace(request.filters, **cleared), []).append(name)
+    out: dict[str, list[list[Any]]] = {}
+    for filters, names in by_filters.items():
+        fields = [field for name in names for field in _FACET_FIELDS[name]]
+        found = index.facets(request.query, filters, fields, size=15, now=now)
+        for name in names:
+            out[name] = _merged(found, _FACET_FIELDS[name])
+    return {name: out[name] for name in _FACET_FIELDS}
+
+
+def _merged(found: Mapping[str, Sequence[tuple[str, int]]], fields: Sequence[str]) -> list[list[Any]]:
+    """The top 15 values over ``fields`` (a value in several of them counted once, at its highest)."""
+    merged: dict[str, int] = {}
+    for field in fields:
+        for value, count in found.get(field, []):
+            merged[value] = max(merged.get(value, 0), count)
+    ranked = sorted(merged.items(), key=lambda pair: (-pair[1], pair[0].casefold()))[:15]
+    return [[value, count] for value, count in ranked]
 
 
 def _interval(request: SearchRequest, now: datetime) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -100,6 +101,31 @@ def test_facets_count_each_field_without_its_own_filter(index):
     assert dict(map(tuple, facets["topics"])) == {"counterterrorism": 4, "minerals_cooperation": 1}
     assert dict(map(tuple, facets["sources"])) == {"Dawn": 1, "Geo": 1, "Tribune": 2}
     assert facets["entities"] == [["TTP", 2]]
+
+
+class CountingIndex:
+    """The index, counting its facets requests and the filters they carried."""
+
+    def __init__(self, index) -> None:
+        self.index, self.facet_filters = index, []
+
+    def __getattr__(self, name):
+        return getattr(self.index, name)
+
+    def facets(self, query, filters, fields, **options):
+        self.facet_filters.append(filters)
+        return self.index.facets(query, filters, fields, **options)
+
+
+@pytest.mark.parametrize("values, requests", [({}, 1), ({"topic": "counterterrorism"}, 2),
+                                              ({"topic": "counterterrorism", "source": "Dawn"}, 3)])
+def test_facet_groups_without_a_filter_of_their_own_share_one_request(index, values, requests):
+    counting, request = CountingIndex(index), api.parse_search(params(**values), NOW, TOPICS)
+    shared = api.search(counting, request, NOW)["facets"]
+    assert len(counting.facet_filters) == requests
+    for name, field in (("topics", "topics"), ("countries", "countries"), ("sources", "source")):
+        alone = index.facets(request.query, replace(request.filters, **{name: ()}), [field], size=15, now=NOW)
+        assert shared[name] == [list(pair) for pair in alone[field]]  # as if counted by itself
 
 
 def test_histogram_counts_stories_by_topic_per_bucket(index):
