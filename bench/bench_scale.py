@@ -39,8 +39,9 @@ from bench_elasticsearch import SERVICES, node, sink_for
 from bench_search import FILTERS, QUERIES, api_request, corpus, iter_documents, stats
 from elasticsearch import Elasticsearch, helpers
 
-from pipeline.query import parse_query
+from pipeline.query import Query, parse_query
 from pipeline.settings import load_settings
+from pipeline.transport.base import SearchFilters
 from pipeline.transport.elasticsearch_index import ElasticsearchIndex
 from pipeline.transport.elasticsearch_mapping import monthly_index, to_source
 from pipeline.transport.sqlite_index import SqliteIndex
@@ -96,7 +97,7 @@ def _bulk_both(client: Elasticsearch, alias: str, single: str, sources: list[tup
         helpers.bulk(client, actions, chunk_size=CHUNK, max_chunk_bytes=20 * 1024 * 1024)
 
 
-def combos() -> list[tuple[str, object, object]]:
+def combos() -> list[tuple[str, Query, SearchFilters]]:
     return [(text, parse_query(text), filters) for text in QUERIES for filters in FILTERS.values()]
 
 

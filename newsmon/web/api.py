@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from consumers.alert_store import STATUSES as ALERT_STATUSES
@@ -128,13 +130,25 @@ def _facets(index: IndexReader, request: SearchRequest, now: datetime) -> dict[s
     for name in _FACET_FIELDS:
         cleared: dict[str, Any] = {name: ()}
         by_filters.setdefault(replace(request.filters, **cleared), []).append(name)
-    out: dict[str, list[list[Any]]] = {}
-    for filters, names in by_filters.items():
-        fields = [field for name in names for field in _FACET_FIELDS[name]]
-        found = index.facets(request.query, filters, fields, size=15, now=now)
-        for name in names:
-            out[name] = _merged(found, _FACET_FIELDS[name])
+    groups = list(by_filters.items())
+    answers = _gather(index, [partial(index.facets, request.query, filters, _fields_of(names), size=15, now=now)
+                              for filters, names in groups])
+    out = {name: _merged(found, _FACET_FIELDS[name]) for (_, names), found in zip(groups, answers) for name in names}
     return {name: out[name] for name in _FACET_FIELDS}
+
+
+def _fields_of(names: Sequence[str]) -> list[str]:
+    return [field for name in names for field in _FACET_FIELDS[name]]
+
+
+def _gather(index: IndexReader, calls: Sequence[Callable[[], Any]]) -> list[Any]:
+    """Each call's answer, in order: from threads at once when the index takes concurrent reads (an
+    Elasticsearch request then waits for the slowest, not for the sum), else one after the other."""
+    if len(calls) < 2 or not index.concurrent_reads:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="newsmon-read") as pool:
+        futures = [pool.submit(call) for call in calls]
+        return [future.result() for future in futures]
 
 
 def _merged(found: Mapping[str, Sequence[tuple[str, int]]], fields: Sequence[str]) -> list[list[Any]]:
@@ -213,15 +227,19 @@ def search(index: IndexReader, request: SearchRequest, now: datetime, topics: Se
     the facets count the analysts' verdicts on them too, and with ``feedback`` the items say who gave
     theirs."""
     fetch = min(max(request.limit * _FETCH_FACTOR, _FETCH_MIN), _FETCH_MAX)
-    result = index.search(request.query, request.filters, limit=fetch, sort=request.sort, now=now)
+    result, facets, verdicts, histogram = _gather(index, [
+        partial(index.search, request.query, request.filters, limit=fetch, sort=request.sort, now=now),
+        partial(_facets, index, request, now),
+        partial(feedback_facet, index, request.text, request.filters, topics, now) if topics else list,
+        partial(_histogram, index, request, now),
+    ])
+    if topics:
+        facets["feedback"] = verdicts
     terms = highlight_terms(request.query)
     groups = group_stories([hit.doc for hit in result.hits])
     stories = [{"story_id": item_view(lead)["story_id"], "item": item_view(lead, terms),
                 "others": [brief_view(doc) for doc in rest]} for lead, *rest in groups[:request.limit]]
     add_given_by([story["item"] for story in stories], feedback)
-    facets = _facets(index, request, now)
-    if topics:
-        facets["feedback"] = feedback_facet(index, request.text, request.filters, topics, now)
     return {
         "query": request.text, "sort": request.sort, "range": request.range,
         "since": format_time(request.filters.since) if request.filters.since else None,
@@ -231,7 +249,7 @@ def search(index: IndexReader, request: SearchRequest, now: datetime, topics: Se
         "highlight": terms,
         "reading": describe(request.query.root), "hints": list(request.query.hints),
         "facets": facets,
-        "histogram": _histogram(index, request, now),
+        "histogram": histogram,
         "generated_at": format_time(now),
     }
 

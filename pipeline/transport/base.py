@@ -175,7 +175,11 @@ class IndexWriter(Protocol):
 
 
 class IndexReader(Protocol):
-    """What the search page, ``newsmon search`` and ``newsmon rules test`` read through."""
+    """What the search page, ``newsmon search`` and ``newsmon rules test`` read through.
+    ``concurrent_reads``: whether several threads may read through this one object at once (the
+    search page then sends its searches, facets and histogram together)."""
+
+    concurrent_reads: bool
 
     def search(self, query: Query, filters: SearchFilters, *, limit: int = 20, offset: int = 0,
                sort: str = "relevance", now: datetime | None = None) -> SearchResult:

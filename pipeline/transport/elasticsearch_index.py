@@ -129,6 +129,8 @@ class ElasticsearchIndex:
     """:class:`~pipeline.transport.base.SearchIndex` (writer and reader) on Elasticsearch: monthly indices
     behind an alias."""
 
+    concurrent_reads = True  # the client is thread-safe and reads keep no state
+
     def __init__(self, url: str, settings: Settings | None = None) -> None:
         self.options = settings.elasticsearch if settings is not None else ElasticsearchSettings()
         self.alias = self.options.alias

@@ -111,6 +111,8 @@ class MemoryConsumer:
 class MemoryIndex:
     """:class:`~pipeline.transport.base.SearchIndex` over plain dicts: the reference the backends are tested against."""
 
+    concurrent_reads = True  # reads only look at the dicts
+
     def __init__(self) -> None:
         self.docs: dict[str, dict[str, Any]] = {}
         self.pending: dict[str, dict[str, Any]] = {}

@@ -153,6 +153,8 @@ def _convert_v0(db: sqlite3.Connection, chunk: int = 1000) -> None:
 class SqliteIndex:
     """:class:`~pipeline.transport.base.SearchIndex` (writer and reader) on one SQLite file."""
 
+    concurrent_reads = False  # one connection, kept in the thread that opened it
+
     def __init__(self, url: str, settings: object = None) -> None:
         self.path = sqlite_path(url)
         self._db = connect(self.path)
