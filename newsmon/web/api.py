@@ -28,6 +28,7 @@ __all__ = ["NotFound", "SearchRequest", "RANGES", "ENTITY_FIELDS", "parse_search
            "alerts", "feeds", "health", "fill_buckets"]
 
 Params = Mapping[str, Sequence[str]]
+Buckets = list[tuple[datetime, dict[str, int]]]
 Feedback = Callable[[], Any] | None  # opens the feedback store (who gave a verdict), or None
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
@@ -210,15 +211,33 @@ def fill_buckets(buckets: Sequence[tuple[datetime, dict[str, int]]], interval: s
 
 
 def _histogram(index: IndexReader, request: SearchRequest, now: datetime) -> dict[str, Any]:
-    interval = _interval(request, now)
-    buckets = index.histogram(request.query, request.filters, interval=interval, now=now)
-    if request.interval == "auto" and interval == "day" and len(buckets) > 1 \
-            and buckets[-1][0] - buckets[0][0] > timedelta(days=120):
-        interval = "week"
+    if request.interval == "auto" and request.filters.since is None:
+        interval, buckets = _fitted_to_the_data(index, request, now)
+    else:
+        interval = _interval(request, now)
         buckets = index.histogram(request.query, request.filters, interval=interval, now=now)
     filled = fill_buckets(buckets, interval, request.filters.since, request.filters.until, now)
     return {"interval": interval, "buckets": [{"start": format_time(start), "counts": dict(counts)}
                                                for start, counts in filled]}
+
+
+def _fitted_to_the_data(index: IndexReader, request: SearchRequest, now: datetime) -> tuple[str, Buckets]:
+    """All time, auto: weekly bars when the matching items span more than 120 days, else daily.
+    Weeks are asked first: on a large index that one request is the answer. The first and last day
+    lie within six days of the first and last week's start, so only a span of weeks within six days
+    of 120 needs the days to decide."""
+    def histogram(interval: str) -> Buckets:
+        return index.histogram(request.query, request.filters, interval=interval, now=now)
+
+    weeks = histogram("week")
+    if _span(weeks) > timedelta(days=120 + 6):
+        return "week", weeks
+    days = histogram("day")
+    return ("week", weeks) if _span(days) > timedelta(days=120) else ("day", days)
+
+
+def _span(buckets: Buckets) -> timedelta:
+    return buckets[-1][0] - buckets[0][0] if len(buckets) > 1 else timedelta(0)
 
 
 def search(index: IndexReader, request: SearchRequest, now: datetime, topics: Sequence[str] = (),

@@ -246,6 +246,32 @@ def test_fill_buckets_fits_all_time_to_the_data_and_keeps_a_chosen_range():
     assert api.fill_buckets(weeks, "week", old, None, NOW)[-1][0] == datetime(2026, 3, 9, tzinfo=UTC)  # a start: to now
 
 
+class CountingHistograms(CountingIndex):
+    def __init__(self, index) -> None:
+        super().__init__(index)
+        self.intervals: list[str] = []
+
+    def histogram(self, query, filters, *, interval, now=None):
+        self.intervals.append(interval)
+        return self.index.histogram(query, filters, interval=interval, now=now)
+
+
+@pytest.mark.parametrize("days, interval, asked", [
+    (10, "day", ["week", "day"]), (120, "day", ["week", "day"]), (121, "week", ["week", "day"]),
+    (127, "week", ["week", "day"]), (140, "week", ["week"]), (400, "week", ["week"]),
+])
+def test_all_time_bars_are_weekly_beyond_120_days_and_weeks_are_asked_first(days, interval, asked):
+    first = datetime(2025, 3, 5, 12, tzinfo=UTC)  # a Wednesday: the weeks start two days before
+    store = MemoryIndex()
+    store.index([doc(1, (NOW - first).total_seconds() / 3600, "Dawn", "first"),
+                 doc(2, (NOW - first).total_seconds() / 3600 - days * 24, "Geo", "last")])
+    store.flush()
+    counting = CountingHistograms(store)
+    histogram = api.search(counting, api.parse_search({}, NOW, TOPICS), NOW)["histogram"]
+    assert (histogram["interval"], counting.intervals) == (interval, asked)
+    assert sum(b["counts"]["all"] for b in histogram["buckets"]) == 2
+
+
 def test_all_time_histogram_runs_from_the_first_to_the_last_bucket_with_stories(tmp_path: Path):
     store = SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}")
     store.index(OLD_DOCS)
