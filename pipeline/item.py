@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,6 +105,28 @@ def _time(data: dict, name: str, *, nullable: bool) -> str | None:
     return format_time(parse_time(value, name))
 
 
+def _plain(value: Any) -> Any:
+    """``value`` as JSON values in fresh containers: a dataclass (FeedRef, Location) as a dict, a tuple as a list."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return {f.name: _plain(getattr(value, f.name)) for f in _fields_of(type(value))}
+
+
+_FIELDS: dict[type, tuple[Field, ...]] = {}
+
+
+def _fields_of(cls: type) -> tuple[Field, ...]:
+    """The dataclass' fields, looked up once per class."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = fields(cls)
+    return found
+
+
 @dataclass(frozen=True)
 class RawItem:
     """A normalised feed item as the producer publishes it to ``newsmon.raw``."""
@@ -128,10 +150,10 @@ class RawItem:
         return cls(**_raw_fields(data))
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["authors"] = list(self.authors)
-        out["tags"] = list(self.tags)
-        return out
+        """Every field as plain JSON values (nested items as objects, tuples as lists), in fresh
+        containers: ``dataclasses.asdict`` with lists for tuples, built without its deep copies (a
+        third of the time; the classifier publishes every item through it)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in _fields_of(type(self))}
 
     def to_json(self) -> bytes:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8")
@@ -243,12 +265,6 @@ class ClassifiedItem(RawItem):
             classified_at=_string(data, "classified_at", required=False) or "",
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        out["topics"] = list(self.topics)
-        out["countries"] = list(self.countries)
-        out["locations"] = [asdict(loc) for loc in self.locations]
-        return out
 
 
 #: Appended where :func:`bound_text` cut a text, so a reader sees that the article goes on.

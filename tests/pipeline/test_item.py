@@ -71,3 +71,24 @@ def test_an_id_longer_than_512_utf8_bytes_is_a_schema_error_naming_field_and_lim
 def test_the_producers_ids_are_32_hex_digits_well_under_the_limit():
     item_id = item_id_for("https://a.test/" + "x" * 5000, None)
     assert len(item_id) == 32 and int(item_id, 16) >= 0
+
+
+def test_to_dict_is_asdict_with_lists_in_fresh_containers():
+    from dataclasses import asdict
+
+    item = make_classified(
+        topics=("counterterrorism",), scores={"counterterrorism": 0.9}, evidence={"counterterrorism": ["ttp", "model:0.8"]},
+        entities={"persons": ["A. Khan"], "organizations": [], "places": ["Quetta"], "groups": ["TTP"]},
+        countries=("PK",), locations=(Location("Quetta", 30.18, 66.97, "PK"),), story_id="s1")
+    expected = asdict(item)
+    for name in ("authors", "tags", "topics", "countries"):
+        expected[name] = list(expected[name])
+    expected["locations"] = [asdict(loc) for loc in item.locations]
+    out = item.to_dict()
+    assert out == expected and json.loads(item.to_json()) == expected
+    out["evidence"]["counterterrorism"].append("changed")
+    out["entities"]["persons"].clear()
+    out["scores"]["counterterrorism"] = 0.0
+    assert item.evidence["counterterrorism"] == ["ttp", "model:0.8"] and item.entities["persons"] == ["A. Khan"]
+    assert item.scores["counterterrorism"] == 0.9
+    assert make_raw().to_dict()["feed"] == asdict(make_raw().feed)
