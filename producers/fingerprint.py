@@ -14,19 +14,24 @@ A SimHash could not tell such stories apart on texts this short
 (tests/producers/test_fingerprint.py measures the rule on real items).
 Texts with fewer than :data:`MIN_WORDS` words get no fingerprint and are never suppressed: when
 in doubt, newsmon publishes twice rather than lose a story.
+
+:func:`find_same_story` compares with every known item in turn; :class:`KnownStories` gives the
+same answers comparing a new item only with the known items carrying the same numbers (the poller
+checks each new item against a source's whole window).
 """
 
 from __future__ import annotations
 
 import array
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from hashlib import blake2b
+from itertools import chain
 
 __all__ = ["MIN_WORDS", "TEXT_SIMILARITY", "TITLE_SIMILARITY", "COMMON_IN", "MIN_DISTINCT", "Fingerprint",
-           "content_fingerprint", "jaccard", "common_shingles", "same_story", "find_same_story"]
+           "content_fingerprint", "jaccard", "common_shingles", "same_story", "find_same_story", "KnownStories"]
 
 #: Title and summary together need this many words to be fingerprinted.
 MIN_WORDS = 12
@@ -64,7 +69,7 @@ def _blob(hashes: frozenset[int]) -> bytes:
 
 
 def _hash32(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=4).digest(), "big")
+    return int.from_bytes(blake2b(text.encode("utf-8"), digest_size=4).digest(), "big")
 
 
 def content_fingerprint(title: str, summary: str) -> Fingerprint | None:
@@ -72,9 +77,10 @@ def content_fingerprint(title: str, summary: str) -> Fingerprint | None:
     words = _WORD.findall(f"{title} {summary}".casefold())
     if len(words) < MIN_WORDS:
         return None
-    shingles = frozenset(_hash32(" ".join(words[i:i + 3])) for i in range(len(words) - 2))
+    shingles = frozenset(map(_hash32, map(" ".join, zip(words, words[1:], words[2:]))))
     title_words = frozenset(_hash32(w) for w in _WORD.findall(title.casefold()) if w not in _STOP)
-    numbers = frozenset(_hash32(w) for w in words if any(c.isdigit() for c in w))
+    # a letters-only word has no digit in it: only the others need the look at each character
+    numbers = frozenset(_hash32(w) for w in words if not w.isalpha() and any(map(str.isdigit, w)))
     return Fingerprint(shingles, title_words, numbers)
 
 
@@ -86,7 +92,7 @@ def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
 
 def common_shingles(known: Iterable[tuple[str, Fingerprint]], min_items: int = COMMON_IN) -> frozenset[int]:
     """Shingles found in at least ``min_items`` of a source's recent items: its boilerplate."""
-    counts = Counter(shingle for _, fp in known for shingle in fp.shingles)
+    counts = Counter(chain.from_iterable(fp.shingles for _, fp in known))
     return frozenset(shingle for shingle, n in counts.items() if n >= min_items)
 
 
@@ -95,7 +101,11 @@ def same_story(a: Fingerprint, b: Fingerprint, common: frozenset[int] = frozense
     numbers (a death toll of 5 then 12 is news, not an edit)."""
     if a.numbers != b.numbers:
         return False
-    text_a, text_b = a.shingles - common, b.shingles - common
+    return _similar(a, a.shingles - common, b, b.shingles - common)
+
+
+def _similar(a: Fingerprint, text_a: frozenset[int], b: Fingerprint, text_b: frozenset[int]) -> bool:
+    """:func:`same_story` once the numbers agree, given each item's shingles less the boilerplate."""
     if min(len(text_a), len(text_b)) < MIN_DISTINCT:
         return False  # too little text of its own to be sure
     return jaccard(a.title_words, b.title_words) >= TITLE_SIMILARITY and jaccard(text_a, text_b) >= TEXT_SIMILARITY
@@ -107,3 +117,39 @@ def find_same_story(fingerprint: Fingerprint, known: Sequence[tuple[str, Fingerp
     known items (the source's boilerplate, computed here unless given) do not count."""
     common = common_shingles(known) if common is None else common
     return next((item_id for item_id, other in known if same_story(fingerprint, other, common)), None)
+
+
+class KnownStories:
+    """A source's recent fingerprints, newest first, as :func:`find_same_story` takes them: :meth:`find`
+    gives the answer :func:`find_same_story` would (the first item in order that is the same story),
+    comparing only with the items that carry the same numbers and with each item's distinctive shingles
+    worked out once. The boilerplate (:func:`common_shingles`) is that of the items given here; items
+    added later are checked first, the last added first, as if inserted at the front."""
+
+    def __init__(self, known: Sequence[tuple[str, Fingerprint]], min_items: int = COMMON_IN) -> None:
+        self.common = common_shingles(known, min_items)
+        self._given: dict[frozenset[int], list[tuple[str, Fingerprint]]] = {}  # by numbers, in order
+        self._added: dict[frozenset[int], list[tuple[str, Fingerprint]]] = {}  # by numbers, oldest first
+        self._distinct: dict[Fingerprint, frozenset[int]] = {}  # its shingles less the boilerplate
+        for item_id, fingerprint in known:
+            self._given.setdefault(fingerprint.numbers, []).append((item_id, fingerprint))
+
+    def find(self, fingerprint: Fingerprint) -> str | None:
+        text = fingerprint.shingles - self.common
+        if len(text) < MIN_DISTINCT:
+            return None  # same_story is False with every item
+        added = self._added.get(fingerprint.numbers, ())
+        for item_id, other in (*reversed(added), *self._given.get(fingerprint.numbers, ())):
+            if _similar(fingerprint, text, other, self._distinct_text(other)):
+                return item_id
+        return None
+
+    def add(self, item_id: str, fingerprint: Fingerprint) -> None:
+        """Add an item, to be checked before every item already here; the boilerplate stays as it was."""
+        self._added.setdefault(fingerprint.numbers, []).append((item_id, fingerprint))
+
+    def _distinct_text(self, fingerprint: Fingerprint) -> frozenset[int]:
+        text = self._distinct.get(fingerprint)
+        if text is None:
+            text = self._distinct[fingerprint] = fingerprint.shingles - self.common
+        return text

@@ -167,6 +167,8 @@ def html_to_text(fragment: str) -> str:
     """
     if not fragment:
         return ""
+    if "<" not in fragment and "&" not in fragment:  # no tag, no entity: the parser would hand it back as it is
+        return " ".join(fragment.split())
     text = _strip_markup(fragment)
     for _ in range(_EXTRA_PASSES):
         if not _MARKUP.search(text):

@@ -2,9 +2,13 @@
 deduplicate → (full text) → publish → record state and health.
 
 Fetching runs in a thread pool; everything that touches the log or the state store runs in the
-caller's thread. For each changed feed, new items are published and the producer flushed, and
-only then are they marked as seen; the feed's new validators are stored after that. A crash in
-between re-publishes (harmless downstream: every write is idempotent) rather than loses.
+caller's thread. Feeds are handled in the order given, each as soon as it and those before it are
+fetched, while the next are being fetched (so a poll takes about the longer of fetching and
+handling, not their sum, and a fetched document is let go once handled); a poll holding a
+full-text feed fetches every feed first, so that article pages, fetched under the same caps,
+never run beside feed fetches. For each changed feed, new items are published and the producer
+flushed, and only then are they marked as seen; the feed's new validators are stored after that.
+A crash in between re-publishes (harmless downstream: every write is idempotent) rather than loses.
 
 Deduplication, in order: the item id (canonical URL, else GUID) against every id ever published by
 any feed, so the same story in two section feeds is published once; then the content fingerprint
@@ -22,6 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -30,10 +35,10 @@ from pipeline.item import FeedRef, RawItem, parse_time
 from pipeline.settings import FeedSpec, ProducerSettings
 from pipeline.transport.base import TOPIC_RAW, LogProducer
 from producers.fetch import FetchResult, Validators, fetch_feed, limits_from
-from producers.fingerprint import Fingerprint, common_shingles, content_fingerprint, find_same_story
+from producers.fingerprint import Fingerprint, KnownStories, content_fingerprint
 from producers.fulltext import fetch_body, require_fulltext
 from producers.health import FLAGGED, FeedHealth, alert_status, assess
-from producers.hostpool import host_of, map_per_host
+from producers.hostpool import host_of, iter_per_host, map_per_host
 from producers.normalise import html_to_text, normalise_feed, with_body
 from producers.parse import ParsedFeed, parse_feed
 from producers.schedule import delay_after_error, delay_after_success, max_age, usual_gap
@@ -99,21 +104,27 @@ class FeedPoller:
         """Fetch the given feeds concurrently, publish their new items, record state and health."""
         report = PollReport()
         states = self._states(feeds)
-        outcomes = map_per_host(feeds, lambda f: host_of(f.url), lambda f: self._fetch(states[f.id]),
+        fetches = iter_per_host(feeds, lambda f: host_of(f.url), lambda f: self._fetch(states[f.id]),
                                 concurrency=self.settings.concurrency, per_host=self.settings.per_host_concurrency)
-        updated = []
-        for feed, outcome in zip(feeds, outcomes):
-            report.feeds_polled += 1
-            now = self.clock()
-            state = replace(states[feed.id], last_attempt=now, first_attempt=states[feed.id].first_attempt or now)
-            if isinstance(outcome, Exception):
-                state = self._after_error(feed, state, outcome, report)
-            else:
-                state = self._after_result(feed, state, outcome, report)
-            updated.append(self._check_health(feed, state))
+        # with a full-text feed, every feed is fetched before any article page is
+        outcomes = iter(list(fetches)) if any(feed.full_text for feed in feeds) else fetches
+        with closing(fetches):  # a failure here starts no more fetches
+            updated = [self._handle(feed, states[feed.id], outcome, report) for feed, outcome in zip(feeds, outcomes)]
         self.store.save_many(updated)
         self._prune()
         return report
+
+    def _handle(self, feed: FeedSpec, state: FeedState, outcome: FetchResult | Exception,
+                report: PollReport) -> FeedState:
+        """The feed's state after its fetch's outcome, with the new items published."""
+        report.feeds_polled += 1
+        now = self.clock()
+        state = replace(state, last_attempt=now, first_attempt=state.first_attempt or now)
+        if isinstance(outcome, Exception):
+            state = self._after_error(feed, state, outcome, report)
+        else:
+            state = self._after_result(feed, state, outcome, report)
+        return self._check_health(feed, state)
 
     def _fetch(self, state: FeedState) -> FetchResult | Exception:
         """Fetch the feed where it lives now: its URL, or where it permanently moved to."""
@@ -191,11 +202,10 @@ class FeedPoller:
         candidates = [item for item in items if item.id in unseen]
         if not candidates:
             return fresh
-        known = self.store.fingerprints(feed.source, now - self.settings.dedup_window)
-        common = common_shingles(known)
+        known = KnownStories(self.store.fingerprints(feed.source, now - self.settings.dedup_window))
         for item in candidates:
             fingerprint = content_fingerprint(item.title, item.summary)
-            same_as = find_same_story(fingerprint, known, common) if fingerprint else None
+            same_as = known.find(fingerprint) if fingerprint else None
             if same_as:
                 logger.info("event=near_duplicate feed=%s item=%s same_as=%s title=%r", feed.id, item.id, same_as,
                             item.title[:80])
@@ -203,7 +213,7 @@ class FeedPoller:
                 continue
             fresh.publish.append(item)
             if fingerprint:
-                known.insert(0, (item.id, fingerprint))
+                known.add(item.id, fingerprint)
                 fresh.prints.append((item.id, fingerprint))
         return fresh
 

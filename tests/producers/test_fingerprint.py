@@ -1,5 +1,6 @@
 """producers.fingerprint: an edited title is the same story; different stories never are, even
-from a source whose summaries are mostly boilerplate (measured on the real-news corpus)."""
+from a source whose summaries are mostly boilerplate (measured on the real-news corpus); the
+poller's index of known stories answers as the item-by-item comparison does."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from collections import defaultdict
 
 import pytest
 
-from producers.fingerprint import Fingerprint, common_shingles, content_fingerprint, find_same_story, same_story
+from producers.fingerprint import (
+    Fingerprint,
+    KnownStories,
+    common_shingles,
+    content_fingerprint,
+    find_same_story,
+    same_story,
+)
 from producers.normalise import SUMMARY_CHARS, truncate_text
 from tests.producers.feeds import STORIES
 
@@ -82,3 +90,48 @@ def test_real_news_no_two_different_stories_of_one_source_are_merged(shared):
     assert sum(len(v) for v in by_source.values()) > 900
     # the one pair found is the same press conference announced twice ("MEDIA ADVISORY: ..." and without)
     assert len(merged) <= 1 and all(x.endswith(y) or y.endswith(x) for x, y in merged)
+
+
+def test_known_stories_answers_as_find_same_story_with_items_added_in_front():
+    boiler = "The text of the following statement was released by the Governments of the United States and"
+    texts = [(s.title, s.summary) for s in STORIES] + [
+        ("Lenders sign long-awaited financing terms for Reko Diq copper project", SUMMARY),
+        *((f"Joint Statement on {topic}", f"{boiler} partners on {topic}.")
+          for topic in ("energy security", "maritime cooperation", "counterterrorism dialogue")),
+        ("G7 Foreign Ministers' Statement on Afghanistan", f"{boiler} the G7 on women."),
+        ("G7 Foreign Ministers' Statement on Afghanistan", f"{boiler} the G7 on women and girls."),
+    ]
+    prints = [(f"i{n}", content_fingerprint(*text)) for n, text in enumerate(texts)]
+    for given in range(len(prints) + 1):
+        assert _decisions(prints, given, linear=False) == _decisions(prints, given, linear=True)
+    assert any(_decisions(prints, 0, linear=False))  # the cases include duplicates found
+
+
+def _decisions(prints, given: int, *, linear: bool) -> list:
+    """The first ``given`` prints as the known window (newest first), the rest checked and added in turn."""
+    known = list(reversed(prints[:given]))
+    index = KnownStories(known)
+    common = common_shingles(known)
+    decisions = []
+    for item_id, fp in prints[given:]:
+        found = find_same_story(fp, known, common) if linear else index.find(fp)
+        decisions.append(found)
+        if not found:
+            known.insert(0, (item_id, fp))
+            index.add(item_id, fp)
+    return decisions
+
+
+def test_known_stories_answers_as_find_same_story_on_real_news(shared):
+    by_source = defaultdict(list)
+    for line in (shared / "corpora" / "real-news" / "items.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        title, summary = row["title"], truncate_text(row.get("summary") or "", SUMMARY_CHARS)
+        for n, variant in enumerate((title, f"UPDATE: {title}", f"{title} 2")):  # edits, and a new number
+            fp = content_fingerprint(variant, summary)
+            if fp:
+                by_source[row["source"]].append((f"{row['id']}/{n}", fp))
+    for prints in by_source.values():
+        half = len(prints) // 2
+        linear, indexed = _decisions(prints, half, linear=True), _decisions(prints, half, linear=False)
+        assert indexed == linear and any(linear)

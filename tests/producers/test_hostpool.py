@@ -1,4 +1,4 @@
-"""producers.hostpool: results in input order, overall and per-host caps respected."""
+"""producers.hostpool: results in input order, each as soon as it is in, overall and per-host caps respected."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import threading
 import time
 from collections import Counter
 
-from producers.hostpool import host_of, map_per_host
+import pytest
+
+from producers.hostpool import host_of, iter_per_host, map_per_host
 
 
 def test_results_keep_input_order_and_caps_hold():
@@ -44,3 +46,49 @@ def test_one_slow_host_does_not_hold_up_the_others():
 def test_host_of():
     assert host_of("https://WWW.Dawn.com:443/feeds/home") == "www.dawn.com"
     assert map_per_host([], host_of, str, concurrency=2, per_host=1) == []
+
+
+def test_each_result_comes_in_its_turn_while_the_later_work_still_runs():
+    first_taken = threading.Event()
+
+    def work(url: str) -> str:
+        if url.endswith("/b"):  # finishes only once the caller holds the result of /a
+            return "b after a" if first_taken.wait(5) else "b before a"
+        return "a"
+
+    results = []
+    for result in iter_per_host(["http://h.example/a", "http://h.example/b"], host_of, work, concurrency=2,
+                                per_host=2):
+        results.append(result)
+        first_taken.set()
+    assert results == ["a", "b after a"]
+
+
+def test_closing_the_results_early_starts_no_more_work():
+    started, released = [], threading.Event()
+
+    def work(url: str) -> str:
+        started.append(url)
+        if not url.endswith("/0"):
+            released.wait(5)
+        return url
+
+    results = iter_per_host([f"http://h.example/{i}" for i in range(20)], host_of, work, concurrency=1, per_host=1)
+    assert next(results) == "http://h.example/0"
+    threading.Timer(0.2, released.set).start()  # lets the running one finish while close() waits for it
+    results.close()
+    time.sleep(0.1)
+    assert started in (["http://h.example/0"], ["http://h.example/0", "http://h.example/1"])  # /1 if it had begun
+
+
+def test_a_work_that_raises_raises_in_its_turn():
+    def work(url: str) -> str:
+        if url.endswith("/bad"):
+            raise ValueError("bad feed")
+        return url
+
+    results = iter_per_host(["http://a.example/ok", "http://b.example/bad", "http://c.example/ok"], host_of, work,
+                            concurrency=3, per_host=1)
+    assert next(results) == "http://a.example/ok"
+    with pytest.raises(ValueError, match="bad feed"):
+        next(results)

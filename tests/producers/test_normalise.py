@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.errors import PermanentError
 from pipeline.item import FeedRef, RawItem, item_id_for
@@ -104,6 +106,12 @@ def test_tracking_parameters_are_a_named_constant():
 ])
 def test_html_to_text(fragment, text):
     assert html_to_text(fragment) == text
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="<&"), max_size=80))
+def test_text_without_a_tag_or_an_entity_comes_back_as_the_parser_would_give_it(text):
+    # an empty inline element sends the same text through the HTML parser
+    assert html_to_text(text) == html_to_text(f"{text}<b></b>") == " ".join(text.split())
 
 
 def test_truncate_text_prefers_sentence_then_word_boundaries():

@@ -1,10 +1,12 @@
 """producers.poller against a local HTTP server: conditional GET, server hints, every kind of fetch
-failure recorded per feed, backoff, restarts, deduplication, per-host limits, full text, health."""
+failure recorded per feed, backoff, restarts, deduplication, per-host limits, full text, health,
+and a feed handled while the next are still being fetched."""
 
 from __future__ import annotations
 
 import json
 import random
+import time
 from dataclasses import replace
 
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from pipeline.settings import FeedSpec, ProducerSettings
 from pipeline.transport.base import TOPIC_RAW
 from pipeline.transport.memory import MemoryLog
+from producers.fetch import FetchResult, Validators, fetch_feed, limits_from
 from producers.health import assess
 from producers.poller import FeedPoller
 from producers.state import FeedStateStore
@@ -267,3 +270,21 @@ def test_a_permanently_moved_feed_is_fetched_at_its_new_address_until_the_config
     assert assess(state, clock.now, SETTINGS).moved_to == server.url("/new")
     updated = replace(moved, url=server.url("/new"))  # the configuration now has the new address
     assert poller.store.get("desk", updated.url).moved_to is None
+
+
+def test_a_feed_is_handled_while_the_next_is_still_being_fetched(server, db):
+    server.routes["/first"] = content(rss(STORIES[:1]))
+    server.routes["/second"] = content(rss(STORIES[1:], base="https://second.example"))
+    log, seen_first = MemoryLog(), []
+
+    def fetcher(url: str, validators: Validators) -> FetchResult:
+        if url.endswith("/second"):  # answers once the first feed's item is published, or after 5 s
+            deadline = time.monotonic() + 5
+            while not log.values(TOPIC_RAW) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen_first.append(bool(log.values(TOPIC_RAW)))
+        return fetch_feed(url, validators, limits_from(SETTINGS))
+
+    poller = make_poller([feed(server, "/first"), feed(server, "/second")], db, log, fetcher=fetcher)
+    report = poller.poll(poller.feeds)
+    assert (report.items_published, seen_first) == (3, [True])
