@@ -81,7 +81,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(title, summary, body, con
 _FTS_FORGET = ("INSERT INTO docs_fts (docs_fts, rowid, title, summary, body)"
                " SELECT 'delete', rowid, title, summary, body FROM doc_text WHERE rowid = ?")
 _FTS_ADD = ("INSERT INTO docs_fts (rowid, title, summary, body)"
-            " SELECT rowid, title, summary, body FROM doc_text WHERE rowid = ?")
+            " SELECT rowid, title, summary, body FROM doc_text WHERE rowid IN (SELECT value FROM json_each(?))")
+_KNOWN_IDS = "SELECT rowid FROM docs WHERE id IN (SELECT value FROM json_each(?))"
 assert TEXT_FIELDS == ("title", "summary", "body")  # the columns of doc_text and docs_fts
 _DATE_COLUMNS = {"@timestamp": "ts", "published": "published", "fetched_at": "fetched_at",
                  "classified_at": "classified_at", "indexed_at": "indexed_at"}
@@ -100,6 +101,17 @@ def _epoch(doc: dict[str, Any], name: str) -> float | None:
 
 def _facet_rows(rowid: int, doc: dict[str, Any]) -> list[tuple[str, str, int]]:
     return list({(name, value, rowid) for name in FACET_FIELDS for value in keyword_values(doc, name)})
+
+
+def _side_rows(rowid: int, doc: dict[str, Any]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """The document's rows of ``doc_keywords``, ``doc_facets`` and ``doc_numbers``."""
+    values = {name: keyword_values(doc, name) for name in keyword_fields(doc)}
+    keywords = [(rowid, name, value.casefold()) for name, found in values.items() for value in found]
+    facets = list({(name, value, rowid) for name in FACET_FIELDS
+                   for value in (values[name] if name in values else keyword_values(doc, name))})
+    scores = doc.get("scores") or {}
+    numbers = [(rowid, f"scores.{topic}", float(score)) for topic, score in scores.items()]
+    return keywords, facets, numbers
 
 
 def _prepare(db: sqlite3.Connection, path: Any) -> None:
@@ -183,8 +195,7 @@ class SqliteIndex:
         try:
             self._db.execute("BEGIN IMMEDIATE")
             seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM docs").fetchone()[0]
-            for doc in self._pending.values():
-                self._write(doc, seq)
+            self._write(list(self._pending.values()), seq)
             self._db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             if self._db.in_transaction:
@@ -193,25 +204,30 @@ class SqliteIndex:
         self._pending.clear()
         return []
 
-    def _write(self, doc: dict[str, Any], seq: int) -> None:
-        dates = [_epoch(doc, name) for name in _DATE_COLUMNS]
-        rowid = self._db.execute(_UPSERT, (doc["id"], story_key(doc), seq, *dates)).fetchone()[0]
-        for table in ("doc_keywords", "doc_numbers", "doc_facets"):
-            self._db.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
-        self._db.execute(_FTS_FORGET, (rowid,))
-        self._db.execute("INSERT OR REPLACE INTO doc_json (rowid, doc) VALUES (?, ?)",
-                         (rowid, json.dumps(doc, ensure_ascii=False)))
-        self._db.execute(_FTS_ADD, (rowid,))
-        self._db.executemany(
-            "INSERT INTO doc_keywords VALUES (?, ?, ?)",
-            [(rowid, name, value.casefold()) for name in keyword_fields(doc) for value in keyword_values(doc, name)],
-        )
-        self._db.executemany("INSERT INTO doc_facets VALUES (?, ?, ?)", _facet_rows(rowid, doc))
-        scores = doc.get("scores") or {}
-        self._db.executemany(
-            "INSERT INTO doc_numbers VALUES (?, ?, ?)",
-            [(rowid, f"scores.{topic}", float(score)) for topic, score in scores.items()],
-        )
+    def _write(self, docs: list[dict[str, Any]], seq: int) -> None:
+        """Upsert ``docs`` (distinct ids) in the open transaction: a document already here first loses
+        its side rows and its words in the full-text index, then every document gets them anew."""
+        existing = {rowid for (rowid,) in self._db.execute(_KNOWN_IDS, (json.dumps([d["id"] for d in docs]),))}
+        rowids = [self._db.execute(_UPSERT, (doc["id"], story_key(doc), seq,
+                                             *[_epoch(doc, name) for name in _DATE_COLUMNS])).fetchone()[0]
+                  for doc in docs]
+        replaced = [(rowid,) for rowid in rowids if rowid in existing]
+        if replaced:
+            for table in ("doc_keywords", "doc_numbers", "doc_facets"):
+                self._db.executemany(f"DELETE FROM {table} WHERE rowid = ?", replaced)
+            self._db.executemany(_FTS_FORGET, replaced)  # reads the text being replaced: before doc_json
+        self._db.executemany("INSERT OR REPLACE INTO doc_json (rowid, doc) VALUES (?, ?)",
+                             [(rowid, json.dumps(doc, ensure_ascii=False)) for rowid, doc in zip(rowids, docs)])
+        self._db.execute(_FTS_ADD, (json.dumps(rowids),))
+        keywords, facets, numbers = [], [], []
+        for rowid, doc in zip(rowids, docs):
+            doc_keywords, doc_facets, doc_numbers = _side_rows(rowid, doc)
+            keywords += doc_keywords
+            facets += doc_facets
+            numbers += doc_numbers
+        self._db.executemany("INSERT INTO doc_keywords VALUES (?, ?, ?)", keywords)
+        self._db.executemany("INSERT INTO doc_facets VALUES (?, ?, ?)", facets)
+        self._db.executemany("INSERT INTO doc_numbers VALUES (?, ?, ?)", numbers)
 
     def search(self, query: Query, filters: SearchFilters, *, limit: int = 20, offset: int = 0,
                sort: str = "relevance", now: datetime | None = None) -> SearchResult:

@@ -86,3 +86,28 @@ def test_setup_has_nothing_to_do_and_leaves_the_documents_alone(tmp_path):
     assert index.setup() == "" and index.setup() == ""  # newsmon setup prints no detail for it
     assert found(index, "copper") == ["a"]
     index.close()
+
+
+def test_a_flush_of_new_and_replaced_documents_keeps_one_set_of_rows_per_document(tmp_path):
+    path = tmp_path / "index.db"
+    index = SqliteIndex(f"sqlite:///{path}")
+    first = make_classified(id="a", url="https://news.test/a", title="Convoy attacked near Quetta", summary="",
+                            topics=("counterterrorism",), scores={"counterterrorism": 0.9}, countries=("PK",))
+    index.index([index_document(first, INDEXED), doc("b", "Border talks resume")])
+    index.flush()
+    again = make_classified(id="a", url="https://news.test/a", title="Copper deal signed", summary="",
+                            topics=("minerals_cooperation",), scores={"minerals_cooperation": 0.8}, countries=("US",))
+    index.index([doc("c", "Convoy route reopened"), index_document(again, INDEXED)])  # one new, one replaced
+    index.flush()
+    assert found(index, "convoy") == ["c"] and found(index, "copper") == ["a"]
+    assert found(index, "topics:counterterrorism") == [] and found(index, "topics:minerals_cooperation") == ["a"]
+    assert found(index, "scores.counterterrorism:>0.5") == [] and found(index, "scores.minerals_cooperation:>0.5") == ["a"]
+    facets = index.facets(parse_query("*"), SearchFilters(), ["countries", "topics"])
+    assert facets == {"countries": [("US", 1)], "topics": [("minerals_cooperation", 1)]}
+    index.close()
+    db = sqlite3.connect(path)
+    rows = {table: db.execute(f"SELECT COUNT(*) FROM {table} WHERE rowid = (SELECT rowid FROM docs WHERE id = 'a')")
+            .fetchone()[0] for table in ("doc_json", "doc_numbers")}
+    db.close()
+    assert rows == {"doc_json": 1, "doc_numbers": 1}
+    assert fts_consistent(path)
