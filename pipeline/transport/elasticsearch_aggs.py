@@ -4,7 +4,10 @@ Facets are ``terms`` aggregations ordered by document count, then key. They coun
 sub-field (the value as written) where the template has one, so values come back in their original
 case; ``topics`` has no ``.raw``, so topic names come back lower-cased. A terms aggregation over
 several shards (one per monthly index by default) is exact while each shard holds at most
-``FACET_SHARD_SIZE`` distinct values of the field, and approximate beyond.
+``FACET_SHARD_SIZE`` distinct values of the field, and approximate beyond: a value then misses the
+documents it has in the shards where it is not among the 500 most frequent (a long-tail value there,
+a few documents per month). At a million documents over 14 monthly indices, 5,000 per shard made the
+page's facets about a quarter slower (bench/RESULTS.md, scale) for counts the page shows to ten values.
 
 Histograms are a ``date_histogram`` on ``@timestamp`` (UTC, calendar hour, day or ISO week from
 Monday); in each bucket, and per topic under a ``terms`` on ``topics``, the stories are a
@@ -28,7 +31,7 @@ __all__ = ["FACET_SHARD_SIZE", "STORY_PRECISION", "facets_body", "read_facets", 
 
 Json = dict[str, Any]
 
-FACET_SHARD_SIZE = 5000
+FACET_SHARD_SIZE = 500
 STORY_PRECISION = 10_000
 _MAX_TOPICS = 1000  # topic buckets per histogram bucket: far more than any configuration defines
 _AGGREGATED = {name: name if name == "topics" else f"{name}.raw" for name in FACET_FIELDS}

@@ -9,6 +9,8 @@ Construction checks that the cluster answers and accepts the credentials, and ra
 (one line, exit code 2) when it does not. :meth:`ElasticsearchIndex.setup` installs the index
 template, the current month's index and the read alias, idempotently; ``newsmon setup`` calls it,
 and so does the first flush of every process, so an indexer never writes into an unmapped index.
+Setting up, and creating the index of a new month, also starts a merge of the indices of months that
+have ended (:mod:`pipeline.transport.elasticsearch_compact`).
 
 Writing (:meth:`flush`), in order:
 
@@ -67,6 +69,7 @@ from pipeline.transport.elasticsearch_answers import (
     request_reason,
     retry_after,
 )
+from pipeline.transport.elasticsearch_compact import merge_ended_months
 from pipeline.transport.elasticsearch_mapping import (
     TEMPLATE_FILE,
     from_source,
@@ -172,12 +175,15 @@ class ElasticsearchIndex:
             if installed is not None:  # the indices made from the older template learn the fields added since
                 self._client.indices.put_mapping(index=f"{self.alias}-*", allow_no_indices=True,
                                                  **template["template"]["mappings"])
-        first = monthly_index(self.alias, format_time(utc_now()))
+        now = utc_now()
+        first = monthly_index(self.alias, format_time(now))
         self._ensure_index(first)
         self._client.indices.put_alias(index=f"{self.alias}-*", name=self.alias)
         self._ready = True
+        merging = merge_ended_months(self._client, self.alias, now)
         state = "up to date" if installed is not None and installed >= version else "installed"
-        return f"template {self.alias} v{version} {state}, index {first}, alias {self.alias}"
+        merged = f", merging {len(merging)} ended month(s) to one segment" if merging else ""
+        return f"template {self.alias} v{version} {state}, index {first}, alias {self.alias}{merged}"
 
     def _setup_for_writing(self) -> None:
         """The first flush of a process sets up too; a writer without the privilege to manage templates
@@ -194,16 +200,20 @@ class ElasticsearchIndex:
         templates = found.body.get("index_templates") or []
         return templates[0]["index_template"].get("version", 0) if templates else None
 
-    def _ensure_index(self, name: str) -> None:
+    def _ensure_index(self, name: str) -> bool:
+        """Create the index unless known to exist; whether this call created it."""
         if name in self._known:
-            return
+            return False
+        created = True
         try:
             self._client.indices.create(index=name)
             logger.info("event=index_created index=%s", name)
         except BadRequestError as exc:
             if exc.error != "resource_already_exists_exception":
                 raise
+            created = False
         self._known.add(name)
+        return created
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -254,8 +264,10 @@ class ElasticsearchIndex:
                 targets[doc_id] = found.get(doc_id) or monthly_index(self.alias, doc.get("@timestamp"))
             except SchemaError as exc:
                 self._reject(doc_id, str(exc))
+        now = utc_now()
         for name in set(targets.values()):
-            self._ensure_index(name)
+            if self._ensure_index(name) and name == monthly_index(self.alias, format_time(now)):
+                merge_ended_months(self._client, self.alias, now)  # a new month: the last one has ended
         return targets
 
     def _locate(self, ids: list[str]) -> dict[str, str]:
