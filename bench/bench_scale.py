@@ -12,8 +12,11 @@ a second thread, to Elasticsearch through raw ``helpers.bulk`` of the documents 
 them, twice: into the monthly indices behind the alias, and into one index of its own. The page's
 request (``/api/search`` as the page calls it: :func:`bench_search.api_request`) then runs over the
 same queries and filters on each, in a fresh process for SQLite so that its peak memory is the
-reader's alone. The two Elasticsearch layouts show what the monthly indices cost or save. The node
-is the one :func:`bench_elasticsearch.node` finds or starts. Timings are reported, never asserted.
+reader's alone. The monthly indices are measured twice: as the load left them (a backfill before
+the next setup), then after ``ElasticsearchIndex.setup()`` (what ``newsmon setup`` and every indexer's
+start run) has merged the ended months to one segment each, the current month's index left as it
+is; the one index shows what the monthly layout costs after that. The node is the one
+:func:`bench_elasticsearch.node` finds or starts. Timings are reported, never asserted.
 """
 
 from __future__ import annotations
@@ -153,6 +156,20 @@ def one_index(client: Elasticsearch, url: str, single: str) -> None:
     client.indices.create(index=f"{single}-all")
 
 
+def merge_as_setup_does(client: Elasticsearch, url: str, alias: str, timeout: float = 900.0) -> tuple[str, float]:
+    """Run newsmon's setup on ``alias`` and wait for the merges it starts; its message and the seconds."""
+    start = time.perf_counter()
+    index = elastic_index(url, alias)
+    message = index.setup()
+    index.close()
+    while time.perf_counter() - start < timeout:
+        if not client.tasks.list(actions="indices:admin/forcemerge*", detailed=False)["nodes"]:
+            break
+        time.sleep(1)
+    client.indices.refresh(index=f"{alias}-*")
+    return message, time.perf_counter() - start
+
+
 def heap_used_mb(client: Elasticsearch) -> float:
     nodes = client.nodes.stats(metric="jvm")["nodes"]
     return sum(n["jvm"]["mem"]["heap_used_in_bytes"] for n in nodes.values()) / 1e6
@@ -176,6 +193,10 @@ def run() -> list[str]:
             print(f'loaded in {loaded:.0f} s', file=sys.stderr)
             sqlite_bytes = path.stat().st_size
             sqlite = measure_sqlite(path, rounds)
+        loaded_monthly = store_figures(client, f"{alias}-*")
+        unmerged = measure_page(elastic_index(url, alias), rounds)
+        setup_message, merge_seconds = merge_as_setup_does(client, url, alias)
+        print(f"setup: {setup_message} ({merge_seconds:.0f} s)", file=sys.stderr)
         monthly = store_figures(client, f"{alias}-*")
         elastic = measure_page(elastic_index(url, alias), rounds)
         heap = heap_used_mb(client)
@@ -189,11 +210,14 @@ def run() -> list[str]:
             client.options(ignore_status=404).indices.delete_index_template(name=name)
         if started:
             subprocess.run([str(SERVICES), "down", "elasticsearch"], capture_output=True)
-    return report(total, rounds, loaded, sqlite_bytes, sqlite, monthly, elastic, heap, single, one, version, loads)
+    merged = {"before": loaded_monthly, "page": unmerged, "seconds": merge_seconds}
+    return report(total, rounds, loaded, sqlite_bytes, sqlite, monthly, elastic, heap, single, one, version, loads,
+                  merged)
 
 
 def report(total: int, rounds: int, loaded: float, sqlite_bytes: int, sqlite: dict, monthly: dict, elastic: dict,
-           heap: float, single: dict, one: dict, version: str, loads: tuple[float, float]) -> list[str]:
+           heap: float, single: dict, one: dict, version: str, loads: tuple[float, float],
+           merged: dict) -> list[str]:
     requests = len(QUERIES) * len(FILTERS) * rounds
     source = "real-news corpus" if (bench_search.SHARED / "items.jsonl").is_file() else "generated text"
     return [
@@ -211,16 +235,21 @@ def report(total: int, rounds: int, loaded: float, sqlite_bytes: int, sqlite: di
         "|---|---|---|---|---|---|---|---|",
         f"| SQLite (one file) | {sqlite_bytes / 1e9:.2f} GB | {sqlite_bytes / total:.0f} B | {stats(sqlite['all'])}"
         f" | {sqlite['first']:.0f} | {sqlite['max_rss_mb']:.0f} MB peak RSS of the reading process |",
-        f"| Elasticsearch, alias over {monthly['indices']} monthly indices ({monthly['segments']} segments)"
-        f" | {monthly['bytes'] / 1e9:.2f} GB | {monthly['bytes'] / max(1, monthly['docs']):.0f} B"
+        f"| Elasticsearch, alias over {merged['before']['indices']} monthly indices as loaded"
+        f" ({merged['before']['segments']} segments) | {merged['before']['bytes'] / 1e9:.2f} GB"
+        f" | {merged['before']['bytes'] / max(1, merged['before']['docs']):.0f} B"
+        f" | {stats(merged['page']['all'])} | {merged['page']['first']:.0f} | |",
+        f"| Elasticsearch, the same after `newsmon setup` merged the ended months ({monthly['segments']} segments,"
+        f" merged in {merged['seconds']:.0f} s) | {monthly['bytes'] / 1e9:.2f} GB"
+        f" | {monthly['bytes'] / max(1, monthly['docs']):.0f} B"
         f" | {stats(elastic['all'])} | {elastic['first']:.0f} | {heap:.0f} MB heap used after the requests |",
         f"| Elasticsearch, one index with the same documents ({single['segments']} segments)"
         f" | {single['bytes'] / 1e9:.2f} GB | {single['bytes'] / max(1, single['docs']):.0f} B"
         f" | {stats(one['all'])} | {one['first']:.0f} | |",
         "", "Page request per query, p50 / p95 ms:", "",
-        "| query | SQLite | Elasticsearch, monthly | Elasticsearch, one index |", "|---|---|---|---|",
-        *[f"| `{text}` | {_p50_p95(sqlite['per_query'][text])} | {_p50_p95(elastic['per_query'][text])}"
-          f" | {_p50_p95(one['per_query'][text])} |" for text in QUERIES],
+        "| query | SQLite | Elasticsearch, monthly as loaded | monthly, merged | one index |", "|---|---|---|---|---|",
+        *[f"| `{text}` | {_p50_p95(sqlite['per_query'][text])} | {_p50_p95(merged['page']['per_query'][text])}"
+          f" | {_p50_p95(elastic['per_query'][text])} | {_p50_p95(one['per_query'][text])} |" for text in QUERIES],
     ]
 
 

@@ -1,11 +1,11 @@
 """Merging the monthly indices of months that have ended down to one segment per shard.
 
 A monthly index that was written for a whole month is left by Elasticsearch's merge policy with
-tens of segments per shard, and a search over the alias pays for every one of them: at a million
-title+summary documents over 14 monthly indices, the search page's request went from p95 677 ms
-with 214 segments to 264 ms with 13 (bench/RESULTS.md, scale). Once a month is over its index
-takes only late items and re-indexed ones (story or feedback updates), so a force merge to one
-segment is cheap (25 s for a million documents on one node) and pays back on every search.
+tens of segments per shard, and a search over the alias pays for every one of them (the scale
+section of bench/RESULTS.md measures the search page's request over monthly indices as loaded and
+after this merge). Once a month is over its index takes only late items and re-indexed ones (story
+or feedback updates), so a force merge to one segment is done once, takes seconds to a minute per
+million documents on one node, and pays back on every search.
 
 :func:`ended_months` (pure) picks, among the alias' index names, those of months before the
 current one; :func:`merge_ended_months` asks Elasticsearch to merge those with more segments than
