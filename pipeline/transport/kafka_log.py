@@ -4,7 +4,10 @@ It keeps the SQLite log's contract, with Kafka's partitions and consumer groups 
 
 - **Producer.** Idempotent, ``acks=all``, gzip, a 5 ms linger, keyed by item id so one story stays
   on one partition; :mod:`pipeline.transport.kafka_producer` keeps every record until it is
-  acknowledged and makes a record too large for the log that record's failure.
+  acknowledged and makes a record too large for the log that record's failure. Record batches
+  carry a CRC32C, which the client computes in C with the ``crc32c`` package (part of the
+  ``kafka`` extra; without it kafka-python uses a pure-Python loop on every produced and fetched
+  batch).
 - **Consumer.** One consumer group per stage, no auto-commit, from the earliest offset when the
   group has none. ``commit()`` commits exactly the offsets given, synchronously, stamped with the
   time (the offset metadata) so ``lag()`` can show when. A commit refused because the group
