@@ -84,7 +84,7 @@ def _build_stage(name: str, settings: Settings, producer: LogProducer, metrics: 
         return ClassifierStage(build_classifier(settings), producer, build_story_assigner(settings),
                                home=build_home_countries(settings), max_body_chars=settings.producer.max_body_chars)
     if name == "indexer":
-        return IndexerStage(open_index(settings), metrics=metrics)
+        return IndexerStage(open_index(settings), metrics=metrics, verdicts=FeedbackStore(settings.state_url))
     if name == "alerter":
         require_secrets(settings.rules)  # only the commands that send need the actions' secrets
         return AlerterStage(settings.rules, AlertStore(settings.state_url), verdicts=FeedbackStore(settings.state_url),
