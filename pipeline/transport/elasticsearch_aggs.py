@@ -6,8 +6,8 @@ case; ``topics`` has no ``.raw``, so topic names come back lower-cased. A terms 
 several shards (one per monthly index by default) is exact while each shard holds at most
 ``FACET_SHARD_SIZE`` distinct values of the field, and approximate beyond: a value then misses the
 documents it has in the shards where it is not among the 500 most frequent (a long-tail value there,
-a few documents per month). At a million documents over 14 monthly indices, 5,000 per shard made the
-page's facets about a quarter slower (bench/RESULTS.md, scale) for counts the page shows to ten values.
+a few documents per month). Measured at a million documents over 14 monthly indices, 5,000 per shard
+made the search page's request about a quarter slower, for counts the page shows to ten values.
 
 Histograms are a ``date_histogram`` on ``@timestamp`` (UTC, calendar hour, day or ISO week from
 Monday); in each bucket, and per topic under a ``terms`` on ``topics``, the stories are a

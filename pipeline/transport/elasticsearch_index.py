@@ -265,8 +265,9 @@ class ElasticsearchIndex:
             except SchemaError as exc:
                 self._reject(doc_id, str(exc))
         now = utc_now()
+        current = monthly_index(self.alias, format_time(now))
         for name in set(targets.values()):
-            if self._ensure_index(name) and name == monthly_index(self.alias, format_time(now)):
+            if self._ensure_index(name) and name == current:
                 merge_ended_months(self._client, self.alias, now)  # a new month: the last one has ended
         return targets
 

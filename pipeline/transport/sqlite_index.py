@@ -99,16 +99,19 @@ def _epoch(doc: dict[str, Any], name: str) -> float | None:
     return parse_time(value, name).timestamp() if isinstance(value, str) and value else None
 
 
-def _facet_rows(rowid: int, doc: dict[str, Any]) -> list[tuple[str, str, int]]:
-    return list({(name, value, rowid) for name in FACET_FIELDS for value in keyword_values(doc, name)})
+def _facet_rows(rowid: int, doc: dict[str, Any],
+                known: dict[str, list[str]] | None = None) -> list[tuple[str, str, int]]:
+    """The document's ``doc_facets`` rows; ``known`` holds keyword values already worked out."""
+    known = known or {}
+    return list({(name, value, rowid) for name in FACET_FIELDS
+                 for value in (known[name] if name in known else keyword_values(doc, name))})
 
 
 def _side_rows(rowid: int, doc: dict[str, Any]) -> tuple[list[tuple], list[tuple], list[tuple]]:
     """The document's rows of ``doc_keywords``, ``doc_facets`` and ``doc_numbers``."""
     values = {name: keyword_values(doc, name) for name in keyword_fields(doc)}
     keywords = [(rowid, name, value.casefold()) for name, found in values.items() for value in found]
-    facets = list({(name, value, rowid) for name in FACET_FIELDS
-                   for value in (values[name] if name in values else keyword_values(doc, name))})
+    facets = _facet_rows(rowid, doc, values)
     scores = doc.get("scores") or {}
     numbers = [(rowid, f"scores.{topic}", float(score)) for topic, score in scores.items()]
     return keywords, facets, numbers
