@@ -2,7 +2,8 @@
 
 A story alert shows the title as a link, the source, the time, the severity, the topics with their
 scores, the evidence phrases and the entities; a digest lists up to :data:`MAX_DIGEST_STORIES`
-stories, one section each. Every feed-derived string, the fallback ``text`` (what notifications
+stories, one section each. With ``web.public_url`` set, a story and each story of a digest end with
+"Wrong topic?", a link to the story's page. Every feed-derived string, the fallback ``text`` (what notifications
 show) included, is escaped for mrkdwn (:mod:`consumers.actions.mrkdwn`), so feed text cannot mention,
 ping or link; text is cut on safe boundaries to Block Kit's limits as Slack counts them (header 150,
 section text 3000, field and context text 2000, 10 fields, 10 context elements, 50 blocks).
@@ -99,7 +100,10 @@ def _digest_blocks(stories: list[StoryView], alert: Alert, shown: int) -> list[B
     for story in stories[:shown]:
         source = mrkdwn.clip(mrkdwn.text(story.source), _LIST)
         details = Markup.join(_DOT, (source, mrkdwn.text(story.when), _scores(story)))
-        section = Markup.join(_NEWLINE, (_title(story, _LIST), details))
+        lines = [_title(story, _LIST), details]
+        if story.page:
+            lines.append(mrkdwn.link(story.page, mrkdwn.text("Wrong topic? Mark it on the story page")))
+        section = Markup.join(_NEWLINE, lines)
         blocks.append({"type": "section", "text": _mrkdwn(section, _SECTION)})
     if shown < len(stories):
         blocks.append(_context(mrkdwn.text(more_stories(len(stories) - shown, "Slack"))))

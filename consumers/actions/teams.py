@@ -5,9 +5,11 @@ Workflows ("Post to a channel when a webhook request is received") accept
 "content": <card>}]}``; the retired Office 365 connector format (MessageCard) is not sent. A story
 card shows the headline, the title as a link, the summary, a FactSet (source, time, severity,
 rule, topics with scores, evidence, entities, countries) and an "Open article" button; a digest
-card lists up to :data:`MAX_DIGEST_STORIES` stories, one Container each. Every feed-derived string in
-a TextBlock or a FactSet is escaped for the card's markdown (:mod:`consumers.actions.card_markdown`),
-so feed text cannot make a link or format the card, and is cut on safe boundaries.
+card lists up to :data:`MAX_DIGEST_STORIES` stories, one Container each. With ``web.public_url`` set,
+a story card has a "Wrong topic?" button and each story of a digest a link to its story page. Every
+feed-derived string in a TextBlock or a FactSet is escaped for the card's markdown
+(:mod:`consumers.actions.card_markdown`), so feed text cannot make a link or format the card, and is
+cut on safe boundaries.
 
 Size guard: Teams refuses a message over about 28 KB, so the request body is kept within
 :data:`MAX_BYTES` (UTF-8, as sent): a story card drops to a brief form (headline, title, shorter
@@ -80,9 +82,12 @@ def _digest_body(stories: list[StoryView], shown: int) -> list[Element]:
     for story in stories[:shown]:
         scores = ", ".join(f"{t} {s:.2f}" for t, s in story.topics)
         details = Markup.join(Markup.literal(" · "), (md.text(p) for p in (story.source, story.when, scores)))
-        body.append({"type": "Container", "separator": True, "items": [
-            _text(_title(story), _TITLE + md.MAX_URL + 4, weight="Bolder"),
-            _text(details, _LIST, isSubtle=True, spacing="None")]})
+        items = [_text(_title(story), _TITLE + md.MAX_URL + 4, weight="Bolder"),
+                 _text(details, _LIST, isSubtle=True, spacing="None")]
+        if story.page and len(story.page) <= md.MAX_URL:
+            items.append(_text(md.link(story.page, md.text("Wrong topic? Mark it on the story page")),
+                               md.MAX_URL + 64, spacing="None"))
+        body.append({"type": "Container", "separator": True, "items": items})
     if shown < len(stories):
         body.append(_text(md.text(more_stories(len(stories) - shown, "Teams")), _SUMMARY, isSubtle=True))
     return body

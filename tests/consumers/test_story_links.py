@@ -59,6 +59,21 @@ def test_slack_teams_and_email_say_wrong_topic_with_the_link():
     assert f'<a href="{url}">Mark it on the story page</a>' in email_action.html_body(alert)
 
 
+def test_each_story_of_a_digest_links_to_its_page():
+    stories = [linked_story(), {**linked_story(), "story_id": "s2", "story_url": story_page(PAGE, "s2")}]
+    digest = digest_alert(RULE, (1_699_999_200.0, 1_700_002_800.0), stories, 1_700_002_800.0)
+    urls = [s["story_url"] for s in stories]
+    message = slack.message(digest)
+    validated_by_slack_sdk(message)
+    sections = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    assert [sum(f"<{url}|Wrong topic? Mark it on the story page>" in text for text in sections) for url in urls] == [1, 1]
+    card = teams.card(digest)
+    assert card_errors(card) == []
+    texts = [e["text"] for c in card["body"] if c.get("type") == "Container" for e in c["items"]]
+    assert [texts.count(f"[Wrong topic? Mark it on the story page]({url})") for url in urls] == [1, 1]
+    assert all(url in email_action.text_body(digest) and url in email_action.html_body(digest) for url in urls)
+
+
 def test_without_a_public_url_no_message_says_it():
     alert = story_alert(RULE, item(), 0, 1_700_000_000.0)
     assert "Wrong topic" not in str(slack.message(alert)) + str(teams.card(alert)) + email_action.text_body(alert)
