@@ -1,41 +1,26 @@
 """The analysts' loop on Kafka + Elasticsearch, every stage its own process: a story alerts, an analyst
 marks it not about counterterrorism on the search page (``POST /api/label`` with the page's token), the
 verdict is searchable in Elasticsearch, and a later outlet's copy of the story does not alert the rule
-again, while a rule that keeps marked stories (``skip_marked_no: false``) does realert on it."""
+again, while a rule that keeps marked stories (``skip_marked_no: false``) does realert on it. The
+embedded twin is tests/newsmon/test_feedback_loop.py."""
 
 from __future__ import annotations
 
-import json
 import signal
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from newsmon.app import start_web
-from pipeline.item import format_time, utc_now
 from pipeline.settings import load_settings
-from pipeline.transport.base import TOPIC_CLASSIFIED, TOPIC_RAW
-from tests.factories import make_raw
+from pipeline.transport.base import TOPIC_CLASSIFIED
+from tests.feedback_loop import COPY, CT, FIRST, TOKEN, VERDICT, call, raw, rules, stories, story_of
 from tests.integration.conftest import wait_until
 from tests.integration.es_fixtures import es, es_url
 from tests.receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration
-
-CT = "counterterrorism"
-TOKEN = "desk-token-7"
-SUMMARY = ("A suicide bomber of the banned Tehreek-i-Taliban Pakistan blew himself up at a police station in"
-           " Peshawar, killing 12 policemen; counterterrorism officials said the attacker came from Afghanistan.")
-
-
-def raw(item_id: str, source: str, title: str) -> tuple[str, str, bytes]:
-    now = format_time(utc_now())
-    item = make_raw(id=item_id, fetched_at=now, published=now, url=f"https://{source.lower().replace(' ', '')}.test/{item_id}", guid=item_id,
-                    source=source, title=title, summary=SUMMARY)
-    return TOPIC_RAW, item.id, item.to_json()
 
 
 def write_config(kafka, es, hooks: WebhookReceiver) -> Path:
@@ -44,35 +29,8 @@ def write_config(kafka, es, hooks: WebhookReceiver) -> Path:
 state: sqlite:///{kafka.tmp}/state.db
 kafka: {{partitions: 3, session_timeout: 6s, request_timeout: 10s}}
 consumer: {{poll_timeout: 1s, backoff_initial: 0.2s, backoff_max: 2s}}
-{es.yaml()}rules:
-  - {{name: ct, topics: [{CT}], realert: 1s, actions: [{{type: webhook, url: '{hooks.base}/ct'}}]}}
-  - {{name: ct-keep, topics: [{CT}], realert: 1s, skip_marked_no: false,
-      actions: [{{type: webhook, url: '{hooks.base}/keep'}}]}}
-""")
+{es.yaml()}{rules(hooks.base)}""")
     return config
-
-
-def call(port: int, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
-def stories(port: int, query: str) -> list[str]:
-    status, found = call(port, "GET", f"/api/search?q={urllib.request.quote(query)}", token=TOKEN)
-    assert status == 200, found
-    return [story["story_id"] for story in found["stories"]]
-
-
-def story_of(port: int, item_id: str) -> list[str]:
-    return stories(port, f'id:"{item_id}"')
 
 
 def test_a_story_marked_no_on_the_page_is_searchable_and_does_not_alert_again(kafka, es):
@@ -84,16 +42,15 @@ def test_a_story_marked_no_on_the_page_is_searchable_and_does_not_alert_again(ka
             kafka.start(stage, "consume", stage, "-c", str(config))
         web = start_web(load_settings(config, {"NEWSMON_WEB_TOKEN": TOKEN}), "127.0.0.1", 0)
         try:
-            kafka.publish(config, [raw("dawn-1", "Dawn", "Suicide bomber kills 12 at police station in Peshawar")])
+            kafka.publish(config, [raw(*FIRST)])
             wait_until(lambda: len(hooks.accepted("/ct")) == len(hooks.accepted("/keep")) == 1, 180,
                        "the first item's alerts")
             wait_until(lambda: story_of(web.port, "dawn-1") == ["dawn-1"], 60, "the first item in the index")
 
-            verdict = {"story_id": "dawn-1", "topic": CT, "verdict": "no", "who": "ana"}
-            status, answer = call(web.port, "POST", "/api/label", verdict)
+            status, answer = call(web.port, "POST", "/api/label", VERDICT, token=None)
             assert status == 401, answer  # the page has a token: no write without it
             assert stories(web.port, f"feedback.{CT}:*") == []
-            status, answer = call(web.port, "POST", "/api/label", verdict, token=TOKEN)
+            status, answer = call(web.port, "POST", "/api/label", VERDICT)
             assert status == 200 and [i["feedback"] for i in answer["items"]] == [{CT: "no"}], answer
             marked = time.monotonic()
             wait_until(lambda: stories(web.port, f"feedback.{CT}:no") == ["dawn-1"], 10,
@@ -101,7 +58,7 @@ def test_a_story_marked_no_on_the_page_is_searchable_and_does_not_alert_again(ka
             print(f"feedback.{CT}:no searchable {time.monotonic() - marked:.2f}s after the page's write returned")
 
             time.sleep(1.5)  # past both rules' realert
-            kafka.publish(config, [raw("geo-1", "Geo News", "TTP suicide bomber kills 12 at police station in Peshawar")])
+            kafka.publish(config, [raw(*COPY)])
             wait_until(lambda: len(hooks.accepted("/keep")) == 2, 120, "the rule keeping marked stories to realert")
             wait_until(lambda: sum(p.lag for p in kafka.lag(config, "alerter", TOPIC_CLASSIFIED)) == 0, 60,
                        "the alerter to pass the second item")
