@@ -1,11 +1,13 @@
 """The analysts' loop on Kafka + Elasticsearch, every stage its own process: a story alerts, an analyst
 marks it not about counterterrorism on the search page (``POST /api/label`` with the page's token), the
 verdict is searchable in Elasticsearch, and a later outlet's copy of the story does not alert the rule
-again, while a rule that keeps marked stories (``skip_marked_no: false``) does realert on it. The
-embedded twin is tests/newsmon/test_feedback_loop.py."""
+again, while a rule that keeps marked stories (``skip_marked_no: false``) does realert on it; then
+``labels export`` reads the verdict's item from Elasticsearch and ``eval`` judges the current model on
+it (training on an export: tests/newsmon/commands/test_feedback_training.py). The embedded twin is tests/newsmon/test_feedback_loop.py."""
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from pathlib import Path
@@ -67,5 +69,13 @@ def test_a_story_marked_no_on_the_page_is_searchable_and_does_not_alert_again(ka
             web.close()
         for proc in kafka.procs:
             assert proc.stop(signal.SIGTERM) == 0, proc.stderr()[-2000:]
+        exported = kafka.newsmon("labels", "export", "-c", str(config))  # texts from Elasticsearch
+        assert exported.returncode == 0, exported.stderr
+        (row,) = [json.loads(line) for line in exported.stdout.splitlines()]
+        assert (row["id"], row["labels"], row["verdicts"], row["title"]) == ("dawn-1", [], {CT: "no"}, FIRST[2])
+        (kafka.tmp / "export.jsonl").write_text(exported.stdout)
+        judged = kafka.newsmon("eval", str(kafka.tmp / "export.jsonl"), "--json", "-c", str(config))
+        assert judged.returncode == 0, judged.stderr
+        assert json.loads(judged.stdout)["topics"][CT]["fp"] == 1  # the current model still says counterterrorism
         assert [d.json()["story_id"] for d in hooks.accepted("/keep")] == ["dawn-1", "dawn-1"]
         assert [d.json()["story_id"] for d in hooks.accepted("/ct")] == ["dawn-1"]  # the copy did not alert
