@@ -10,7 +10,7 @@ of the same items drawn without looking at the model, so the difference is what 
 buys over merely adding items. Each model is judged with ``newsmon eval`` on both corpora's held-out
 splits, from the repository root (its ``newsmon.yaml`` gives the home countries).
 
-    python bench/feedback_corrections.py          # prints a Markdown table; about ten minutes here
+    python bench/feedback_corrections.py          # prints a Markdown table; about six minutes here
 
 Not part of ``make bench``: it measures judgement, not speed.
 """
