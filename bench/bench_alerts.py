@@ -29,6 +29,7 @@ Modes:
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import random
 import signal
@@ -118,14 +119,15 @@ def _item(prefix: str, n: int, classified: bool) -> RawItem:
 def _distinct_items(prefix: str, count: int, classified: bool) -> list[RawItem]:
     """The warm-up item, then ``count`` items of which no two fall in one story."""
     hasher, stories = MinHasher(), MemoryStoryStore()
+    drawn = itertools.chain([_item(f"{prefix}-warm", 0, classified)],
+                            (_item(prefix, n, classified) for n in itertools.count()))
     items: list[RawItem] = []
-    n = 0
-    while len(items) < count + 1:
-        item = _item(f"{prefix}-warm", 0, classified) if not items else _item(prefix, n, classified)
-        n += bool(items)
+    for seen, item in enumerate(drawn):
         bands = hasher.band_keys(f"{item.title}\n{item.summary}")
-        if stories.assign_many([(item.id, bands, float(n))], float("inf")) == [item.id]:
+        if stories.assign_many([(item.id, bands, float(seen))], float("inf")) == [item.id]:
             items.append(item)
+            if len(items) == count + 1:
+                break
     return items
 
 
