@@ -5,7 +5,7 @@ Documents: those of :mod:`bench_search` (the real-news corpus, read at run time,
 over one year, topics and countries from the labels, entities from the gazetteer plus a long tail of
 generated names), title and summary only, as newsmon stores items by default (``full_text`` off);
 the search section measures documents with bodies at 100,000. NEWSMON_BENCH_SCALE_DOCS changes the
-count (default 1,000,000), NEWSMON_BENCH_SCALE_ROUNDS the rounds of requests (default 1).
+count (default 1,000,000), NEWSMON_BENCH_SCALE_ROUNDS the rounds of requests (default 2).
 
 One pass writes every document to the SQLite index in flushes of 500, as the indexer writes, and, in
 a second thread, to Elasticsearch through raw ``helpers.bulk`` of the documents as newsmon shapes
@@ -186,7 +186,7 @@ def heap_used_mb(client: Elasticsearch) -> float:
 def run() -> list[str]:
     """Markdown lines for bench/RESULTS.md."""
     total = int(os.environ.get("NEWSMON_BENCH_SCALE_DOCS", "1000000"))
-    rounds = int(os.environ.get("NEWSMON_BENCH_SCALE_ROUNDS", "1"))
+    rounds = int(os.environ.get("NEWSMON_BENCH_SCALE_ROUNDS", "2"))
     run_id = uuid.uuid4().hex[:8]
     alias, single_alias = f"bench-scale-{run_id}", f"bench-one-{run_id}"
     url, started = node()
