@@ -3,12 +3,13 @@
 A desk starts from a model trained on the real-news corpus's training split alone. Its feeds then
 bring the items of real-news-2's training split (never a held-out item of either corpus); analysts see
 the model's mistakes on them and correct 50 (one verdict per wrong topic, the corpus label being what
-the analyst says), in a deterministic order (SHA-256 of the item id). ``newsmon train --feedback``
-adds those items, labelled as ``labels export`` would write them (the model's topics, corrected by the
-verdicts), to the same training file. The control spends the same 50 verdicts on (item, topic) pairs
-of the same items drawn without looking at the model, so the difference is what choosing the mistakes
-buys over merely adding items. Each model is judged with ``newsmon eval`` on both corpora's held-out
-splits, from the repository root (its ``newsmon.yaml`` gives the home countries).
+the analyst says), in a deterministic order (SHA-256 of the item id and topic). ``newsmon train
+--feedback`` adds those items, labelled as ``labels export`` would write them (the model's topics,
+corrected by the verdicts), to the same training file. The control spends the same 50 verdicts on
+(item, topic) pairs of those incoming items drawn without looking at the model, so the difference is
+what choosing the mistakes buys over merely adding items. Each model is judged with ``newsmon eval``
+on both corpora's held-out splits, from the repository root (its ``newsmon.yaml`` gives the home
+countries).
 
     python bench/feedback_corrections.py          # prints a Markdown table; about six minutes here
 
