@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from pipeline.document import index_document
 from pipeline.errors import PermanentError, RetryLater
-from pipeline.feedback import Verdict, with_feedback
+from pipeline.feedback import Verdict, by_item, with_feedback
 from pipeline.item import ClassifiedItem, decode_json, parse_time, utc_now
 from pipeline.loop import StageBase
 from pipeline.metrics import Metrics
@@ -92,10 +92,7 @@ class IndexerStage(StageBase):
             standing = self.verdicts.for_items([doc["id"] for doc in docs])
         except sqlite3.OperationalError as exc:  # the state database stayed locked past its timeout
             raise RetryLater(f"feedback store: {exc}") from None
-        found: dict[str, dict[str, str]] = {}
-        for verdict in standing:
-            if verdict.verdict is not None:
-                found.setdefault(verdict.item_id, {})[verdict.topic] = verdict.verdict
+        found = by_item(standing)
         return [with_feedback(doc, found.get(doc["id"], {})) for doc in docs]
 
     def ready(self) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.feedback import Verdict, with_feedback
+from pipeline.feedback import Verdict, by_item, with_feedback
 from pipeline.query import parse_query
 from pipeline.transport.base import Rejection, SearchFilters, SearchIndex
 from pipeline.transport.sqlite_feedback import FeedbackStore
@@ -55,7 +55,8 @@ def write_verdicts(index: SearchIndex, store: FeedbackStore, docs: Sequence[dict
     verdicts = [Verdict(doc["id"], topic, verdict, who, at, doc.get("story_id") or doc["id"])
                 for doc in docs for topic, verdict in changes]
     store.record(verdicts)
-    feedback = {doc["id"]: store.for_item(doc["id"]) for doc in docs}
+    standing = by_item(store.for_items([doc["id"] for doc in docs]))
+    feedback = {doc["id"]: standing.get(doc["id"], {}) for doc in docs}
     index.index([with_feedback(doc, feedback[doc["id"]]) for doc in docs])
     return Written(verdicts, feedback, index.flush())
 

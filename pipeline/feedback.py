@@ -15,7 +15,8 @@ from typing import Any
 
 from pipeline.errors import UserInputError
 
-__all__ = ["VERDICTS", "Verdict", "parse_topic_verdicts", "with_feedback", "labelled_row", "merge_training_rows"]
+__all__ = ["VERDICTS", "Verdict", "parse_topic_verdicts", "by_item", "with_feedback", "labelled_row",
+           "merge_training_rows"]
 
 VERDICTS = ("yes", "no")
 
@@ -46,6 +47,15 @@ def parse_topic_verdicts(values: Sequence[str], topics: Iterable[str]) -> dict[s
         if verdict not in VERDICTS:
             raise UserInputError(f"--topic {value}: expected yes or no, got {verdict!r}")
         found[topic] = verdict
+    return found
+
+
+def by_item(verdicts: Iterable[Verdict]) -> dict[str, dict[str, str]]:
+    """Standing verdicts grouped for the documents: item id -> topic -> yes|no (withdrawals left out)."""
+    found: dict[str, dict[str, str]] = {}
+    for verdict in verdicts:
+        if verdict.verdict is not None:
+            found.setdefault(verdict.item_id, {})[verdict.topic] = verdict.verdict
     return found
 
 

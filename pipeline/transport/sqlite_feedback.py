@@ -62,11 +62,6 @@ class FeedbackStore:
                                 " ORDER BY at, item_id, topic", (since or 0.0,)).fetchall()
         return [Verdict(*row) for row in rows]
 
-    def for_item(self, item_id: str) -> dict[str, str]:
-        """The item's standing verdicts: topic -> yes|no."""
-        rows = self._db.execute("SELECT topic, verdict FROM feedback_verdicts WHERE item_id = ?", (item_id,))
-        return dict(rows.fetchall())
-
     def for_items(self, item_ids: Sequence[str]) -> list[Verdict]:
         """The standing verdicts of these items."""
         found: list[Verdict] = []
