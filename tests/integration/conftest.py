@@ -35,6 +35,7 @@ from pipeline.settings import Settings, load_settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_RAW, PartitionLag, Record
 from pipeline.transport.kafka_log import KafkaLog
 from tests.factories import make_raw
+from tests.waiting import wait_until  # the integration tests import it from here
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = REPO / "deploy" / "local" / "services.sh"
@@ -190,14 +191,6 @@ def raw_records(count: int, prefix: str = "item") -> list[tuple[str, str, bytes]
                         title=f"Militants attack checkpoint {i} near Quetta", summary=f"Report number {i}.")
         out.append((TOPIC_RAW, item.id, item.to_json()))
     return out
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.3) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(interval)
 
 
 def _delete_everything(bootstrap: str) -> None:

@@ -17,13 +17,7 @@ from pipeline.transport.base import ALL_TOPICS
 from pipeline.transport.registry import open_log
 from tests.feedback_loop import COPY, CT, FIRST, TOKEN, VERDICT, call, raw, rules, stories, story_of
 from tests.receiver import WebhookReceiver
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout:g}s waiting for {what}"
-        time.sleep(0.1)
+from tests.waiting import wait_until
 
 
 def publish(settings, record: tuple[str, str, bytes]) -> None:
