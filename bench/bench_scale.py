@@ -38,6 +38,7 @@ sys.path.insert(0, str(BENCH))
 
 import bench_search
 from bench_elasticsearch import SERVICES, node, sink_for
+from bench_producer import memory_kb
 from bench_search import FILTERS, QUERIES, api_request, corpus, iter_documents, stats
 from elasticsearch import Elasticsearch, helpers
 
@@ -121,17 +122,10 @@ def _sqlite_reader(path: str, rounds: int, out) -> None:
     index = SqliteIndex(f"sqlite:///{path}")
     found = measure_page(index, rounds)
     index.close()
-    found["max_rss_mb"] = peak_rss_kb() / 1024
+    # VmHWM, not getrusage's ru_maxrss: across the exec of a spawned process Linux carries the parent's
+    # peak into it, so the reader would report the loader's
+    found["max_rss_mb"] = memory_kb()["VmHWM"] / 1024
     out.put(found)
-
-
-def peak_rss_kb() -> int:
-    """This process's peak resident set (VmHWM). Not ``getrusage``'s ``ru_maxrss``: across the exec of a
-    spawned process Linux carries the parent's peak into it, so the reader would report the loader's."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def measure_sqlite(path: Path, rounds: int) -> dict:
