@@ -26,6 +26,7 @@ from consumers.alert_store import AlertStore, AlertTransaction
 from consumers.delivery import Deliverer, Sender
 from consumers.rule_kinds.recorder import KindRecorder
 from consumers.rules import CompiledRule, compile_rules, decide, rule_matches
+from pipeline.alert_templates import with_text
 from pipeline.document import index_document
 from pipeline.errors import RetryLater
 from pipeline.item import ClassifiedItem, decode_json
@@ -123,6 +124,7 @@ class AlerterStage(StageBase):
                    " seq=%d", rule.name, story_id, item["id"], decision.verdict.value, decision.seq)
 
     def _queue(self, tx: AlertTransaction, payload: dict[str, Any], rule: RuleSpec, now: float) -> None:
+        payload = with_text(payload, rule.title_template, rule.body_template)
         queued = tx.add_outbox(payload, _targets(rule), now)
         self.alerts += 1 if queued else 0
         self.created += queued

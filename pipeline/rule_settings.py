@@ -44,7 +44,7 @@ WINDOW_KINDS = ("spike", "frequency", "flatline")  # count distinct stories per 
 KEY_FIELDS = ("countries", "locations.name", "entities.groups", "entities.places", "entities.organizations",
               "entities.persons", "source", "topics")  # what group_by and a new_term field may name
 _COMMON_RULE_KEYS = {"name", "kind", "query", "topics", "min_score", "countries", "sources", "entities", "severity",
-                     "enabled", "actions"}
+                     "enabled", "actions", "title_template", "body_template"}
 KIND_KEYS: dict[str, set[str]] = {
     "item": {"realert", "digest", "feed_health", "skip_marked_no"},
     "spike": {"window", "grace", "baseline_windows", "min_stories", "ratio", "baseline_floor", "group_by"},
@@ -140,6 +140,8 @@ class RuleSpec:
     term_field: str | None = None  # new_term: the field whose values are watched (one of KEY_FIELDS)
     lookback: float = 30 * 86400.0
     warmup: float = 0.0
+    title_template: str | None = None  # Jinja2 over the alert document (pipeline.alert_templates)
+    body_template: str | None = None
 
 
 def _host(url: str) -> str:
@@ -357,6 +359,15 @@ def _kind_options(raw: Mapping[str, Any], where: str, kind: str) -> dict[str, An
     return options
 
 
+def _templates(raw: Mapping[str, Any], where: str, kind: str, feed_health: bool) -> dict[str, Any]:
+    """The rule's title and body templates, each checked against the fields of the alerts it sends."""
+    from pipeline.alert_templates import check, fields_for  # Jinja2 loads only for rules that use it
+
+    names = fields_for(kind, raw.get("digest") is not None, feed_health)
+    return {key: check(raw[key], f"{where}.{key}", names) for key in ("title_template", "body_template")
+            if raw.get(key) is not None}
+
+
 def _rule(raw: Any, where: str, origin: str, env: Mapping[str, str], topic_names: set[str]) -> RuleSpec:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
         raise _fail(f"{where}.name", "required string")
@@ -384,7 +395,7 @@ def _rule(raw: Any, where: str, origin: str, env: Mapping[str, str], topic_names
         digest=_duration(raw.get("digest"), f"{where}.digest", 60.0), enabled=enabled,
         actions=tuple(_action(a, f"{where}.actions[{i}]", env) for i, a in enumerate(actions)),
         feed_health=feed_health, skip_marked_no=skip_marked_no, origin=origin, kind=kind,
-        **_kind_options(raw, where, kind),
+        **_kind_options(raw, where, kind), **_templates(raw, where, kind, feed_health),
     )
 
 

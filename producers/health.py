@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from pipeline.alert_templates import with_text
 from pipeline.item import format_time
 from pipeline.settings import FeedSpec, ProducerSettings, RuleSpec
 from producers.state import FeedState
@@ -130,7 +131,8 @@ class HealthAlerts:
             for rule in self.rules:
                 if tx.history(rule.name, story_id, now).last_seq is not None:
                     continue  # already alerted today (the feed flapped)
-                payload = _payload(rule, feed, health, story_id, format_time(moment))
+                payload = with_text(_payload(rule, feed, health, story_id, format_time(moment)),
+                                    getattr(rule, "title_template", None), getattr(rule, "body_template", None))
                 tx.add_claim(payload, f"feed:{feed.id}", now)
                 created += tx.add_outbox(payload, [(i, _target(a)) for i, a in enumerate(rule.actions)], now)
         if created:

@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from consumers.actions.base import Alert
-from consumers.actions.view import StoryView, clip, headline, story_views
+from consumers.actions.view import StoryView, body, clip, headline, story_views
 from pipeline.errors import PermanentError, RetryLater, Unreachable
 from pipeline.rule_settings import ActionSpec, EmailSpec
 
@@ -39,7 +39,7 @@ def _facts(story: StoryView, alert: Alert) -> list[tuple[str, str]]:
 
 
 def text_body(alert: Alert) -> str:
-    lines = [headline(alert), ""]
+    lines = [headline(alert), ""] + ([body(alert), ""] if body(alert).strip() else [])
     for story in story_views(alert):
         lines += [story.title, story.url] if story.url else [story.title]
         lines += [f"  {k}: {v}" for k, v in _facts(story, alert)]
@@ -61,7 +61,9 @@ def _html_story(story: StoryView, alert: Alert) -> str:
 
 def html_body(alert: Alert) -> str:
     stories = "<hr>".join(_html_story(s, alert) for s in story_views(alert))
-    return f"<!DOCTYPE html><html><body><h2>{html.escape(headline(alert))}</h2>{stories}</body></html>"
+    text = body(alert)  # the rule's body_template, rendered; its line breaks kept
+    intro = f'<p style="white-space: pre-line">{html.escape(text)}</p>' if text.strip() else ""
+    return f"<!DOCTYPE html><html><body><h2>{html.escape(headline(alert))}</h2>{intro}{stories}</body></html>"
 
 
 def build_message(spec: EmailSpec, alert: Alert) -> EmailMessage:

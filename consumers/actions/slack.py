@@ -26,7 +26,7 @@ from consumers.actions.base import Alert
 from consumers.actions.fit import first_that_fits, more_stories
 from consumers.actions.http import post
 from consumers.actions.markup import Markup
-from consumers.actions.view import StoryView, headline, lists_stories, story_views
+from consumers.actions.view import StoryView, body_lines, headline, lists_stories, story_views
 from pipeline.rule_settings import ActionSpec
 
 __all__ = ["MAX_DIGEST_STORIES", "MAX_BLOCKS", "MAX_MESSAGE_TEXT", "message", "fits", "send"]
@@ -90,7 +90,7 @@ def _story_blocks(story: StoryView, alert: Alert, brief: bool) -> list[Block]:
                                  for kind, names in story.entities)))
     if story.page:
         mark = mrkdwn.link(story.page, mrkdwn.text("Mark it on the story page"))
-        blocks.append(_context(mrkdwn.text("Wrong topic? ") + mark))
+        blocks.append(_context(mrkdwn.text("Wrong topic?") + Markup.literal(" ") + mark))
     return blocks
 
 
@@ -124,11 +124,14 @@ def fits(message: dict[str, Any]) -> bool:
     return len(blocks) <= MAX_BLOCKS and sum(mrkdwn.length(t) for t in _texts(blocks)) <= MAX_MESSAGE_TEXT
 
 
-def _message(alert: Alert, body: list[Block]) -> dict[str, Any]:
+def _message(alert: Alert, blocks: list[Block]) -> dict[str, Any]:
     title = mrkdwn.text(headline(alert))
     header = {"type": "header", "text": {"type": "plain_text", "text": str(mrkdwn.clip(title, _HEADER)),
                                          "emoji": False}}
-    return {"text": str(mrkdwn.clip(title, _FALLBACK)), "blocks": [header, *body]}
+    lines = body_lines(alert)  # the rule's body_template, rendered
+    text = Markup.join(_NEWLINE, (mrkdwn.text(line) for line in lines))
+    intro = [{"type": "section", "text": _mrkdwn(text, _SECTION)}] if lines else []
+    return {"text": str(mrkdwn.clip(title, _FALLBACK)), "blocks": [header, *intro, *blocks]}
 
 
 def message(alert: Alert) -> dict[str, Any]:

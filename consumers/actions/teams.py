@@ -27,7 +27,7 @@ from consumers.actions.base import Alert
 from consumers.actions.fit import first_that_fits, more_stories
 from consumers.actions.http import post
 from consumers.actions.markup import Markup
-from consumers.actions.view import StoryView, headline, lists_stories, story_views
+from consumers.actions.view import StoryView, body_lines, headline, lists_stories, story_views
 from pipeline.rule_settings import ActionSpec
 
 __all__ = ["CARD_VERSION", "MAX_DIGEST_STORIES", "MAX_BYTES", "card", "message", "body", "fits", "send"]
@@ -36,6 +36,8 @@ CARD_VERSION = "1.4"
 MAX_DIGEST_STORIES = 20
 MAX_BYTES = 25_000  # of the request body; Teams' limit is about 28 KB for the whole message it posts
 _HEADLINE, _TITLE, _SUMMARY, _BRIEF_SUMMARY, _LIST = 300, 300, 600, 200, 300
+_BODY = 3000  # the rule's rendered body_template
+_PARAGRAPH = Markup.literal("\n\n")
 _COLOURS = {"critical": "Attention", "warning": "Warning", "info": "Default"}
 
 Element = dict[str, Any]
@@ -93,12 +95,14 @@ def _digest_body(stories: list[StoryView], shown: int) -> list[Element]:
     return body
 
 
-def _card(alert: Alert, body: list[Element], url: str = "", page: str = "") -> dict[str, Any]:
+def _card(alert: Alert, elements: list[Element], url: str = "", page: str = "") -> dict[str, Any]:
     colour = _COLOURS.get(str(alert.get("severity")), "Default")
+    lines = body_lines(alert)  # the rule's body_template, rendered: one paragraph a line
+    intro = [_text(Markup.join(_PARAGRAPH, (md.text(line) for line in lines)), _BODY)] if lines else []
     content: dict[str, Any] = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
                                "type": "AdaptiveCard", "version": CARD_VERSION, "msteams": {"width": "Full"},
                                "body": [_text(md.text(headline(alert)), _HEADLINE, weight="Bolder", size="Medium",
-                                              color=colour), *body]}
+                                              color=colour), *intro, *elements]}
     actions = [{"type": "Action.OpenUrl", "title": title, "url": link}
                for title, link in (("Open article", url), ("Wrong topic?", page)) if link and len(link) <= md.MAX_URL]
     if actions:

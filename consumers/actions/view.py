@@ -12,7 +12,7 @@ from typing import Any
 from consumers.actions.base import Alert
 from consumers.actions.markup import Markup
 
-__all__ = ["StoryView", "story_views", "lists_stories", "headline", "safe_url", "clip", "when"]
+__all__ = ["StoryView", "story_views", "lists_stories", "body", "body_lines", "headline", "safe_url", "clip", "when"]
 
 _MAX_EVIDENCE, _MAX_NAMES = 5, 8
 _WINDOW_KINDS = ("spike", "frequency", "flatline")  # rendered like a digest: the stories that made the window
@@ -92,10 +92,24 @@ def _window_line(alert: Alert) -> str:
     return f"{kind}: {_stories(count)}{key}, {start} to {end[11:] if end[:10] == start[:10] else end} ({detail})"
 
 
+def body(alert: Alert) -> str:
+    """The text the rule's ``body_template`` rendered for this alert ("" without one), shown above the stories."""
+    text = alert.get("body")
+    return text if isinstance(text, str) else ""
+
+
+def body_lines(alert: Alert) -> list[str]:
+    """:func:`body` as its non-blank lines, for the formats that collapse line breaks in text."""
+    return [line for line in body(alert).splitlines() if line.strip()]
+
+
 def headline(alert: Alert) -> str:
-    """One line: ``[WARNING] rule: title``, ``[WARNING] rule digest: 4 stories, 10:00 to 11:00 UTC``,
+    """The title the rule's ``title_template`` rendered, else one line: ``[WARNING] rule: title``,
+    ``[WARNING] rule digest: 4 stories, 10:00 to 11:00 UTC``,
     ``[WARNING] rule spike: 12 stories for locations.name Quetta, ... (trailing average 2.0)`` or
     ``[WARNING] rule: new entities.groups: <name> — title``."""
+    if isinstance(alert.get("title"), str) and alert["title"].strip():
+        return str(alert["title"])
     prefix = f"[{str(alert.get('severity', 'warning')).upper()}] {alert.get('rule', '')}"
     kind = alert.get("kind")
     if kind == "digest":

@@ -67,8 +67,9 @@ def test_every_kind_and_its_defaults(tmp_path):
     ("{name: r, kind: new_term, field: title}", r"\(r\).field: expected one of countries, locations.name"),
     ("{name: r, kind: new_term, field: entities.groups, lookback: 10m}", r"\(r\).lookback: must be at least 3600s"),
     ("{name: r, kind: new_term, field: entities.groups, window: 1h}", r"\(r\).window: unknown key for a new_term"),
-    ("{name: r, window: 1h}", r"\(r\).window: unknown key \(known: actions, countries, digest, enabled, entities,"
-                              r" feed_health, kind, min_score, name, query, realert, severity, skip_marked_no, sources, topics\)"),
+    ("{name: r, window: 1h}", r"\(r\).window: unknown key \(known: actions, body_template, countries, digest, enabled,"
+                              r" entities, feed_health, kind, min_score, name, query, realert, severity, skip_marked_no,"
+                              r" sources, title_template, topics\)"),
 ])
 def test_errors_name_the_file_rule_and_field(tmp_path, rule, message):
     path = write(tmp_path, f"rules: [{rule}]\n")
