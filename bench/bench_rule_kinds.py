@@ -43,8 +43,9 @@ from pipeline_harness import CORPUS, corpus_rows, unique_items
 from consumers.alert_store import AlertStore
 from consumers.alerter import AlerterStage
 from consumers.classifier import StoryAssigner, classify_items
+from pipeline.alerting.kinds import KEY_FIELDS
+from pipeline.alerting.rules import RuleSpec, parse_rules
 from pipeline.item import ClassifiedItem, utc_now
-from pipeline.rule_settings import KEY_FIELDS, RuleSpec, parse_rules
 from pipeline.settings import Settings, load_settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, LogProducer, Record
 from pipeline.transport.registry import open_log

@@ -6,9 +6,9 @@ items are not missed. Rules of another ``kind`` than ``item`` (spike, frequency,
 per event-time window; new_term: a first mention) go to :mod:`consumers.rule_kinds`, whose windows
 close when the stage is idle. The parts: :mod:`consumers.rules` (matching, realert, digest: policy),
 :mod:`consumers.alert_store` (SQLite: matches, claims, digests, silences, outbox),
-:mod:`consumers.alert_payload` (the alert document), :mod:`consumers.delivery` (lease, send,
-retry, park) and :mod:`consumers.actions` (webhook, Slack, Teams, e-mail, log). Delivery failures
-never fail the stage: they stay in the outbox.
+:mod:`consumers.delivery` (lease, send, retry, park), and from :mod:`pipeline.alerting` the alert
+document (``envelope``), the rules' templates and the channels (webhook, Slack, Teams, e-mail, log).
+Delivery failures never fail the stage: they stay in the outbox.
 """
 
 from __future__ import annotations
@@ -20,18 +20,18 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from consumers.actions import send as send_alert
-from consumers.alert_payload import digest_alert, story_alert, story_page
 from consumers.alert_store import AlertStore, AlertTransaction
 from consumers.delivery import Deliverer, Sender
 from consumers.rule_kinds.recorder import KindRecorder
 from consumers.rules import CompiledRule, compile_rules, decide, rule_matches
-from pipeline.alert_templates import with_text
+from pipeline.alerting.channels import send as send_alert
+from pipeline.alerting.envelope import digest_alert, story_alert, story_page
+from pipeline.alerting.rules import RuleSpec
+from pipeline.alerting.templates import with_text
 from pipeline.document import index_document
 from pipeline.errors import RetryLater
 from pipeline.item import ClassifiedItem, decode_json
 from pipeline.loop import StageBase
-from pipeline.rule_settings import RuleSpec
 from pipeline.transport.base import Record
 
 __all__ = ["AlerterStage"]

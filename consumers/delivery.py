@@ -25,17 +25,18 @@ from __future__ import annotations
 
 import logging
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from consumers.actions import send as send_alert
 from consumers.alert_store import AlertStore, OutboxRow
 from consumers.targets import legacy_targets
+from pipeline.alerting.actions import ActionSpec
+from pipeline.alerting.channels import channel
+from pipeline.alerting.channels import send as send_alert
+from pipeline.alerting.rules import RuleSpec
 from pipeline.backoff import backoff_delay
 from pipeline.errors import PermanentError, RetryLater, Unreachable
 from pipeline.probe import accepts_connections
-from pipeline.rule_settings import ActionSpec, RuleSpec
 
 __all__ = ["Sender", "Probe", "Deliverer", "RETRY_BASE", "RETRY_MAX", "LEASE", "PROBE_SECONDS", "address_of"]
 
@@ -45,19 +46,12 @@ Sender = Callable[[ActionSpec, dict], None]
 Probe = Callable[[str, int], bool]  # (host, port) -> accepts a connection now
 RETRY_BASE, RETRY_MAX, LEASE = 2.0, 600.0, 60.0
 PROBE_SECONDS = 1.0  # how often an unreachable receiver's address is probed
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def address_of(action: ActionSpec) -> tuple[str, int] | None:
-    """The (host, port) an action connects to, None when it has none (a log action, a bad URL)."""
-    if action.type == "email" and action.email is not None:
-        return action.email.host, action.email.port
-    try:
-        parts = urllib.parse.urlsplit(action.url)
-        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
-    except ValueError:
-        return None
-    return (parts.hostname, port) if parts.hostname and port else None
+    """The (host, port) an action connects to, as its channel says; None when it has none (a log
+    action, a bad URL)."""
+    return channel(action.type).address(action)
 
 
 class Deliverer:

@@ -29,9 +29,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from pipeline.alerting.rules import RuleSpec
 from pipeline.item import parse_time
 from pipeline.query import Query, matches, parse_query
-from pipeline.rule_settings import RuleSpec
 
 __all__ = [
     "CompiledRule", "compile_rules", "rule_matches", "Verdict", "StoryHistory", "Decision", "decide",

@@ -1,6 +1,6 @@
 """Outbox targets across versions: the masked form stored and shown now, and the forms older versions stored.
 
-An outbox row names its receiver by :attr:`pipeline.rule_settings.ActionSpec.target`, which is logged on
+An outbox row names its receiver by :attr:`pipeline.alerting.actions.ActionSpec.target`, which is logged on
 every ``alert_sent``/``alert_retry`` line and shown by ``alerts list``. It is now
 ``<type>:<scheme>://<host>/~<hash of the path>``; before, it was ``slack:<host>``, ``teams:<host>`` and
 ``webhook:<the URL without its query>``, the last one printing a token carried in the path. So that rows
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.rule_settings import PATH_HASH_DIGITS, ActionSpec, masked_url
+from pipeline.alerting.actions import PATH_HASH_DIGITS, ActionSpec, masked_url
 
 __all__ = ["legacy_targets", "shown_target", "is_current"]
 

@@ -20,9 +20,10 @@ from typing import Any
 
 import yaml
 
+from pipeline.alerting.actions import ActionSpec
+from pipeline.alerting.rules import RuleSpec, check_unique_names, parse_rules, read_rules_dir
 from pipeline.durations import parse_duration
 from pipeline.errors import ConfigError
-from pipeline.rule_settings import ActionSpec, RuleSpec, check_unique_names, parse_rules, read_rules_dir
 from pipeline.setting_values import (
     as_flag,
     as_text,

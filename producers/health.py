@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pipeline.alert_templates import with_text
+from pipeline.alerting.envelope import FEED_HEALTH, feed_health_alert
+from pipeline.alerting.templates import with_text
 from pipeline.item import format_time
 from pipeline.settings import FeedSpec, ProducerSettings, RuleSpec
 from producers.state import FeedState
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 #: Statuses that raise an alert.
 FLAGGED = ("broken", "stale")
 #: The ``kind`` of a feed-health alert document (story alerts are ``story``, digests ``digest``).
-HEALTH_KIND = "feed-health"
+HEALTH_KIND = FEED_HEALTH
 _STALE_GAPS = 3
 
 
@@ -131,31 +132,18 @@ class HealthAlerts:
             for rule in self.rules:
                 if tx.history(rule.name, story_id, now).last_seq is not None:
                     continue  # already alerted today (the feed flapped)
-                payload = with_text(_payload(rule, feed, health, story_id, format_time(moment)),
-                                    getattr(rule, "title_template", None), getattr(rule, "body_template", None))
+                payload = with_text(feed_health_alert(rule, _feed(feed, health), story_id, now),
+                                    rule.title_template, rule.body_template)
                 tx.add_claim(payload, f"feed:{feed.id}", now)
-                created += tx.add_outbox(payload, [(i, _target(a)) for i, a in enumerate(rule.actions)], now)
+                created += tx.add_outbox(payload, [(i, a.target) for i, a in enumerate(rule.actions)], now)
         if created:
             logger.info("event=feed_health_alert feed=%s status=%s alerts=%d", feed.id, health.status, created)
         return created
 
 
-def _target(action: Any) -> str:
-    return getattr(action, "target", None) or (action.url.split("?")[0] if action.url else action.type)
-
-
-def _payload(rule: RuleSpec, feed: FeedSpec, health: FeedHealth, story_id: str, when: str) -> dict[str, Any]:
-    """An alert document in the alerter's envelope, of kind ``feed-health``, with a synthetic item so
-    that every action renders it like a story."""
-    title = f"Feed {feed.id} ({feed.source}) is {health.status}: {health.reason}"
+def _feed(feed: FeedSpec, health: FeedHealth) -> dict[str, Any]:
+    """What a feed-health alert says of the feed."""
     last_success = (format_time(datetime.fromtimestamp(health.last_success, UTC))
                     if health.last_success else None)
-    return {
-        "schema": "newsmon.alert/1", "id": f"{rule.name}/{HEALTH_KIND}/{story_id}", "kind": HEALTH_KIND,
-        "rule": rule.name, "severity": getattr(rule, "severity", "warning"), "query": "", "created_at": when,
-        "story_id": story_id, "seq": 0, "matched_at": when,
-        "feed": {"id": feed.id, "url": feed.url, "source": feed.source, "status": health.status,
-                 "reason": health.reason, "error_streak": health.error_streak, "last_success": last_success},
-        "item": {"id": f"feed:{feed.id}", "title": title, "summary": health.reason, "url": feed.url,
-                 "source": feed.source, "fetched_at": when},
-    }
+    return {"id": feed.id, "url": feed.url, "source": feed.source, "status": health.status, "reason": health.reason,
+            "error_streak": health.error_streak, "last_success": last_success}

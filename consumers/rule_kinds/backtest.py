@@ -22,7 +22,7 @@ from consumers.alert_store import AlertStore, AlertTransaction
 from consumers.rule_kinds.recorder import KindRecorder
 from consumers.rule_kinds.state import WindowCount
 from consumers.rules import CompiledRule, ingested, rule_matches
-from pipeline.rule_settings import RuleSpec
+from pipeline.alerting.rules import RuleSpec
 
 __all__ = ["KindBacktest", "backtest_kind"]
 

@@ -25,8 +25,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.alerting.rules import RuleSpec
 from pipeline.item import parse_time
-from pipeline.rule_settings import RuleSpec
 
 __all__ = ["CATCH_UP_WINDOWS", "KeyValue", "event_time", "window_of", "closed_bound", "is_late", "windows_to_close",
            "key_values", "trailing_average", "fires_open", "fires_closed", "term_is_new", "term_alerts",

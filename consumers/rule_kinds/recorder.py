@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from consumers.alert_payload import MAX_WINDOW_STORIES, new_term_alert, story_brief, window_alert
 from consumers.alert_store import AlertStore, AlertTransaction
 from consumers.rule_kinds.policy import (
     KeyValue,
@@ -41,7 +40,9 @@ from consumers.rule_kinds.policy import (
     windows_to_close,
 )
 from consumers.rule_kinds.state import WindowStory
-from pipeline.rule_settings import WINDOW_KINDS, RuleSpec
+from pipeline.alerting.envelope import MAX_WINDOW_STORIES, new_term_alert, story_brief, window_alert
+from pipeline.alerting.kinds import WINDOW_KINDS
+from pipeline.alerting.rules import RuleSpec
 
 __all__ = ["Queue", "KindRecorder"]
 

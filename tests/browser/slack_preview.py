@@ -1,6 +1,6 @@
 """A Slack message as Slack shows it, for the README: ``python -m tests.browser.slack_preview [--out DIR]``.
 
-:func:`render` turns a Block Kit message (what :func:`consumers.actions.slack.message` returns) into a
+:func:`render` turns a Block Kit message (what :func:`pipeline.alerting.channels.slack.message` returns) into a
 standalone HTML page that looks like the message in a channel: header, sections with text or fields,
 context, divider and buttons, the mrkdwn shown as Slack shows it (``*bold*``, ``_italic_``,
 ``~strike~``, `` `code` ``, ``<url|label>`` links, ``<!channel>`` mentions, ``&amp;``, ``&lt;`` and
@@ -8,7 +8,7 @@ context, divider and buttons, the mrkdwn shown as Slack shows it (``*bold*``, ``
 text. Pure.
 
 :func:`main` builds a spike alert the way the alerter does (a rule parsed from YAML, twelve invented
-stories about Khyber Pakhtunkhwa, :func:`consumers.alert_payload.window_alert`), renders the real Slack
+stories about Khyber Pakhtunkhwa, :func:`pipeline.alerting.envelope.window_alert`), renders the real Slack
 message and saves ``slack-spike.png`` with headless Chromium (Debian's ``fonts-lato`` gives Slack's font).
 """
 
@@ -25,12 +25,12 @@ from typing import Any
 
 import yaml
 
-from consumers.actions.slack import message
-from consumers.alert_payload import story_brief, window_alert
 from consumers.rule_kinds.policy import fires_open
-from pipeline.alert_templates import with_text
+from pipeline.alerting.channels.slack import message
+from pipeline.alerting.envelope import story_brief, window_alert
+from pipeline.alerting.rules import parse_rules
+from pipeline.alerting.templates import with_text
 from pipeline.item import format_time
-from pipeline.rule_settings import parse_rules
 from pipeline.topics import builtin_topics
 from tests.browser.chromium import launch, missing_reason
 
@@ -111,7 +111,7 @@ def _angle(inner: str) -> str:
 
 
 def _mrkdwn(text: str) -> str:
-    """Slack mrkdwn (feed text in it already escaped by :mod:`consumers.actions.mrkdwn`) as HTML."""
+    """Slack mrkdwn (feed text in it already escaped by :mod:`pipeline.alerting.render.mrkdwn`) as HTML."""
     parts = _LINK.split(text)  # text, link, text, ...: a bare < or > in feed text is Slack's &lt; &gt;
     links = [_angle(p) for p in parts[1::2]]
     marked = "".join(_html(p) if i % 2 == 0 else f"\x00{i // 2}\x00" for i, p in enumerate(parts))

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from consumers.actions import mrkdwn, slack
-from pipeline.rule_settings import parse_rules
+from pipeline.alerting.channels import slack
+from pipeline.alerting.render import mrkdwn
+from pipeline.alerting.rules import parse_rules
 from pipeline.topics import builtin_topics
 from tests.browser.slack_preview import RULE_YAML, render, spike_alert
 

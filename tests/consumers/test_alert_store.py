@@ -7,7 +7,8 @@ import sqlite3
 
 from consumers.alert_store import AlertStore
 from consumers.rules import decide
-from pipeline.rule_settings import RuleSpec, masked_url
+from pipeline.alerting.actions import masked_url
+from pipeline.alerting.rules import RuleSpec
 
 RULE = RuleSpec(name="ct", realert=None)
 

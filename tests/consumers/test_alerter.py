@@ -5,8 +5,9 @@ import pytest
 
 from consumers.alert_store import AlertStore
 from consumers.alerter import MATCH_RETENTION, AlerterStage
+from pipeline.alerting.actions import ActionSpec
+from pipeline.alerting.rules import RuleSpec
 from pipeline.errors import PermanentError, RetryLater
-from pipeline.rule_settings import ActionSpec, RuleSpec
 from pipeline.transport.base import Record
 from tests.factories import make_classified
 from tests.receiver import Stall, WebhookReceiver, verify_signature

@@ -9,8 +9,10 @@ import pytest
 from consumers.alert_store import AlertStore
 from consumers.alerter import AlerterStage
 from consumers.delivery import PROBE_SECONDS, address_of
+from pipeline.alerting.actions import ActionSpec
+from pipeline.alerting.channels.email import EmailSpec
+from pipeline.alerting.rules import RuleSpec
 from pipeline.errors import RetryLater, Unreachable
-from pipeline.rule_settings import ActionSpec, EmailSpec, RuleSpec
 from tests.consumers.test_alerter import Clock, Sender, ct_item, feed
 from tests.receiver import WebhookReceiver
 
@@ -96,7 +98,7 @@ def test_the_address_of_each_kind_of_action():
     assert address_of(ActionSpec(type="slack", url="http://127.0.0.1:8080/services/T/B/X")) == ("127.0.0.1", 8080)
     assert address_of(ActionSpec(type="teams", url="https://[::1]:8443/hook")) == ("::1", 8443)
     email = EmailSpec(host="smtp.test", port=587, sender="a@b.test", recipients=("c@d.test",))
-    assert address_of(ActionSpec(type="email", email=email)) == ("smtp.test", 587)
+    assert address_of(ActionSpec(type="email", options=email)) == ("smtp.test", 587)
     assert address_of(ActionSpec(type="log")) is None
     assert address_of(ActionSpec(type="webhook", url="https://hooks.test:99999/x")) is None
 

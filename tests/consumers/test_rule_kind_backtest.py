@@ -9,8 +9,8 @@ import pytest
 from consumers.rule_kinds.backtest import backtest_kind
 from consumers.rules import compile_rules
 from newsmon import cli
+from pipeline.alerting.rules import RuleSpec
 from pipeline.item import format_time
-from pipeline.rule_settings import RuleSpec
 from pipeline.transport.sqlite_index import SqliteIndex
 
 H = 3600.0

@@ -16,7 +16,7 @@ from consumers.rule_kinds.policy import (
     window_of,
     windows_to_close,
 )
-from pipeline.rule_settings import RuleSpec
+from pipeline.alerting.rules import RuleSpec
 
 H = 3600.0
 SPIKE = RuleSpec(name="s", kind="spike", window=H, grace=600.0, baseline_windows=24, min_stories=5, ratio=3.0,

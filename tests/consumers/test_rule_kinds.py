@@ -11,8 +11,9 @@ import pytest
 
 from consumers.alert_store import AlertStore
 from consumers.alerter import AlerterStage
+from pipeline.alerting.actions import ActionSpec
+from pipeline.alerting.rules import RuleSpec
 from pipeline.item import Location, format_time
-from pipeline.rule_settings import ActionSpec, RuleSpec
 from pipeline.transport.base import Record
 from tests.factories import make_classified
 

@@ -14,8 +14,8 @@ from consumers.rules import (
     digest_window,
     rule_matches,
 )
+from pipeline.alerting.rules import RuleSpec
 from pipeline.document import index_document
-from pipeline.rule_settings import RuleSpec
 from tests.factories import make_classified
 
 NOW = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)

@@ -7,17 +7,17 @@ from dataclasses import replace
 import jsonschema
 import pytest
 
-from consumers.actions import email as email_action
-from consumers.actions import slack, teams
-from consumers.alert_payload import digest_alert, story_alert, story_page
 from consumers.alert_store import AlertStore
 from consumers.alerter import AlerterStage
+from pipeline.alerting.channels import email as email_action
+from pipeline.alerting.channels import slack, teams
+from pipeline.alerting.envelope import digest_alert, story_alert, story_page
 from pipeline.errors import ConfigError
 from pipeline.settings import load_settings
-from tests.consumers.test_actions import RULE, SCHEMA, item
 from tests.consumers.test_alerter import RULE as CT_RULE
 from tests.consumers.test_alerter import Clock, Sender, ct_item, feed
-from tests.consumers.test_channel_safety import card_errors, validated_by_slack_sdk
+from tests.pipeline.alerting.test_channel_safety import card_errors, validated_by_slack_sdk
+from tests.pipeline.alerting.test_channels import RULE, SCHEMA, item
 
 PAGE = "https://newsmon.example.org"
 

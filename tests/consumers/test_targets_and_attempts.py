@@ -10,8 +10,9 @@ from consumers.alert_store import AlertStore
 from consumers.delivery import Deliverer
 from consumers.targets import is_current, legacy_targets, shown_target
 from newsmon import cli
+from pipeline.alerting.actions import ActionSpec, masked_url
+from pipeline.alerting.rules import RuleSpec
 from pipeline.errors import RetryLater
-from pipeline.rule_settings import ActionSpec, RuleSpec, masked_url
 from tests.consumers.test_alerter import Clock, Sender
 
 TOKEN = "XXXXsecretTOKEN42"

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline.rule_settings import ActionSpec, RuleSpec
+from pipeline.alerting.actions import ActionSpec
+from pipeline.alerting.rules import RuleSpec
 from pipeline.settings import FeedSpec, ProducerSettings
 from producers.fetch import Validators
 from producers.health import HEALTH_KIND, HealthAlerts, alert_status, assess, stale_threshold

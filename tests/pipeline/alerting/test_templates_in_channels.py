@@ -6,18 +6,18 @@ alert document (what the generic webhook receives), for a spike alert and for a 
 import json
 from dataclasses import replace
 
-from consumers.actions import email as email_action
-from consumers.actions import slack, teams, webhook
-from consumers.alert_payload import window_alert
 from consumers.alert_store import AlertStore
 from consumers.alerter import AlerterStage
-from pipeline.alert_templates import MAX_BODY, with_text
-from pipeline.rule_settings import parse_rules
+from pipeline.alerting.channels import email as email_action
+from pipeline.alerting.channels import slack, teams, webhook
+from pipeline.alerting.envelope import window_alert
+from pipeline.alerting.rules import parse_rules
+from pipeline.alerting.templates import MAX_BODY, with_text
 from pipeline.settings import FeedSpec, ProducerSettings
 from producers.health import HealthAlerts, assess
 from producers.state import FeedState
-from tests.consumers.test_channel_safety import HOSTILE, MENTIONS, MID_URL, SCRIPT, check_slack, check_teams
 from tests.consumers.test_rule_kinds import SPIKE, T0, Clock, Sender, baseline, burst, spikes
+from tests.pipeline.alerting.test_channel_safety import HOSTILE, MENTIONS, MID_URL, SCRIPT, check_slack, check_teams
 
 BODY = "Trailing average {{ baseline }}.\n{% for s in stories %}- {{ s.item.title }} ({{ s.item.source }})\n{% endfor %}"
 RULE = parse_rules([{"name": "ct-spike-kp", "kind": "spike", "window": "1h", "group_by": "locations.name",

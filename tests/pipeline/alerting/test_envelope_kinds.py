@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from consumers.actions import email, slack, teams
-from consumers.actions.view import headline, story_views
-from consumers.alert_payload import new_term_alert, story_brief, window_alert
 from consumers.alert_schema import title_of
+from pipeline.alerting.channels import email, slack, teams
+from pipeline.alerting.envelope import new_term_alert, story_brief, window_alert
+from pipeline.alerting.render.view import headline, story_views
+from pipeline.alerting.rules import RuleSpec
 from pipeline.item import Location
-from pipeline.rule_settings import RuleSpec
 from tests.factories import make_classified
 
-SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "alert-payload.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parents[3] / "docs" / "alert-payload.schema.json").read_text())
 H = 3600.0
 START = 1_767_348_000.0  # 2026-01-02 10:00 UTC
 SPIKE = RuleSpec(name="ct-spike", kind="spike", window=H, min_stories=5, ratio=3.0, group_by="locations.name",

@@ -6,16 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from consumers.actions import email as email_action
-from consumers.actions import send, slack, teams
-from consumers.alert_payload import digest_alert, story_alert
+from pipeline.alerting.actions import ActionSpec
+from pipeline.alerting.channels import email as email_action
+from pipeline.alerting.channels import send, slack, teams
+from pipeline.alerting.channels.email import EmailSpec
+from pipeline.alerting.envelope import digest_alert, story_alert
+from pipeline.alerting.rules import RuleSpec
 from pipeline.errors import PermanentError, RetryLater
-from pipeline.rule_settings import ActionSpec, EmailSpec, RuleSpec
 from tests.factories import make_classified
 from tests.receiver import WebhookReceiver, verify_signature
 from tests.smtpserver import SmtpServer
 
-SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "alert-payload.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parents[3] / "docs" / "alert-payload.schema.json").read_text())
 RULE = RuleSpec(name="ct-quetta", query="Quetta", severity="critical")
 HOSTILE = 'Blast <script>alert(1)</script> & "raid" in Quetta'
 
@@ -191,7 +193,7 @@ def email_spec(server, **extra):
     values = dict(host="127.0.0.1", port=server.port, sender="newsmon@desk.test",
                   recipients=("analyst@desk.test", "duty@desk.test"), starttls=False)
     values.update(extra)
-    return ActionSpec(type="email", timeout=5, email=EmailSpec(**values))
+    return ActionSpec(type="email", timeout=5, options=EmailSpec(**values))
 
 
 def test_email_arrives_with_text_and_escaped_html_parts():
@@ -229,7 +231,7 @@ def test_smtp_replies_map_to_retry_or_permanent():
         with pytest.raises(PermanentError, match="STARTTLS"):
             send(email_spec(server, starttls=True), story())
     with pytest.raises(RetryLater):
-        send(ActionSpec(type="email", timeout=2, email=EmailSpec("127.0.0.1", 9, "a@b.test", ("c@d.test",), False)),
+        send(ActionSpec(type="email", timeout=2, options=EmailSpec("127.0.0.1", 9, "a@b.test", ("c@d.test",), False)),
              story())
 
 

@@ -4,8 +4,8 @@ from hashlib import sha256
 
 import pytest
 
+from pipeline.alerting.rules import missing_secrets, require_secrets
 from pipeline.errors import ConfigError
-from pipeline.rule_settings import missing_secrets, require_secrets
 from pipeline.settings import load_settings
 
 FULL = """
@@ -48,7 +48,7 @@ def test_every_rule_field(tmp_path):
     assert slack.target == "slack:https://hooks.slack.test/~" + sha256(b"/services/T/B/secret").hexdigest()[:8]
     assert "secret" not in repr(slack) and "secret" not in slack.target
     assert teams.target == "teams:https://example.test/~" + sha256(b"/workflows/x").hexdigest()[:8]
-    assert email.email.port == 587 and email.email.starttls and email.email.password == "p"
+    assert email.options.port == 587 and email.options.starttls and email.options.password == "p"
     assert email.target == "email:duty@desk.test" and "'p'" not in repr(email)
     assert webhook.target == "webhook:https://hooks.test/~" + sha256(b"/ct").hexdigest()[:8]
     assert not quiet.enabled and quiet.actions[0].type == "log" and quiet.realert is None

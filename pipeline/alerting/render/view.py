@@ -1,7 +1,7 @@
 """What a human-readable alert shows, taken from the alert document once for Slack, Teams and e-mail.
 
 Values are plain text here; each renderer escapes them for its own format (Slack:
-:mod:`consumers.actions.mrkdwn`, Teams: :mod:`consumers.actions.card_markdown`, e-mail: ``html.escape``).
+:mod:`pipeline.alerting.render.mrkdwn`, Teams: :mod:`pipeline.alerting.render.card_markdown`, e-mail: ``html.escape``).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from consumers.actions.base import Alert
-from consumers.actions.markup import Markup
+from pipeline.alerting.channels.base import Alert
+from pipeline.alerting.render.markup import Markup
 
 __all__ = ["StoryView", "story_views", "lists_stories", "body", "body_lines", "headline", "safe_url", "clip", "when"]
 

@@ -13,7 +13,7 @@ and is not written when the URL is longer than :data:`MAX_URL`.
 
 from __future__ import annotations
 
-from consumers.actions.markup import Markup
+from pipeline.alerting.render.markup import Markup
 
 __all__ = ["MAX_URL", "escape", "text", "link"]
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
-from consumers.actions.base import Alert
-from consumers.actions.http import post
-from pipeline.rule_settings import ActionSpec
+from pipeline.alerting.actions import ActionSpec
+from pipeline.alerting.channels.base import Alert
+from pipeline.alerting.channels.http import HTTP_KEYS, address, configure, post, target
 
-__all__ = ["body", "send"]
+__all__ = ["KEYS", "configure", "target", "address", "body", "send"]
+
+KEYS = HTTP_KEYS  # url or url_env, secret_env
 
 
 def body(alert: Alert) -> bytes:

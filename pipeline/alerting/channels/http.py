@@ -1,4 +1,7 @@
-"""POSTing an alert over HTTP, shared by the webhook, Slack and Teams actions.
+"""What the channels that POST (webhook, Slack, Teams) share: their keys, target, address and the request.
+
+Their keys are ``url`` or ``url_env`` and ``secret_env`` (:data:`HTTP_KEYS`); their target is
+``<type>:<scheme>://<host>/~<hash of the path>`` (:func:`~pipeline.alerting.actions.masked_url`).
 
 Every request carries ``X-Newsmon-Alert-Id`` (the alert's stable id, the same on every retry, for
 receivers that drop duplicates) and, when the action has a secret, ``X-Newsmon-Signature:
@@ -17,16 +20,39 @@ import hmac
 import http.client
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Mapping
+from typing import Any
 
+from pipeline.alerting.actions import ActionSpec, Secrets, http_url, masked_url
 from pipeline.backoff import parse_retry_after
 from pipeline.errors import PermanentError, RetryLater, Unreachable
-from pipeline.rule_settings import ActionSpec
 
-__all__ = ["SIGNATURE_HEADER", "ALERT_ID_HEADER", "sign", "post"]
+__all__ = ["HTTP_KEYS", "SIGNATURE_HEADER", "ALERT_ID_HEADER", "configure", "target", "address", "sign", "post"]
 
+HTTP_KEYS = frozenset({"url", "url_env", "secret_env"})
 SIGNATURE_HEADER = "X-Newsmon-Signature"
 ALERT_ID_HEADER = "X-Newsmon-Alert-Id"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def configure(raw: Mapping[str, Any], where: str, secrets: Secrets) -> dict[str, Any]:
+    return http_url(raw, where, secrets)
+
+
+def target(action: ActionSpec) -> str:
+    return f"{action.type}:{masked_url(action.url)}"
+
+
+def address(action: ActionSpec) -> tuple[str, int] | None:
+    """The URL's (host, port); None for a URL that has none."""
+    try:
+        parts = urllib.parse.urlsplit(action.url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    return (parts.hostname, port) if parts.hostname and port else None
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

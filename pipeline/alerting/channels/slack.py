@@ -4,7 +4,7 @@ A story alert shows the title as a link, the source, the time, the severity, the
 scores, the evidence phrases and the entities; a digest lists up to :data:`MAX_DIGEST_STORIES`
 stories, one section each. With ``web.public_url`` set, a story and each story of a digest end with
 "Wrong topic?", a link to the story's page. Every feed-derived string, the fallback ``text`` (what notifications
-show) included, is escaped for mrkdwn (:mod:`consumers.actions.mrkdwn`), so feed text cannot mention,
+show) included, is escaped for mrkdwn (:mod:`pipeline.alerting.render.mrkdwn`), so feed text cannot mention,
 ping or link; text is cut on safe boundaries to Block Kit's limits as Slack counts them (header 150,
 section text 3000, field and context text 2000, 10 fields, 10 context elements, 50 blocks).
 
@@ -12,7 +12,7 @@ Size guard: Slack also refuses a message whose blocks hold too much text in all
 (``msg_blocks_too_long``; undocumented, seen at about 13,200 characters), so a message keeps its
 blocks' text within :data:`MAX_MESSAGE_TEXT`: a story alert drops to a brief form (title, shorter
 summary, source and time), a digest shows as many stories as fit and ends with "… and N more stories
-in this digest, not shown" (:mod:`consumers.actions.fit`).
+in this digest, not shown" (:mod:`pipeline.alerting.render.fit`).
 """
 
 from __future__ import annotations
@@ -21,15 +21,18 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from consumers.actions import mrkdwn
-from consumers.actions.base import Alert
-from consumers.actions.fit import first_that_fits, more_stories
-from consumers.actions.http import post
-from consumers.actions.markup import Markup
-from consumers.actions.view import StoryView, body_lines, headline, lists_stories, story_views
-from pipeline.rule_settings import ActionSpec
+from pipeline.alerting.actions import ActionSpec
+from pipeline.alerting.channels.base import Alert
+from pipeline.alerting.channels.http import HTTP_KEYS, address, configure, post, target
+from pipeline.alerting.render import mrkdwn
+from pipeline.alerting.render.fit import first_that_fits, more_stories
+from pipeline.alerting.render.markup import Markup
+from pipeline.alerting.render.view import StoryView, body_lines, headline, lists_stories, story_views
 
-__all__ = ["MAX_DIGEST_STORIES", "MAX_BLOCKS", "MAX_MESSAGE_TEXT", "message", "fits", "send"]
+__all__ = ["KEYS", "configure", "target", "address",
+           "MAX_DIGEST_STORIES", "MAX_BLOCKS", "MAX_MESSAGE_TEXT", "message", "fits", "send"]
+
+KEYS = HTTP_KEYS  # url or url_env, secret_env
 
 MAX_DIGEST_STORIES = 20
 MAX_BLOCKS = 50

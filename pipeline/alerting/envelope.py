@@ -13,11 +13,14 @@ The kinds share the envelope ``{schema, id, kind, rule, severity, query, created
   (``[{story_id, event_at, item}]``, ``item`` a brief: id, title, url, source, times, topics, scores,
   countries; at most :data:`MAX_WINDOW_STORIES`, in event-time order);
 - ``new_term``: the first mention of a name; adds ``story_id``, ``seq`` (0), ``matched_at``,
-  ``field``, ``term``, ``first_seen`` (the story's event time) and ``item`` (the classified item).
+  ``field``, ``term``, ``first_seen`` (the story's event time) and ``item`` (the classified item);
+- ``feed-health``: a feed turned broken or stale (``producers/health.py`` queues it); adds
+  ``story_id`` (``feed:<id>:<status>:<UTC day>``), ``seq`` (0), ``matched_at``, ``feed`` and a
+  synthetic ``item`` whose title says which feed and why, so every channel renders it like a story.
 
 ``id`` is stable across retries and processes (``<rule>/story/<story_id>/<seq>``,
 ``<rule>/digest/<window start>``, ``<rule>/<kind>/<key or ->/<window start>``,
-``<rule>/new_term/<term>/<first_seen>``, times as Unix seconds) and is sent as the
+``<rule>/new_term/<term>/<first_seen>``, ``<rule>/feed-health/<story_id>``, times as Unix seconds) and is sent as the
 ``X-Newsmon-Alert-Id`` header, so a receiver can drop the rare duplicate delivery.
 """
 
@@ -28,13 +31,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from pipeline.alerting.rules import RuleSpec
 from pipeline.item import format_time
-from pipeline.rule_settings import RuleSpec
 
 __all__ = ["SCHEMA", "MAX_WINDOW_STORIES", "story_alert_id", "digest_alert_id", "window_alert_id", "story_alert",
-           "story_page", "digest_alert", "story_brief", "window_alert", "new_term_alert"]
+           "story_page", "digest_alert", "story_brief", "window_alert", "new_term_alert", "FEED_HEALTH",
+           "feed_health_alert"]
 
 SCHEMA = "newsmon.alert/1"
+FEED_HEALTH = "feed-health"  # the kind of a feed-health alert
 MAX_WINDOW_STORIES = 100  # listed in a window alert; ``count`` gives them all
 _BRIEF_FIELDS = ("id", "title", "url", "source", "published", "fetched_at", "topics", "scores", "countries")
 
@@ -117,4 +122,16 @@ def new_term_alert(rule: RuleSpec, item: dict[str, Any], term: tuple[str, str], 
     payload = _envelope(rule, alert_id, "new_term", matched_at)
     payload.update(story_id=story_id, seq=0, matched_at=_iso(matched_at), field=rule.term_field, term=term[1],
                    first_seen=_iso(first_seen), item=item)
+    return payload
+
+
+def feed_health_alert(rule: RuleSpec, feed: dict[str, Any], story_id: str, when: float) -> dict[str, Any]:
+    """The alert of a feed turning broken or stale; ``feed`` holds ``id``, ``url``, ``source``,
+    ``status``, ``reason``, ``error_streak`` and ``last_success`` (ISO time or None). Its envelope
+    carries no query: the feed, not the rule's query, made it."""
+    payload = _envelope(rule, f"{rule.name}/{FEED_HEALTH}/{story_id}", FEED_HEALTH, when)
+    title = f"Feed {feed['id']} ({feed['source']}) is {feed['status']}: {feed['reason']}"
+    payload.update(query="", story_id=story_id, seq=0, matched_at=_iso(when), feed=dict(feed),
+                   item={"id": f"feed:{feed['id']}", "title": title, "summary": feed["reason"], "url": feed["url"],
+                         "source": feed["source"], "fetched_at": _iso(when)})
     return payload

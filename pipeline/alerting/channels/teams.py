@@ -8,13 +8,13 @@ rule, topics with scores, evidence, entities, countries) and an "Open article" b
 card lists up to :data:`MAX_DIGEST_STORIES` stories, one Container each. With ``web.public_url`` set,
 a story card has a "Wrong topic?" button and each story of a digest a link to its story page. Every
 feed-derived string in a TextBlock or a FactSet is escaped for the card's markdown
-(:mod:`consumers.actions.card_markdown`), so feed text cannot make a link or format the card, and is
+(:mod:`pipeline.alerting.render.card_markdown`), so feed text cannot make a link or format the card, and is
 cut on safe boundaries.
 
 Size guard: Teams refuses a message over about 28 KB, so the request body is kept within
 :data:`MAX_BYTES` (UTF-8, as sent): a story card drops to a brief form (headline, title, shorter
 summary, source and time), a digest shows as many stories as fit and ends with "… and N more stories
-in this digest, not shown" (:mod:`consumers.actions.fit`).
+in this digest, not shown" (:mod:`pipeline.alerting.render.fit`).
 """
 
 from __future__ import annotations
@@ -22,15 +22,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from consumers.actions import card_markdown as md
-from consumers.actions.base import Alert
-from consumers.actions.fit import first_that_fits, more_stories
-from consumers.actions.http import post
-from consumers.actions.markup import Markup
-from consumers.actions.view import StoryView, body_lines, headline, lists_stories, story_views
-from pipeline.rule_settings import ActionSpec
+from pipeline.alerting.actions import ActionSpec
+from pipeline.alerting.channels.base import Alert
+from pipeline.alerting.channels.http import HTTP_KEYS, address, configure, post, target
+from pipeline.alerting.render import card_markdown as md
+from pipeline.alerting.render.fit import first_that_fits, more_stories
+from pipeline.alerting.render.markup import Markup
+from pipeline.alerting.render.view import StoryView, body_lines, headline, lists_stories, story_views
 
-__all__ = ["CARD_VERSION", "MAX_DIGEST_STORIES", "MAX_BYTES", "card", "message", "body", "fits", "send"]
+__all__ = ["KEYS", "configure", "target", "address",
+           "CARD_VERSION", "MAX_DIGEST_STORIES", "MAX_BYTES", "card", "message", "body", "fits", "send"]
+
+KEYS = HTTP_KEYS  # url or url_env, secret_env
 
 CARD_VERSION = "1.4"
 MAX_DIGEST_STORIES = 20

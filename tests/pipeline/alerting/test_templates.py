@@ -5,9 +5,9 @@ import logging
 
 import pytest
 
-from pipeline.alert_templates import MAX_TITLE, fields_for, render, with_text
+from pipeline.alerting.rules import parse_rules
+from pipeline.alerting.templates import MAX_TITLE, fields_for, render, with_text
 from pipeline.errors import ConfigError
-from pipeline.rule_settings import parse_rules
 
 TOPICS = {"counterterrorism", "minerals_cooperation"}
 SPIKE = {"name": "ct-spike", "kind": "spike", "window": "1h", "group_by": "locations.name"}

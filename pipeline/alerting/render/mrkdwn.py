@@ -16,7 +16,7 @@ never less than code points, so a text clipped to a limit by it fits either way.
 
 from __future__ import annotations
 
-from consumers.actions.markup import Markup, utf16_units
+from pipeline.alerting.render.markup import Markup, utf16_units
 
 __all__ = ["MAX_URL", "length", "escape", "text", "link", "clip"]
 
