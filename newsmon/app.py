@@ -16,11 +16,11 @@ from consumers.alerter import AlerterStage
 from consumers.classifier import ClassifierStage, HomeCountries, StoryAssigner
 from consumers.indexer import IndexerStage
 from newsmon.web.server import Sources, WebServer, serve_web
+from pipeline.alerting.rules import require_secrets
 from pipeline.classify import Classifier, open_classifier
 from pipeline.errors import NewsmonError, UserInputError
 from pipeline.loop import ConsumeLoop, Stage, StopSignal
 from pipeline.metrics import Metrics
-from pipeline.rule_settings import require_secrets
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS, TOPIC_CLASSIFIED, TOPIC_RAW, Log, LogProducer
 from pipeline.transport.registry import open_index, open_log

@@ -15,11 +15,11 @@ from consumers.rule_kinds.backtest import KindBacktest, backtest_kind
 from consumers.rules import BacktestItem, BacktestStory, backtest, compile_rules
 from newsmon.commands.inspect import indexed_since_query, parse_since
 from newsmon.console import ProgressLine, fit_column
+from pipeline.alerting.rules import RuleSpec, require_secrets
 from pipeline.durations import parse_duration
 from pipeline.errors import UserInputError
 from pipeline.item import format_time
 from pipeline.query import parse_query
-from pipeline.rule_settings import RuleSpec, require_secrets
 from pipeline.settings import Settings
 from pipeline.transport.base import SearchFilters
 from pipeline.transport.registry import open_index

@@ -10,8 +10,8 @@ from typing import Any
 
 from newsmon.app import Progress, build_loop, run_embedded, run_producer, start_metrics
 from newsmon.console import ProgressLine
+from pipeline.alerting.rules import require_secrets
 from pipeline.loop import StopSignal
-from pipeline.rule_settings import require_secrets
 from pipeline.settings import Settings
 from pipeline.transport.base import ALL_TOPICS
 from pipeline.transport.registry import open_index, open_log
