@@ -9,7 +9,7 @@ of them. Serialisation happens before any clock starts.
 - **Produce.** newsmon: ``KafkaLog(url, settings).producer()``, ``publish()`` per record and
   ``flush()`` after every feed's worth (:data:`FEED_ITEMS`), as the poller flushes once per
   feed. Raw: a ``KafkaProducer`` built from the same :func:`~pipeline.transport.kafka_log.producer_config`
-  (acks=all, idempotence, gzip, 5 ms linger), ``send()`` per record and ``flush()`` at the same batch
+  (acks=all, idempotence, LZ4, 5 ms linger), ``send()`` per record and ``flush()`` at the same batch
   size. Each run writes a fresh topic made by ``ensure_topics`` (the configured partitions); one
   long-lived client per side, as one producer process has.
 - **Consume.** One pre-filled topic; each run reads all of it with a fresh consumer group.

@@ -32,6 +32,7 @@ from pipeline.document import index_document
 from pipeline.errors import RetryLater
 from pipeline.item import ClassifiedItem, decode_json
 from pipeline.loop import StageBase
+from pipeline.query import prepare
 from pipeline.transport.base import Record
 
 __all__ = ["AlerterStage"]
@@ -83,7 +84,8 @@ class AlerterStage(StageBase):
         now = self.clock()
         moment = datetime.fromtimestamp(now, UTC)
         doc = index_document(item, moment)
-        matched = self._not_marked_off(doc, [rule.spec for rule in self.rules if rule_matches(rule, doc, moment)])
+        prepared = prepare(doc, moment)  # its text analysed once for every rule
+        matched = self._not_marked_off(doc, [rule.spec for rule in self.rules if rule_matches(rule, prepared)])
         if matched:
             data = item.to_dict()
             for rule in matched:

@@ -31,7 +31,7 @@ from typing import Any
 
 from pipeline.alerting.rules import RuleSpec
 from pipeline.item import parse_time
-from pipeline.query import Query, matches, parse_query
+from pipeline.query import PreparedDocument, Query, matches_prepared, parse_query, prepare
 
 __all__ = [
     "CompiledRule", "compile_rules", "rule_matches", "Verdict", "StoryHistory", "Decision", "decide",
@@ -69,9 +69,10 @@ def _filters_pass(spec: RuleSpec, doc: dict[str, Any]) -> bool:
     return all(_folded(names) & _folded(entities.get(kind) or ()) for kind, names in spec.entities.items())
 
 
-def rule_matches(rule: CompiledRule, doc: dict[str, Any], now: datetime) -> bool:
-    """Whether the index document passes the rule's filters and query (``enabled`` is not checked)."""
-    return _filters_pass(rule.spec, doc) and matches(rule.query, doc, now)
+def rule_matches(rule: CompiledRule, doc: PreparedDocument) -> bool:
+    r"""Whether the index document (:func:`pipeline.query.prepare`\ d once for all rules) passes the
+    rule's filters and query (``enabled`` is not checked)."""
+    return _filters_pass(rule.spec, doc.doc) and matches_prepared(rule.query, doc)
 
 
 class Verdict(str, Enum):
@@ -151,7 +152,7 @@ def backtest(rule: CompiledRule, docs: Iterable[dict[str, Any]], now: datetime) 
     stories: dict[str, BacktestStory] = {}
     history: dict[str, StoryHistory] = {}
     for doc in sorted(docs, key=ingested):
-        if not rule_matches(rule, doc, now):
+        if not rule_matches(rule, prepare(doc, now)):
             continue
         story_id, arrived = doc.get("story_id") or doc["id"], ingested(doc)
         decision = decide(rule.spec, history.get(story_id, StoryHistory()), arrived)

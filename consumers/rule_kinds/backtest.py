@@ -23,6 +23,7 @@ from consumers.rule_kinds.recorder import KindRecorder
 from consumers.rule_kinds.state import WindowCount
 from consumers.rules import CompiledRule, ingested, rule_matches
 from pipeline.alerting.rules import RuleSpec
+from pipeline.query import prepare
 
 __all__ = ["KindBacktest", "backtest_kind"]
 
@@ -60,7 +61,7 @@ def backtest_kind(rule: CompiledRule, docs: Iterable[dict[str, Any]], now: datet
             for doc in sorted(docs, key=ingested):
                 arrived = ingested(doc)
                 recorder.close(arrived)
-                if rule_matches(rule, doc, now):
+                if rule_matches(rule, prepare(doc, now)):
                     result.items += 1
                     result.verdicts[recorder.record(rule.spec, doc, _item(doc), arrived)] += 1
             recorder.close(now.astimezone(UTC).timestamp())

@@ -81,11 +81,12 @@ from __future__ import annotations
 
 from pipeline.query.ast import Query, QuerySyntaxError, describe, highlight_terms
 from pipeline.query.elasticsearch import to_elasticsearch
-from pipeline.query.evaluate import matches
+from pipeline.query.evaluate import PreparedDocument, matches, matches_prepared, prepare
 from pipeline.query.parser import parse_query
 from pipeline.query.sqlite import SqlFilter, to_sqlite
 
 __all__ = [
-    "Query", "QuerySyntaxError", "SqlFilter", "parse_query", "matches", "to_sqlite",
+    "Query", "QuerySyntaxError", "SqlFilter", "parse_query", "matches", "prepare", "matches_prepared",
+    "PreparedDocument", "to_sqlite",
     "to_elasticsearch", "highlight_terms", "describe",
 ]

@@ -35,33 +35,51 @@ from pipeline.query.ast import (
 from pipeline.query.datemath import Interval, date_interval
 from pipeline.query.multiterm import accepts
 
-__all__ = ["matches", "text_matches", "keyword_pattern", "sloppy_distance"]
+__all__ = ["PreparedDocument", "prepare", "matches", "matches_prepared", "text_matches", "keyword_pattern",
+           "sloppy_distance"]
 
 
-class _Document:
-    """One document plus the per-call caches of its analysed text fields."""
+class PreparedDocument:
+    """One document plus the caches of its analysed text fields, shared by every query evaluated on
+    it (the alerter prepares each item once for all its rules)."""
 
     def __init__(self, doc: dict[str, Any], now: datetime) -> None:
         self.doc = doc
         self.now = now
         self._tokens: dict[str, list[str]] = {}
+        self._token_sets: dict[str, frozenset[str]] = {}
 
     def tokens(self, field: str) -> list[str]:
         if field not in self._tokens:
             self._tokens[field] = tokens(text_value(self.doc, field))
         return self._tokens[field]
 
+    def token_set(self, field: str) -> frozenset[str]:
+        if field not in self._token_sets:
+            self._token_sets[field] = frozenset(self.tokens(field))
+        return self._token_sets[field]
+
+
+def prepare(doc: dict[str, Any], now: datetime) -> PreparedDocument:
+    """``doc`` ready for :func:`matches_prepared`; date math is resolved against ``now``."""
+    return PreparedDocument(doc, now)
+
 
 def matches(query: Query, doc: dict[str, Any], now: datetime) -> bool:
     """True when ``doc`` matches ``query``; date math is resolved against ``now``."""
-    return _matches(query.root, _Document(doc, now))
+    return matches_prepared(query, prepare(doc, now))
 
 
-def _matches(node: Node, doc: _Document) -> bool:
+def matches_prepared(query: Query, doc: PreparedDocument) -> bool:
+    """:func:`matches` on a prepared document: its fields are analysed once for every query."""
+    return _matches(query.root, doc)
+
+
+def _matches(node: Node, doc: PreparedDocument) -> bool:
     return _EVALUATORS[type(node)](node, doc)
 
 
-def _bool(node: Bool, doc: _Document) -> bool:
+def _bool(node: Bool, doc: PreparedDocument) -> bool:
     if not all(_matches(child, doc) for child in node.must):
         return False
     if any(_matches(child, doc) for child in node.must_not):
@@ -71,11 +89,13 @@ def _bool(node: Bool, doc: _Document) -> bool:
     return True
 
 
-def _text(node: Text, doc: _Document) -> bool:
+def _text(node: Text, doc: PreparedDocument) -> bool:
+    if len(node.tokens) == 1 and node.slop is None and not node.prefix:  # one word: a set lookup
+        return any(node.tokens[0] in doc.token_set(field) for field in node.fields)
     return any(text_matches(node, doc.tokens(field)) for field in node.fields)
 
 
-def _multi_term(node: MultiTerm, doc: _Document) -> bool:
+def _multi_term(node: MultiTerm, doc: PreparedDocument) -> bool:
     """Any token of the document's own fields that the pattern accepts (no expansion cap: the cap
     of a fuzzy term applies to an index's whole dictionary, not to one document)."""
     return any(accepts(node, token) for field in node.fields for token in set(doc.tokens(field)))
@@ -138,7 +158,7 @@ def keyword_pattern(value: str) -> re.Pattern[str]:
     return re.compile("".join(out), re.DOTALL)
 
 
-def _keyword(node: Keyword, doc: _Document) -> bool:
+def _keyword(node: Keyword, doc: PreparedDocument) -> bool:
     values = [value.casefold() for value in keyword_values(doc.doc, node.field)]
     if not node.wildcard:
         return node.value.casefold() in values
@@ -146,7 +166,7 @@ def _keyword(node: Keyword, doc: _Document) -> bool:
     return any(pattern.fullmatch(value) for value in values)
 
 
-def _date_seconds(doc: _Document, field: str) -> float | None:
+def _date_seconds(doc: PreparedDocument, field: str) -> float | None:
     text = date_value(doc.doc, field)
     if text is None:
         return None
@@ -156,7 +176,7 @@ def _date_seconds(doc: _Document, field: str) -> float | None:
         return None
 
 
-def _date_range(node: DateRange, doc: _Document) -> bool:
+def _date_range(node: DateRange, doc: PreparedDocument) -> bool:
     seconds = _date_seconds(doc, node.field)
     if seconds is None:
         return False
@@ -167,14 +187,14 @@ def _date_range(node: DateRange, doc: _Document) -> bool:
     ).contains(seconds)
 
 
-def _number_range(node: NumberRange, doc: _Document) -> bool:
+def _number_range(node: NumberRange, doc: PreparedDocument) -> bool:
     value = number_value(doc.doc, node.field)
     if value is None:
         return False
     return Interval(node.low, node.include_low, node.high, node.include_high).contains(value)
 
 
-def _exists(node: Exists, doc: _Document) -> bool:
+def _exists(node: Exists, doc: PreparedDocument) -> bool:
     kind = field_kind(node.field)
     if kind is FieldKind.TEXT:
         return text_value(doc.doc, node.field) != ""
@@ -185,7 +205,7 @@ def _exists(node: Exists, doc: _Document) -> bool:
     return number_value(doc.doc, node.field) is not None
 
 
-_EVALUATORS: dict[type, Callable[[Any, _Document], bool]] = {
+_EVALUATORS: dict[type, Callable[[Any, PreparedDocument], bool]] = {
     MatchAll: lambda node, doc: True,
     Bool: _bool,
     Text: _text,

@@ -2,7 +2,9 @@
 
 It keeps the SQLite log's contract, with Kafka's partitions and consumer groups underneath:
 
-- **Producer.** Idempotent, ``acks=all``, gzip, a 5 ms linger, keyed by item id so one story stays
+- **Producer.** Idempotent, ``acks=all``, LZ4-compressed batches (``lz4``, in the ``kafka`` extra:
+  kafka-python's gzip runs at level 9, about 20 MB/s of JSON on one core here, against about 400 MB/s
+  for LZ4), a 5 ms linger, keyed by item id so one story stays
   on one partition; :mod:`pipeline.transport.kafka_producer` keeps every record until it is
   acknowledged and makes a record too large for the log that record's failure. Record batches
   carry a CRC32C, which the client computes in C with the ``crc32c`` package (part of the
@@ -76,7 +78,7 @@ def producer_config(common: dict[str, Any], kafka: KafkaSettings) -> dict[str, A
     timeout_ms = common["request_timeout_ms"]
     return {
         **common, "client_id": f"{kafka.client_id}-producer",
-        "acks": "all", "enable_idempotence": True, "compression_type": "gzip", "linger_ms": _LINGER_MS,
+        "acks": "all", "enable_idempotence": True, "compression_type": "lz4", "linger_ms": _LINGER_MS,
         "max_block_ms": timeout_ms, "bootstrap_timeout_ms": timeout_ms,
         "delivery_timeout_ms": max(120_000, timeout_ms + _LINGER_MS),
         "allow_auto_create_topics": False,  # topics come from ensure_topics, with newsmon's partitions

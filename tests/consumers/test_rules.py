@@ -16,6 +16,7 @@ from consumers.rules import (
 )
 from pipeline.alerting.rules import RuleSpec
 from pipeline.document import index_document
+from pipeline.query import prepare
 from tests.factories import make_classified
 
 NOW = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
@@ -32,7 +33,7 @@ def doc(**overrides):
 
 
 def matches(**rule):
-    return rule_matches(compile_rules([RuleSpec(name="r", **rule)])[0], doc(), NOW)
+    return rule_matches(compile_rules([RuleSpec(name="r", **rule)])[0], prepare(doc(), NOW))
 
 
 @pytest.mark.parametrize("rule, expected", [

@@ -79,11 +79,11 @@ def test_a_missing_ca_file_and_a_tiny_request_timeout_are_config_errors_naming_t
         client_config(["b:9093"], KafkaSettings(request_timeout=0.2), "cfg.yaml")
 
 
-def test_producer_is_idempotent_acks_all_gzip_and_never_auto_creates_topics():
+def test_producer_is_idempotent_acks_all_lz4_and_never_auto_creates_topics():
     common = client_config(["b:9092"], KafkaSettings())
     config = producer_config(common, KafkaSettings())
     assert config["acks"] == "all" and config["enable_idempotence"] is True
-    assert config["compression_type"] == "gzip" and config["linger_ms"] <= 10
+    assert config["compression_type"] == "lz4" and config["linger_ms"] <= 10
     assert config["allow_auto_create_topics"] is False
     assert config["delivery_timeout_ms"] >= config["request_timeout_ms"] + config["linger_ms"]
     assert "retries" not in config  # the client's default: unlimited, bounded by delivery_timeout_ms
