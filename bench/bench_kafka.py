@@ -12,7 +12,10 @@ of them. Serialisation happens before any clock starts.
   (acks=all, idempotence, LZ4, 5 ms linger), ``send()`` per record and ``flush()`` at the same batch
   size. Each run writes a fresh topic made by ``ensure_topics`` (the configured partitions); one
   long-lived client per side, as one producer process has.
-- **Consume.** One pre-filled topic; each run reads all of it with a fresh consumer group.
+- **Consume.** One pre-filled topic, NEWSMON_BENCH_KAFKA_CONSUME_LAPS (4) times the records (reading
+  runs about ten times as fast as writing: a run of the produce count alone lasts a tenth of a second,
+  and one fetch that waits out ``fetch_max_wait_ms`` would decide it); each run reads all of it with a
+  fresh consumer group.
   newsmon: ``KafkaLog.consumer(group, topics)``, ``poll(batch_size, poll_timeout)`` and
   ``commit(offsets)`` per batch, as the consume loop does. Raw: a ``KafkaConsumer`` built from
   :func:`~pipeline.transport.kafka_log.consumer_config`, ``poll(max_records=batch_size)`` and a
@@ -61,6 +64,7 @@ CORPUS = SHARED / "corpora/real-news/items.jsonl"
 SERVICES = REPO / "deploy" / "local" / "services.sh"
 FEED_ITEMS = 20  # records per producer flush: one feed's new items (bench_producer's feeds carry 20)
 CONSUME_DEADLINE = 300.0  # seconds a consume run may take before the benchmark gives up
+CONSUME_LAPS = int(os.environ.get("NEWSMON_BENCH_KAFKA_CONSUME_LAPS", "4"))  # the consume topic: laps of the records
 
 KeyedValue = tuple[str, bytes]  # (item id, the JSON the producer publishes)
 
@@ -274,7 +278,7 @@ def rounds(bench: Bench, records: Sequence[KeyedValue], filled: str, count: int)
             figures.produce[side].append(produce_once(bench, records, side))
         for side in ordered(round_number):
             consume = consume_raw if side == "raw" else consume_newsmon
-            figures.consume[side].append(consume(bench, filled, len(records)))
+            figures.consume[side].append(consume(bench, filled, len(records) * CONSUME_LAPS))
     return figures
 
 
@@ -282,7 +286,7 @@ def warm_up(bench: Bench, records: Sequence[KeyedValue]) -> str:
     """Fill the topic every consume run reads (with newsmon's producer, which warms it up), then run
     the other three untimed on a small topic; returns the filled topic."""
     filled = bench.fresh_topic("consume")
-    produce_newsmon(bench, records, filled)
+    produce_newsmon(bench, [*records] * CONSUME_LAPS, filled)
     warm = records[:1000]
     produce_once(bench, warm, "raw")
     consume_raw(bench, bench.topics[-1], len(warm))
@@ -351,7 +355,8 @@ def report(bench: Bench, records: Sequence[KeyedValue], figures: Figures, count:
         f"| produce, records/s (flush every {FEED_ITEMS} records, fresh topic)"
         f" | {statistics.median(produce['newsmon']):.0f} | {statistics.median(produce['raw']):.0f}"
         f" | {ratio(produce['newsmon'], produce['raw']):.0%} |",
-        f"| consume, records/s (poll {batch}, synchronous commit per batch, fresh group)"
+        f"| consume, records/s ({len(records) * CONSUME_LAPS} records, poll {batch}, synchronous commit per batch,"
+        " fresh group)"
         f" | {statistics.median(rates['newsmon']):.0f} | {statistics.median(rates['raw']):.0f}"
         f" | {ratio(rates['newsmon'], rates['raw']):.0%} |",
         f"| consume, seconds to the first records (connect, join the group, first fetch; not in records/s)"
