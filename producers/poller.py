@@ -86,6 +86,7 @@ class FeedPoller:
         self.fetcher = fetcher or (lambda url, validators: fetch_feed(url, validators, limits))
         self.body_fetcher = body_fetcher or (lambda url: fetch_body(url, limits))
         self._pruned_at = 0.0
+        self._known: dict[str, KnownStories] = {}  # this poll's recent stories per source
 
     def _states(self, feeds: Sequence[FeedSpec]) -> dict[str, FeedState]:
         return self.store.get_many([(f.id, f.url) for f in feeds])
@@ -103,6 +104,7 @@ class FeedPoller:
     def poll(self, feeds: Sequence[FeedSpec]) -> PollReport:
         """Fetch the given feeds concurrently, publish their new items, record state and health."""
         report = PollReport()
+        self._known = {}  # read once per source and poll: a source's feeds share its recent stories
         states = self._states(feeds)
         fetches = iter_per_host(feeds, lambda f: host_of(f.url), lambda f: self._fetch(states[f.id]),
                                 concurrency=self.settings.concurrency, per_host=self.settings.per_host_concurrency)
@@ -202,7 +204,10 @@ class FeedPoller:
         candidates = [item for item in items if item.id in unseen]
         if not candidates:
             return fresh
-        known = KnownStories(self.store.fingerprints(feed.source, now - self.settings.dedup_window))
+        known = self._known.get(feed.source)
+        if known is None:  # the source's first feed in this poll; the later ones see what it added
+            known = KnownStories(self.store.fingerprints(feed.source, now - self.settings.dedup_window))
+            self._known[feed.source] = known
         for item in candidates:
             fingerprint = content_fingerprint(item.title, item.summary)
             same_as = known.find(fingerprint) if fingerprint else None

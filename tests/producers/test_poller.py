@@ -166,6 +166,26 @@ def test_an_edited_title_republished_under_a_new_url_is_not_published_again(serv
     assert restarted.poll(restarted.feeds).items_published == 0
 
 
+def test_a_sources_recent_stories_are_read_once_per_poll_and_still_catch_an_edit_in_another_feed(server, db):
+    """The second feed of a source sees the first feed's items of the same poll (they are not in the
+    state database's reading, taken once for the source), so an edited republication there is held back."""
+    edited = Story("business/reko-diq-financing-signed", "Lenders sign long-awaited financing terms for Reko Diq copper project",
+                   STORIES[1].summary, STORIES[1].published + 600)
+    server.routes["/first"] = content(rss(STORIES[:2]))
+    server.routes["/second"] = content(rss([edited, STORIES[2]]))
+    server.routes["/other"] = content(rss([replace(STORIES[2], slug="other/ctd-arrests")]))
+    log = MemoryLog()
+    poller = make_poller([feed(server, "/first"), feed(server, "/second"), feed(server, "/other", source="Other Desk")],
+                         db, log)
+    reads = []
+    original = poller.store.fingerprints
+    poller.store.fingerprints = lambda source, since: reads.append(source) or original(source, since)
+    report = poller.poll(poller.feeds)
+    assert sorted(reads) == ["Frontier Desk", "Other Desk"]
+    assert (report.items_published, report.items_suppressed) == (2 + 1 + 1, 1)  # another source: its own story
+    assert edited.title not in [item["title"] for item in published(log)]
+
+
 def test_fetches_per_host_are_capped(server, db):
     for i in range(6):
         server.routes[f"/f{i}"] = slow(content(rss(STORIES)), 0.3)
