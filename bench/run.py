@@ -9,6 +9,7 @@ import os
 import platform
 import sqlite3
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,12 +34,15 @@ def machine() -> str:
 
 def main(selected: list[str]) -> None:
     names = selected or sorted(p.stem.removeprefix("bench_") for p in BENCH.glob("bench_*.py"))
+    started = time.monotonic()
     sections = []
     for name in names:
         print(f"running bench_{name} ...", file=sys.stderr)
         sections.append("\n".join(importlib.import_module(f"bench_{name}").run()))
+    minutes = (time.monotonic() - started) / 60
     header = ["# Benchmark results", "",
-              f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `make bench` on: {machine()}.", ""]
+              f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `make bench` on: {machine()}."
+              f" The whole set took {minutes:.1f} minutes.", ""]
     text = "\n".join(header) + "\n" + "\n\n".join(sections) + "\n"
     print(text)
     results = BENCH / "RESULTS.md"
