@@ -14,9 +14,8 @@ from types import ModuleType
 from pipeline.alerting.kinds import flatline, frequency, item, new_term, spike
 from pipeline.alerting.kinds.keys import KEY_FIELDS
 
-__all__ = ["KINDS", "WINDOW_KINDS", "KEY_FIELDS", "KIND_KEYS"]
+__all__ = ["KINDS", "WINDOW_KINDS", "KEY_FIELDS"]
 
 KINDS: dict[str, ModuleType] = {"item": item, "spike": spike, "frequency": frequency, "flatline": flatline,
                                 "new_term": new_term}
 WINDOW_KINDS = tuple(name for name, module in KINDS.items() if module.WINDOWED)
-KIND_KEYS: dict[str, frozenset[str]] = {name: module.KEYS for name, module in KINDS.items()}
