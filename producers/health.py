@@ -26,21 +26,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pipeline.alerting.envelope import FEED_HEALTH, feed_health_alert
+from pipeline.alerting.envelope import feed_health_alert
 from pipeline.alerting.templates import with_text
 from pipeline.item import format_time
 from pipeline.settings import FeedSpec, ProducerSettings, RuleSpec
 from producers.state import FeedState
 
-__all__ = ["FLAGGED", "HEALTH_KIND", "FeedHealth", "stale_threshold", "assess", "alert_status",
+__all__ = ["FLAGGED", "FeedHealth", "stale_threshold", "assess", "alert_status",
            "AlertOutbox", "HealthAlerts"]
 
 logger = logging.getLogger(__name__)
 
 #: Statuses that raise an alert.
 FLAGGED = ("broken", "stale")
-#: The ``kind`` of a feed-health alert document (story alerts are ``story``, digests ``digest``).
-HEALTH_KIND = FEED_HEALTH
 _STALE_GAPS = 3
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from pipeline.alerting.values import duration, fail, number
 
-__all__ = ["PATH_HASH_DIGITS", "ActionSpec", "Secrets", "masked_url", "http_url", "parse_action"]
+__all__ = ["PATH_HASH_DIGITS", "ActionSpec", "Secrets", "masked_url", "parse_action"]
 
 PATH_HASH_DIGITS = 8  # of the SHA-256 of a webhook URL's path, in the shown and stored target
 _COMMON_KEYS = {"type", "timeout", "max_attempts"}
@@ -78,20 +78,6 @@ class Secrets:
             self.missing.append(str(fail(where, f"environment variable {name} is not set")))
             self.unset.append(str(name))
         return value
-
-
-def http_url(raw: Mapping[str, Any], where: str, secrets: Secrets) -> dict[str, Any]:
-    """``url`` (or the variable ``url_env`` names) and the signing secret ``secret_env`` names: what
-    every channel that POSTs reads."""
-    url = raw.get("url") or ""
-    if raw.get("url_env"):
-        url = secrets.get(raw["url_env"], f"{where}.url_env")
-        if not url:
-            url = f"https://{raw['url_env']}.unset.invalid/"  # the .invalid domain never resolves
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise fail(f"{where}.url", f"a {raw['type']} action needs an http(s) url or url_env")
-    secret = secrets.get(raw["secret_env"], f"{where}.secret_env") if raw.get("secret_env") else ""
-    return {"url": url, "secret": secret}
 
 
 def parse_action(raw: Any, where: str, env: Mapping[str, str]) -> ActionSpec:

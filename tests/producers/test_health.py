@@ -7,10 +7,11 @@ from dataclasses import replace
 import pytest
 
 from pipeline.alerting.actions import ActionSpec
+from pipeline.alerting.envelope import FEED_HEALTH
 from pipeline.alerting.rules import RuleSpec
 from pipeline.settings import FeedSpec, ProducerSettings
 from producers.fetch import Validators
-from producers.health import HEALTH_KIND, HealthAlerts, alert_status, assess, stale_threshold
+from producers.health import HealthAlerts, alert_status, assess, stale_threshold
 from producers.state import FeedState, FeedStateStore
 
 NOW = 1_780_000_000.0
@@ -66,7 +67,7 @@ def test_health_alerts_go_to_the_outbox_of_rules_that_ask_once_a_day(tmp_path):
     rows = store.due(NOW + 2 * DAY)
     assert {row.rule for row in rows} == {"ops"} and len(rows) == 4
     payload = rows[0].payload
-    assert payload["kind"] == HEALTH_KIND and payload["story_id"] == "feed:dawn:broken:2026-05-28"
+    assert payload["kind"] == FEED_HEALTH and payload["story_id"] == "feed:dawn:broken:2026-05-28"
     assert payload["item"]["title"] == "Feed dawn (Dawn) is broken: 5 errors in a row: HTTP 404"
     assert payload["feed"]["status"] == "broken" and payload["feed"]["url"] == feed.url
     store.close()

@@ -90,7 +90,8 @@ def _facts(story: StoryView, alert: Alert) -> list[tuple[str, str]]:
 
 
 def text_body(alert: Alert) -> str:
-    lines = [headline(alert), ""] + ([body(alert), ""] if body(alert).strip() else [])
+    intro = body(alert)  # the rule's body_template, rendered
+    lines = [headline(alert), ""] + ([intro, ""] if intro.strip() else [])
     for story in story_views(alert):
         lines += [story.title, story.url] if story.url else [story.title]
         lines += [f"  {k}: {v}" for k, v in _facts(story, alert)]

@@ -25,7 +25,8 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.alerting.actions import ActionSpec, Secrets, http_url, masked_url
+from pipeline.alerting.actions import ActionSpec, Secrets, masked_url
+from pipeline.alerting.values import fail
 from pipeline.backoff import parse_retry_after
 from pipeline.errors import PermanentError, RetryLater, Unreachable
 
@@ -38,7 +39,16 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def configure(raw: Mapping[str, Any], where: str, secrets: Secrets) -> dict[str, Any]:
-    return http_url(raw, where, secrets)
+    """``url`` (or the variable ``url_env`` names) and the signing secret ``secret_env`` names."""
+    url = raw.get("url") or ""
+    if raw.get("url_env"):
+        url = secrets.get(raw["url_env"], f"{where}.url_env")
+        if not url:
+            url = f"https://{raw['url_env']}.unset.invalid/"  # the .invalid domain never resolves
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise fail(f"{where}.url", f"a {raw['type']} action needs an http(s) url or url_env")
+    secret = secrets.get(raw["secret_env"], f"{where}.secret_env") if raw.get("secret_env") else ""
+    return {"url": url, "secret": secret}
 
 
 def target(action: ActionSpec) -> str:
