@@ -257,6 +257,11 @@ class LocalFeeds:
         self.feeds = feed_specs(ports, self.count)
         return self
 
+    @property
+    def pid(self) -> int | None:
+        """The server process's id."""
+        return self._process.pid
+
     def _ask(self, command: str, argument: Any = None) -> Any:
         self._control.send((command, argument))
         return self._control.recv()

@@ -97,6 +97,8 @@ class ProducerSettings:
     max_body_chars: int = setting(200_000, positive_int)
     concurrency: int = setting(4, positive_int)
     per_host_concurrency: int = setting(2, positive_int)
+    # worker processes parsing fetched documents during a poll (0: in the fetch threads)
+    parse_processes: int = setting(1, count)
     broken_after: int = setting(5, positive_int)  # an error streak this long flags the feed broken
     # a feed is stale after max(this, 3 x its usual gap) without a new item
     stale_after: float = setting(86400.0, parse_duration)

@@ -14,8 +14,11 @@ declared encoding, an undefined entity) but still read entries or feed elements 
 complaint is kept as :attr:`ParsedFeed.warning`.
 
 Text fields of :class:`ParsedEntry` are always HTML: plain-text values are escaped, so callers can
-treat every field alike. feedparser sanitises RSS/Atom HTML; JSON Feed HTML arrives as published,
-so these fields are only ever meant to be read through :func:`producers.normalise.html_to_text`.
+treat every field alike. The HTML arrives as published (scripts, handlers and relative links
+included), in every format: these fields are only ever meant to be read through
+:func:`producers.normalise.html_to_text`, which drops scripts and keeps text. feedparser's own
+sanitiser and link resolver are off: no HTML leaves the producer, and they were a quarter of the
+parse's time.
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None,
         return _parse_json_feed(body, url)
     try:
         result = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
-                                  sanitize_html=True, resolve_relative_uris=True)
+                                  sanitize_html=False, resolve_relative_uris=False)
     except (ValueError, LookupError, RecursionError) as exc:  # feedparser gave up on hostile bytes
         raise FeedParseError(url, f"feedparser failed: {type(exc).__name__}: {exc}") from None
     entries = tuple(_xml_entry(e) for e in result.get("entries", ()))

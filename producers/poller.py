@@ -1,14 +1,16 @@
 """Polling feeds: schedule → fetch (concurrently, capped per host) → parse → normalise →
 deduplicate → (full text) → publish → record state and health.
 
-Fetching runs in a thread pool; everything that touches the log or the state store runs in the
-caller's thread. Feeds are handled in the order given, each as soon as it and those before it are
-fetched, while the next are being fetched (so a poll takes about the longer of fetching and
-handling, not their sum, and a fetched document is let go once handled); a poll holding a
-full-text feed fetches every feed first, so that article pages, fetched under the same caps,
-never run beside feed fetches. For each changed feed, new items are published and the producer
-flushed, and only then are they marked as seen; the feed's new validators are stored after that.
-A crash in between re-publishes (harmless downstream: every write is idempotent) rather than loses.
+Fetching runs in a thread pool, and each fetch thread parses what it fetched, in a worker process
+when ``producer.parse_processes`` is above 0 (:mod:`producers.parse_pool`); everything that touches
+the log or the state store runs in the caller's thread. Feeds are handled in the order given, each
+as soon as it and those before it are fetched, while the next are being fetched (so a poll takes
+about the longer of fetching and handling, not their sum, and a fetched document is let go once
+handled); a poll holding a full-text feed fetches every feed first, so that article pages, fetched
+under the same caps, never run beside feed fetches. For each changed feed, new items are published
+and the producer flushed, and only then are they marked as seen; the feed's new validators are
+stored after that. A crash in between re-publishes (harmless downstream: every write is idempotent)
+rather than loses.
 
 Deduplication, in order: the item id (canonical URL, else GUID) against every id ever published by
 any feed, so the same story in two section feeds is published once; then the content fingerprint
@@ -40,7 +42,8 @@ from producers.fulltext import fetch_body, require_fulltext
 from producers.health import FLAGGED, FeedHealth, alert_status, assess
 from producers.hostpool import host_of, iter_per_host, map_per_host
 from producers.normalise import html_to_text, normalise_feed, with_body
-from producers.parse import ParsedFeed, parse_feed
+from producers.parse import ParsedFeed
+from producers.parse_pool import DocumentParser, document_parser
 from producers.schedule import delay_after_error, delay_after_success, max_age, usual_gap
 from producers.state import FeedState, FeedStateStore
 
@@ -63,6 +66,14 @@ class PollReport:
     items_published: int = 0
     items_suppressed: int = 0  # near-duplicates of an item already published (edited re-publish)
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """A fetch's result and what parsing its document gave (None for a 304)."""
+
+    result: FetchResult
+    parsed: ParsedFeed | Exception | None
 
 
 @dataclass
@@ -106,17 +117,20 @@ class FeedPoller:
         report = PollReport()
         self._known = {}  # read once per source and poll: a source's feeds share its recent stories
         states = self._states(feeds)
-        fetches = iter_per_host(feeds, lambda f: host_of(f.url), lambda f: self._fetch(states[f.id]),
-                                concurrency=self.settings.concurrency, per_host=self.settings.per_host_concurrency)
-        # with a full-text feed, every feed is fetched before any article page is
-        outcomes = iter(list(fetches)) if any(feed.full_text for feed in feeds) else fetches
-        with closing(fetches):  # a failure here starts no more fetches
-            updated = [self._handle(feed, states[feed.id], outcome, report) for feed, outcome in zip(feeds, outcomes)]
+        with document_parser(self.settings.parse_processes) as parse:
+            fetches = iter_per_host(feeds, lambda f: host_of(f.url), lambda f: self._fetch(states[f.id], parse),
+                                    concurrency=self.settings.concurrency,
+                                    per_host=self.settings.per_host_concurrency)
+            # with a full-text feed, every feed is fetched before any article page is
+            outcomes = iter(list(fetches)) if any(feed.full_text for feed in feeds) else fetches
+            with closing(fetches):  # a failure here starts no more fetches
+                updated = [self._handle(feed, states[feed.id], outcome, report)
+                           for feed, outcome in zip(feeds, outcomes)]
         self.store.save_many(updated)
         self._prune()
         return report
 
-    def _handle(self, feed: FeedSpec, state: FeedState, outcome: FetchResult | Exception,
+    def _handle(self, feed: FeedSpec, state: FeedState, outcome: _Fetched | Exception,
                 report: PollReport) -> FeedState:
         """The feed's state after its fetch's outcome, with the new items published."""
         report.feeds_polled += 1
@@ -128,12 +142,18 @@ class FeedPoller:
             state = self._after_result(feed, state, outcome, report)
         return self._check_health(feed, state)
 
-    def _fetch(self, state: FeedState) -> FetchResult | Exception:
-        """Fetch the feed where it lives now: its URL, or where it permanently moved to."""
+    def _fetch(self, state: FeedState, parse: DocumentParser) -> _Fetched | Exception:
+        """Fetch the feed where it lives now (its URL, or where it permanently moved to) and parse it."""
         try:
-            return self.fetcher(state.moved_to or state.url, state.validators)
+            result = self.fetcher(state.moved_to or state.url, state.validators)
         except Exception as exc:  # reported per feed; one feed never stops the others
             return exc
+        if result.not_modified:
+            return _Fetched(result, None)
+        try:
+            return _Fetched(result, parse(result))
+        except Exception as exc:  # not a feed (FeedParseError), the parser process died: this feed's error
+            return _Fetched(result, exc)
 
     def _after_error(self, feed: FeedSpec, state: FeedState, error: Exception, report: PollReport) -> FeedState:
         streak = state.error_count + 1
@@ -147,18 +167,21 @@ class FeedPoller:
         return replace(state, error_count=streak, last_error=message, last_status="error",
                        next_check=self.clock() + delay)
 
-    def _after_result(self, feed: FeedSpec, state: FeedState, result: FetchResult, report: PollReport) -> FeedState:
+    def _after_result(self, feed: FeedSpec, state: FeedState, fetched: _Fetched, report: PollReport) -> FeedState:
+        result = fetched.result
         if result.moved_to and result.moved_to != state.moved_to:
             logger.warning("event=feed_moved feed=%s url=%s moved_to=%s hint=fetched from the new address from now"
                            " on; update the feed's url in the configuration", feed.id, feed.url, result.moved_to)
             state = replace(state, moved_to=result.moved_to)
         ttl, published, gap, latest = None, 0, state.usual_gap, state.latest_item
-        if result.not_modified:
+        if isinstance(fetched.parsed, Exception):  # not a feed: an error, retried with backoff
+            return self._after_error(feed, state, fetched.parsed, report)
+        if fetched.parsed is None:
             report.feeds_not_modified += 1
         else:
             try:
-                published, ttl, gap, latest = self._ingest(feed, state, _parse(result), report)
-            except Exception as exc:  # not a feed (FeedParseError), log unavailable: an error, retried with backoff
+                published, ttl, gap, latest = self._ingest(feed, state, fetched.parsed, report)
+            except Exception as exc:  # log unavailable: an error, retried with backoff
                 return self._after_error(feed, state, exc, report)
         delay = delay_after_success(self.settings, feed.interval, (ttl, max_age(result.headers.get("cache-control"))),
                                     gap)
@@ -261,12 +284,6 @@ class FeedPoller:
             forgotten = self.store.prune_seen(now - self.settings.seen_retention)
             if forgotten:
                 logger.info("event=published_ids_pruned removed=%d", forgotten)
-
-
-def _parse(result: FetchResult) -> ParsedFeed:
-    """The fetched document as a feed; raises :class:`FeedParseError` when it is not one."""
-    return parse_feed(result.body, url=result.url, content_type=result.headers.get("content-type"),
-                      headers=result.headers)
 
 
 def _epoch(text: str) -> float:
