@@ -4,8 +4,8 @@ state store as the ids already seen (``seen_items``) pile up.
 
 The feeds (bench/producer_feeds.py) are real-news stories as RSS and Atom with ETags, served by
 another process from loopback hosts 127.0.0.x, which counts the requests each host answers at once.
-The first cycle is cold (every feed a 200, every item new), then again by a new desk parsing in the
-fetch threads (``parse_processes: 0``); each warm cycle gives 5% of the feeds one new story, the
+The first cycle is cold (every feed a 200, every item new), then again by a new desk in a fresh
+process parsing in the fetch threads (``parse_processes: 0``); each warm cycle gives 5% of the feeds one new story, the
 rest answer 304. The poller runs with the producer's default settings
 (``concurrency`` 4, ``per_host_concurrency`` 2) unless a row says otherwise, and publishes into a
 real SQLite log; its state is a real SQLite store in a file of its own (as with ``state:``), so its
@@ -154,10 +154,6 @@ def desk_child(count: int, workdir: str, results: Connection) -> None:
         cycles = [desk.cycle(poller, "cold (all new)")]
         memory = {"before": before, "after": memory_kb(), "state": desk.state_bytes(), "cold": cycles[0]["wall"],
                   "workers_kb": cycles[0]["workers_kb"]}
-        (Path(workdir) / "in-threads").mkdir()
-        in_threads = Desk(site, Path(workdir) / "in-threads")
-        cycles.append(in_threads.cycle(in_threads.poller(replace(ProducerSettings(), parse_processes=0)),
-                                       "cold, parsed in the fetch threads", change=False))
         cycles += [desk.cycle(poller, f"warm {n}") for n in range(1, WARM_CYCLES + 1)]
         site.set_delay(DELAY)
         raised = replace(ProducerSettings(), concurrency=RAISED_CONCURRENCY)
@@ -166,6 +162,15 @@ def desk_child(count: int, workdir: str, results: Connection) -> None:
         seen = _seen_growth(desk) if SEEN_PER_FEED else []
         results.send({"stories": site.stories_from, "cycles": cycles, "memory": memory, "delayed": delayed,
                       "seen": seen})
+
+
+def in_threads_child(count: int, workdir: str, results: Connection) -> None:
+    """A cold cycle of ``count`` feeds in a fresh process, parsed in the fetch threads."""
+    _quiet()
+    with LocalFeeds(count) as site:
+        desk = Desk(site, Path(workdir))
+        poller = desk.poller(replace(ProducerSettings(), parse_processes=0))
+        results.send(desk.cycle(poller, "cold, parsed in the fetch threads"))
 
 
 def memory_child(count: int, workdir: str, results: Connection) -> None:
@@ -229,9 +234,10 @@ def _cycle_lines(found: dict[str, Any], count: int) -> list[str]:
         f"{count:,} feeds of {ITEMS} items ({SECTIONS} section feeds per outlet, one in five Atom) on {len(HOSTS)}"
         f" loopback hosts, served by another process from {found['stories']}; default producer settings"
         " (one parser process); real SQLite log and state. The cold cycle fetches and publishes everything; the"
-        " second row is the same cold cycle by a new desk with `parse_processes: 0` (documents parsed in the"
-        f" fetch threads, one process); each warm cycle gives {1 / CHANGED_EVERY:.0%} of the feeds a new story,"
-        " the rest answer 304. *CPU per feed*: the poller process's, plus its parser workers' (sampled every"
+        " second row is the same cold cycle by a new desk in a fresh process with `parse_processes: 0`"
+        " (documents parsed in the fetch threads, one process); each warm cycle gives"
+        f" {1 / CHANGED_EVERY:.0%} of the feeds a new story, the rest answer 304. *CPU per feed*: the poller"
+        " process's, plus its parser workers' (sampled every"
         " 50 ms from /proc; the feed server's is not counted). *At once*: the most requests the servers were"
         " answering at the same time, in all and on one host, against the poller's `concurrency` and"
         " `per_host_concurrency` (on loopback an answer takes well under a millisecond, so requests seldom"
@@ -336,6 +342,7 @@ def _seen_lines(found: dict[str, Any], count: int) -> list[str]:
 def run() -> list[str]:
     """Markdown lines for bench/RESULTS.md."""
     found = in_child(desk_child, FEEDS)
+    found["cycles"].insert(1, in_child(in_threads_child, FEEDS))
     sizes = {FEEDS: found["memory"]} | {n: in_child(memory_child, n) for n in MEMORY_FEEDS if n != FEEDS}
     lines = ["## Feed producer", "", *_cycle_lines(found, FEEDS), "", *_delayed_lines(found), "",
              *_memory_lines(sizes)]

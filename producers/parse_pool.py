@@ -58,6 +58,7 @@ class ParserPool:
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0  # bumped each time a broken pool is let go
+        self._closed = False
         self.restarts = 0
 
     def __call__(self, result: FetchResult) -> ParsedFeed:
@@ -76,14 +77,16 @@ class ParserPool:
         return self._executor is not None
 
     def close(self) -> None:
-        """Stop the workers once the documents handed over are parsed."""
+        """Stop the workers once the documents handed over are parsed; later documents are refused."""
         with self._lock:
-            executor, self._executor = self._executor, None
+            executor, self._executor, self._closed = self._executor, None, True
         if executor is not None:
             executor.shutdown(wait=True)
 
     def _current(self) -> tuple[ProcessPoolExecutor, int]:
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the parser pool is closed")
             if self._executor is None:
                 context = multiprocessing.get_context(_START_METHOD)
                 if _START_METHOD == "forkserver":  # takes effect when the server starts, once per process

@@ -69,6 +69,9 @@ def test_no_process_starts_before_the_first_document():
     assert not pool.started
     pool.close()
     assert not pool.started
+    with pytest.raises(RuntimeError, match="closed"):  # a late document never starts a process again
+        pool(fetched("rss20.xml"))
+    assert not pool.started
 
 
 def test_what_is_not_a_feed_raises_the_same_error_through_the_pool(pool):
