@@ -1,4 +1,6 @@
-"""The ``log`` action: one key=value log line per alert, and nothing sent anywhere."""
+"""The ``log`` action: one key=value log line per alert, and nothing sent anywhere. ``headline`` is the
+line a chat channel would show (the rule's ``title_template`` when it has one), ``title`` the first
+story's own title."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 
 from pipeline.alerting.actions import ActionSpec, Secrets
 from pipeline.alerting.channels.base import Alert
-from pipeline.alerting.render.view import story_views
+from pipeline.alerting.render.view import headline, story_views
 
 __all__ = ["KEYS", "configure", "target", "address", "send"]
 
@@ -31,6 +33,6 @@ def address(action: ActionSpec) -> tuple[str, int] | None:
 
 def send(action: ActionSpec, alert: Alert) -> None:
     stories = story_views(alert)
-    logger.info("event=alert rule=%s kind=%s severity=%s id=%s stories=%d title=%r", alert.get("rule"),
-                alert.get("kind"), alert.get("severity"), alert.get("id"), len(stories),
+    logger.info("event=alert rule=%s kind=%s severity=%s id=%s stories=%d headline=%r title=%r", alert.get("rule"),
+                alert.get("kind"), alert.get("severity"), alert.get("id"), len(stories), headline(alert),
                 stories[0].title if stories else "")

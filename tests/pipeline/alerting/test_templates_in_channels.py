@@ -1,14 +1,16 @@
 """A rule's title and body templates reach every channel, and feed text they pull in stays escaped:
 the Slack payload still passes Slack's SDK and the safety checks, the Teams card the Adaptive Card
 schema and the CommonMark reading, e-mail stays escaped; the alerter stores the rendered text on the
-alert document (what the generic webhook receives), for a spike alert and for a feed-health alert."""
+alert document (what the generic webhook receives) and the log channel's line, for a spike alert and for a feed-health alert."""
 
 import json
 from dataclasses import replace
 
 from consumers.alert_store import AlertStore
 from consumers.alerter import AlerterStage
+from pipeline.alerting.actions import ActionSpec
 from pipeline.alerting.channels import email as email_action
+from pipeline.alerting.channels import log as log_action
 from pipeline.alerting.channels import slack, teams, webhook
 from pipeline.alerting.envelope import window_alert
 from pipeline.alerting.rules import parse_rules
@@ -49,6 +51,14 @@ def test_slack_shows_the_template_title_and_body_escaped():
     assert header["text"]["text"].startswith("12 CT stories about Khyber")
     assert intro["type"] == "section" and intro["text"]["text"].startswith("Trailing average 2.0.\n- ")
     assert "&lt;script&gt;" in intro["text"]["text"]
+
+
+def test_the_log_line_carries_the_template_title_beside_the_first_storys(caplog):
+    caplog.set_level("INFO", logger="consumers.alerter")
+    log_action.send(ActionSpec(type="log"), hostile_spike())
+    line = next(m for m in caplog.messages if m.startswith("event=alert "))
+    assert f"headline={f'12 CT stories about Khyber {MENTIONS} {SCRIPT}'!r}" in line
+    assert "stories=12" in line and f"title={f'{HOSTILE} #0'!r}" in line
 
 
 def test_teams_and_email_show_the_template_title_and_body_escaped():
