@@ -11,14 +11,16 @@ idle between polls. Workers come from a ``forkserver`` (forked from a clean, sin
 server that has already imported the parser, never from the poller's own threads), so starting
 a pool costs milliseconds after the first.
 
-A worker that dies on a document (a crash in the XML parser, killed for memory) breaks the pool.
-The document is parsed once more in a new pool. If its worker dies again, the feed gets a
+A worker that dies on a document (a crash in the XML parser, killed for memory) breaks the pool
+(``event=parser_died``). The document is parsed once more in a new pool. If its worker dies again, the feed gets a
 :class:`ParserDied` error (retried with backoff like any feed error) and the other feeds go on.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -30,6 +32,8 @@ from producers.fetch import FetchResult
 from producers.parse import ParsedFeed, parse_feed
 
 __all__ = ["DocumentParser", "ParserDied", "ParserPool", "parse_fetched", "document_parser"]
+
+logger = logging.getLogger(__name__)
 
 #: Parses one fetched document; raises :class:`~producers.parse.FeedParseError` when it is not a feed.
 DocumentParser = Callable[[FetchResult], ParsedFeed]
@@ -67,6 +71,8 @@ class ParserPool:
             try:
                 return executor.submit(self.parse, result).result()
             except BrokenProcessPool:
+                logger.warning("event=parser_died url=%s bytes=%d hint=a new parser process takes over",
+                               result.url, len(result.body))
                 self._let_go(generation)
         raise ParserDied(f"{result.url}: the parser process died twice reading this document "
                          f"({len(result.body)} bytes)")
@@ -91,7 +97,8 @@ class ParserPool:
                 context = multiprocessing.get_context(_START_METHOD)
                 if _START_METHOD == "forkserver":  # takes effect when the server starts, once per process
                     context.set_forkserver_preload(["producers.parse_pool"])
-                self._executor = ProcessPoolExecutor(self.processes, mp_context=context)
+                self._executor = ProcessPoolExecutor(self.processes, mp_context=context,
+                                                     initializer=_ignore_interrupts)
             return self._executor, self._generation
 
     def _let_go(self, generation: int) -> None:
@@ -103,6 +110,12 @@ class ParserPool:
             self._generation += 1
             self.restarts += 1
         broken.shutdown(wait=False, cancel_futures=True)
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C reaches the whole process group, but stopping is the poller's to decide
+    (it finishes the poll, then closes the pool)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextmanager

@@ -6,6 +6,7 @@ items either way."""
 from __future__ import annotations
 
 import os
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import replace
@@ -90,7 +91,7 @@ def test_documents_from_many_threads_each_get_their_own_feed():
     assert parsed == [parse_fetched(document) for document in documents]
 
 
-def test_a_document_that_kills_its_worker_twice_is_its_own_error():
+def test_a_document_that_kills_its_worker_twice_is_its_own_error(caplog):
     pool = ParserPool(1, parse=die_on_marker)
     try:
         assert pool(fetched("rss20.xml")).entries  # a worker is running
@@ -98,6 +99,7 @@ def test_a_document_that_kills_its_worker_twice_is_its_own_error():
         with pytest.raises(ParserDied, match=r"^https://news.example.pk/feed/: the parser process died twice"):
             pool(deadly)
         assert pool.restarts == 2
+        assert sum("event=parser_died url=https://news.example.pk/feed/" in m for m in caplog.messages) == 2
         assert pool(fetched("atom10.xml")) == parse_fetched(fetched("atom10.xml"))  # a new worker takes over
     finally:
         pool.close()
@@ -112,6 +114,21 @@ def test_a_worker_that_died_once_is_replaced_and_the_document_parsed(tmp_path):
         assert pool.restarts == 1 and (tmp_path / "died").exists()
     finally:
         pool.close()
+
+
+def interrupt_me(result: FetchResult) -> object:
+    """Sends the worker itself SIGINT (as Ctrl-C does to the whole process group), then parses."""
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+    except KeyboardInterrupt:
+        return "interrupted"
+    return parse_fetched(result)
+
+
+def test_ctrl_c_is_left_to_the_poller(pool):
+    pool.parse = interrupt_me
+    assert pool(fetched("rss20.xml")) == parse_fetched(fetched("rss20.xml"))
+    assert pool.restarts == 0
 
 
 def test_document_parser_is_in_process_at_zero_and_a_closed_pool_otherwise():
