@@ -25,7 +25,7 @@ from consumers.delivery import Deliverer, Sender
 from consumers.rule_kinds.recorder import KindRecorder
 from consumers.rules import CompiledRule, compile_rules, decide, rule_matches
 from pipeline.alerting.channels import send as send_alert
-from pipeline.alerting.envelope import digest_alert, story_alert, story_page
+from pipeline.alerting.envelope import digest_alert, story_alert, with_story_pages
 from pipeline.alerting.rules import RuleSpec
 from pipeline.alerting.templates import with_text
 from pipeline.document import index_document
@@ -118,15 +118,14 @@ class AlerterStage(StageBase):
             tx.set_verdict(rule.name, item["id"], decision.verdict.value)
             if decision.alerts:
                 payload = story_alert(rule, item, decision.seq, now)
-                if self.public_url:  # "wrong topic?" in the messages: the story page where analysts mark it
-                    payload["story_url"] = story_page(self.public_url, story_id)
                 if tx.add_claim(payload, item["id"], now, decision.window) is None:
                     self._queue(tx, payload, rule, now)
         logger.log(logging.INFO if decision.alerts else logging.DEBUG, "event=match rule=%s story=%s item=%s verdict=%s"
                    " seq=%d", rule.name, story_id, item["id"], decision.verdict.value, decision.seq)
 
     def _queue(self, tx: AlertTransaction, payload: dict[str, Any], rule: RuleSpec, now: float) -> None:
-        payload = with_text(payload, rule.title_template, rule.body_template)
+        # "wrong topic?" in the messages: each story's page, where analysts mark it
+        payload = with_text(with_story_pages(payload, self.public_url), rule.title_template, rule.body_template)
         queued = tx.add_outbox(payload, _targets(rule), now)
         self.alerts += 1 if queued else 0
         self.created += queued

@@ -74,6 +74,22 @@ def story_page(public_url: str, story_id: str) -> str:
     return f"{public_url}/story/{quote(story_id, safe='')}"
 
 
+def with_story_pages(alert: dict[str, Any], public_url: str) -> dict[str, Any]:
+    """The alert with every story it shows linked to its story page at ``public_url``
+    (``story_url``, where analysts mark a wrong topic): each listed story of a digest or a window, or
+    the one story of a story or new-term alert. Unchanged without a ``public_url``; a feed-health
+    alert shows no story."""
+    if not public_url or alert.get("kind") == FEED_HEALTH:
+        return alert
+    if isinstance(alert.get("stories"), list):
+        stories = [{**s, "story_url": story_page(public_url, s["story_id"])}
+                   if s.get("story_id") and not s.get("story_url") else s for s in alert["stories"]]
+        return {**alert, "stories": stories}
+    if alert.get("story_id") and not alert.get("story_url"):
+        return {**alert, "story_url": story_page(public_url, alert["story_id"])}
+    return alert
+
+
 def digest_alert(rule: RuleSpec, window: tuple[float, float], stories: Sequence[dict[str, Any]],
                  created_at: float) -> dict[str, Any]:
     """The document of a digest; ``stories`` are story alerts (see :func:`story_alert`), oldest first."""

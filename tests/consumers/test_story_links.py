@@ -1,6 +1,6 @@
 """With web.public_url, a story alert links to the story's page ("Wrong topic?"), in the webhook
 document (story_url, schema-valid), in Slack (validated by slack_sdk), Teams (Adaptive Card schema)
-and e-mail; without it nothing changes."""
+and e-mail; so does each story a spike, digest or new-term alert shows; without it nothing changes."""
 
 from dataclasses import replace
 
@@ -16,6 +16,9 @@ from pipeline.errors import ConfigError
 from pipeline.settings import load_settings
 from tests.consumers.test_alerter import RULE as CT_RULE
 from tests.consumers.test_alerter import Clock, Sender, ct_item, feed
+from tests.consumers.test_rule_kinds import GROUPS, HOUR, SPIKE, T0, baseline, burst, spikes, story
+from tests.consumers.test_rule_kinds import Clock as KindClock
+from tests.consumers.test_rule_kinds import Sender as KindSender
 from tests.pipeline.alerting.test_channel_safety import card_errors, validated_by_slack_sdk
 from tests.pipeline.alerting.test_channels import RULE, SCHEMA, item
 
@@ -72,6 +75,26 @@ def test_each_story_of_a_digest_links_to_its_page():
     texts = [e["text"] for c in card["body"] if c.get("type") == "Container" for e in c["items"]]
     assert [texts.count(f"[Wrong topic? Mark it on the story page]({url})") for url in urls] == [1, 1]
     assert all(url in email_action.text_body(digest) and url in email_action.html_body(digest) for url in urls)
+
+
+def test_each_story_of_a_spike_and_the_story_of_a_new_term_link_to_their_pages(tmp_path):
+    clock, sender = KindClock(), KindSender()
+    stage = AlerterStage([SPIKE, GROUPS], AlertStore(f"sqlite:///{tmp_path}/state.db"), sender, clock,
+                         public_url=PAGE)
+    baseline(stage, clock)
+    burst(stage, clock, 24)
+    [spike] = spikes(sender)
+    assert [s["story_url"] for s in spike["stories"]] == [f"{PAGE}/story/s{10_000 + k}" for k in range(6)]
+    jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(spike)
+    message = slack.message(spike)
+    validated_by_slack_sdk(message)
+    sections = " ".join(b["text"]["text"] for b in message["blocks"] if b["type"] == "section")
+    assert sections.count("|Wrong topic? Mark it on the story page>") == 6
+    clock.now = T0 + 26 * HOUR
+    feed(stage, story(90_000, clock.now - 60, groups=["Zainabiyoun Brigade"]))
+    [new_term] = [p for p in sender.sent if p["kind"] == "new_term"]
+    assert new_term["story_url"] == f"{PAGE}/story/s90000"
+    assert f"Wrong topic? Mark it on the story page: {PAGE}/story/s90000" in email_action.text_body(new_term)
 
 
 def test_without_a_public_url_no_message_says_it():
