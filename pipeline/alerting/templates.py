@@ -75,7 +75,7 @@ def _sample(names: frozenset[str]) -> dict[str, Any]:
         "query": "*", "created_at": window["end"], "story_id": "s1", "seq": 0, "matched_at": window["end"],
         "item": brief, "story_url": "https://newsmon.example.org/story/s1", "window": window,
         "stories": [{"story_id": "s1", "seq": 0, "matched_at": window["end"], "event_at": window["start"],
-                     "item": brief}],
+                     "item": brief, "story_url": "https://newsmon.example.org/story/s1"}],
         "group_by": "locations.name", "key": "Quetta", "count": 5, "baseline": 1.5,
         "threshold": {"min_stories": 3, "ratio": 3.0}, "field": "entities.groups", "term": "Sample group",
         "first_seen": window["start"], "feed": {"id": "f", "url": "https://example.org/feed", "status": "broken",
