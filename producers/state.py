@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, field, fields
 
-from pipeline.transport.sqlite_common import connect, sqlite_path
+from pipeline.transport.sqlite_common import add_columns, connect, sqlite_path
 from producers.fetch import Validators
 from producers.fingerprint import Fingerprint
 
@@ -60,12 +60,8 @@ class FeedStateStore:
     def __init__(self, url: str) -> None:
         self._db = connect(sqlite_path(url))
         self._db.executescript(_SCHEMA)
-        present = {row[1] for row in self._db.execute("PRAGMA table_info(feed_state)")}
-        for name, kind in _ADDED_COLUMNS.items():
-            if name not in present:
-                self._db.execute(f"ALTER TABLE feed_state ADD COLUMN {name} {kind}")
-        if "last_seen" not in {row[1] for row in self._db.execute("PRAGMA table_info(seen_items)")}:
-            self._db.execute("ALTER TABLE seen_items ADD COLUMN last_seen REAL")  # NULL: first_seen
+        add_columns(self._db, "feed_state", _ADDED_COLUMNS)
+        add_columns(self._db, "seen_items", {"last_seen": "REAL"})  # NULL: first_seen
 
     def get(self, feed_id: str, url: str) -> FeedState:
         return self.get_many([(feed_id, url)])[feed_id]

@@ -120,7 +120,7 @@ def test_two_alerter_processes_on_one_log_never_send_an_alert_twice(tmp_path):
         workers = [newsmon("consume", "alerter", "--until-idle", "-c", str(config), cwd=tmp_path, wait=False)
                    for _ in range(2)]
         outputs = [w.communicate(timeout=300) for w in workers]
-        assert [w.returncode for w in workers] == [0, 0], outputs
+        assert [w.returncode for w in workers] == [0, 0], [err[err.find("Traceback"):] for _, err in outputs]
         ids = [d.headers["X-Newsmon-Alert-Id"] for d in hooks.accepted()]
     processed = [int(m) for _, err in outputs for m in re.findall(r"stage=alerter processed=(\d+)", err)]
     assert len(ids) == len(set(ids)) == 600, f"processed per process: {processed}"

@@ -1,14 +1,16 @@
-"""SQLite helpers shared by the embedded backends: URL to path, and connections set up for several processes."""
+"""SQLite helpers shared by the embedded backends: URL to path, connections set up for several processes,
+and adding columns safely while other processes open the same file."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.errors import ConfigError
 
-__all__ = ["sqlite_path", "connect"]
+__all__ = ["sqlite_path", "connect", "add_columns"]
 
 
 def sqlite_path(url: str) -> Path:
@@ -45,3 +47,25 @@ def _use_wal(connection: sqlite3.Connection, path: Path) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise ConfigError(f"{path}: cannot open SQLite database: {exc}") from None
             time.sleep(0.05)
+
+
+def add_columns(db: sqlite3.Connection, table: str, columns: Mapping[str, str]) -> None:
+    """Add the ``columns`` (name -> type) that ``table`` lacks. The check and the ``ALTER TABLE`` run
+    in one write transaction: two processes opening a new file at once would otherwise both find a
+    column missing, and the second to add it would fail."""
+    if set(columns) <= _columns(db, table):
+        return  # the usual case: nothing to add, no write lock taken
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        present = _columns(db, table)
+        for name, kind in columns.items():
+            if name not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}

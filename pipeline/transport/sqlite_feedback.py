@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipeline.feedback import Verdict
-from pipeline.transport.sqlite_common import connect, sqlite_path
+from pipeline.transport.sqlite_common import add_columns, connect, sqlite_path
 
 __all__ = ["FeedbackStore"]
 
@@ -31,8 +31,7 @@ class FeedbackStore:
     def __init__(self, url: str) -> None:
         self._db = connect(sqlite_path(url))
         self._db.executescript(_SCHEMA)
-        if "story_id" not in {row[1] for row in self._db.execute("PRAGMA table_info(feedback_verdicts)")}:
-            self._db.execute("ALTER TABLE feedback_verdicts ADD COLUMN story_id TEXT NOT NULL DEFAULT ''")
+        add_columns(self._db, "feedback_verdicts", {"story_id": "TEXT NOT NULL DEFAULT ''"})
         self._db.execute("CREATE INDEX IF NOT EXISTS feedback_verdicts_story ON feedback_verdicts (story_id)")
 
     def record(self, verdicts: Sequence[Verdict]) -> None:
