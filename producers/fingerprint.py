@@ -24,15 +24,19 @@ from __future__ import annotations
 
 import array
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from hashlib import blake2b
 from itertools import chain
 
-__all__ = ["MIN_WORDS", "TEXT_SIMILARITY", "TITLE_SIMILARITY", "COMMON_IN", "MIN_DISTINCT", "Fingerprint",
+__all__ = ["SCHEME", "MIN_WORDS", "TEXT_SIMILARITY", "TITLE_SIMILARITY", "COMMON_IN", "MIN_DISTINCT", "Fingerprint",
            "content_fingerprint", "jaccard", "common_shingles", "same_story", "find_same_story", "KnownStories"]
 
+#: How the hashes are made, stored beside each fingerprint: 2 is CRC-32 of the UTF-8 text (half the
+#: cost of the BLAKE2b digests of scheme 1, which older states hold; only equal hashes are compared,
+#: so the hash needs to be stable, not strong). Fingerprints of another scheme are never compared.
+SCHEME = 2
 #: Title and summary together need this many words to be fingerprinted.
 MIN_WORDS = 12
 #: Jaccard similarity of the word 3-shingles of title + summary at or above which items may match.
@@ -69,7 +73,7 @@ def _blob(hashes: frozenset[int]) -> bytes:
 
 
 def _hash32(text: str) -> int:
-    return int.from_bytes(blake2b(text.encode("utf-8"), digest_size=4).digest(), "big")
+    return zlib.crc32(text.encode("utf-8"))
 
 
 def content_fingerprint(title: str, summary: str) -> Fingerprint | None:

@@ -16,7 +16,7 @@ from dataclasses import astuple, dataclass, field, fields
 
 from pipeline.transport.sqlite_common import add_columns, connect, sqlite_path
 from producers.fetch import Validators
-from producers.fingerprint import Fingerprint
+from producers.fingerprint import SCHEME, Fingerprint
 
 __all__ = ["FeedState", "FeedStateStore"]
 
@@ -62,6 +62,7 @@ class FeedStateStore:
         self._db.executescript(_SCHEMA)
         add_columns(self._db, "feed_state", _ADDED_COLUMNS)
         add_columns(self._db, "seen_items", {"last_seen": "REAL"})  # NULL: first_seen
+        add_columns(self._db, "fingerprints", {"scheme": "INTEGER NOT NULL DEFAULT 1"})  # rows before: scheme 1
 
     def get(self, feed_id: str, url: str) -> FeedState:
         return self.get_many([(feed_id, url)])[feed_id]
@@ -129,12 +130,15 @@ class FeedStateStore:
     def fingerprints(self, source: str, since: float) -> list[tuple[str, Fingerprint]]:
         """Fingerprints of the items of ``source`` published since ``since``, newest first."""
         rows = self._db.execute("SELECT item_id, shingles, title_words, numbers FROM fingerprints"
-                                " WHERE source = ? AND seen >= ? ORDER BY seen DESC", (source, since))
+                                " WHERE source = ? AND seen >= ? AND scheme = ? ORDER BY seen DESC",
+                                (source, since, SCHEME))
         return [(item_id, Fingerprint.from_blobs(*blobs)) for item_id, *blobs in rows]
 
     def add_fingerprints(self, source: str, prints: Iterable[tuple[str, Fingerprint]], now: float) -> None:
-        rows = [(item_id, source, now, *fp.to_blobs()) for item_id, fp in prints]
-        self._write(lambda: self._db.executemany("INSERT OR IGNORE INTO fingerprints VALUES (?, ?, ?, ?, ?, ?)", rows))
+        rows = [(item_id, source, now, *fp.to_blobs(), SCHEME) for item_id, fp in prints]
+        self._write(lambda: self._db.executemany(
+            "INSERT OR IGNORE INTO fingerprints (item_id, source, seen, shingles, title_words, numbers, scheme)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", rows))
 
     def prune_fingerprints(self, before: float) -> int:
         return self._db.execute("DELETE FROM fingerprints WHERE seen < ?", (before,)).rowcount
