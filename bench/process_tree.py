@@ -40,7 +40,6 @@ class Descendants:
         self.exclude, self.every = set(exclude), every
         self.cpu_by_pid: dict[int, float] = {}
         self._baseline: dict[int, float] = {}  # CPU of the processes already running at the start
-        self._rss_kb: dict[int, int] = {}  # of the last processes found
         self.peak_rss_kb = 0
         self.sampler_cpu = 0.0  # seconds the sampling thread itself used
         self._stop = threading.Event()
@@ -51,7 +50,7 @@ class Descendants:
         return sum(self.cpu_by_pid.values())
 
     def __enter__(self) -> Descendants:
-        self._baseline = self._found()
+        self._baseline = {pid: cpu for pid, (cpu, _) in self._found().items()}
         self._thread.start()
         return self
 
@@ -70,12 +69,12 @@ class Descendants:
 
     def _sample(self) -> None:
         found = self._found()
-        for pid, cpu in found.items():
+        for pid, (cpu, _) in found.items():
             self.cpu_by_pid[pid] = max(self.cpu_by_pid.get(pid, 0.0), cpu - self._baseline.get(pid, 0.0))
-        self.peak_rss_kb = max(self.peak_rss_kb, sum(self._rss_kb.get(pid, 0) for pid in found))
+        self.peak_rss_kb = max(self.peak_rss_kb, sum(rss for _, rss in found.values()))
 
-    def _found(self) -> dict[int, float]:
-        """The CPU seconds of every descendant now (their resident sets in ``_rss_kb``)."""
+    def _found(self) -> dict[int, tuple[float, int]]:
+        """(CPU seconds, resident kB) of every descendant now, by pid."""
         stats = {pid: stat for pid in (int(n) for n in os.listdir("/proc") if n.isdigit())
                  if (stat := _stat(pid)) is not None}
         children: dict[int, list[int]] = {}
@@ -86,5 +85,4 @@ class Descendants:
             pid = todo.pop()
             found.append(pid)
             todo += [child for child in children.get(pid, ()) if child not in self.exclude]
-        self._rss_kb = {pid: stats[pid][2] for pid in found}
-        return {pid: stats[pid][1] for pid in found}
+        return {pid: stats[pid][1:] for pid in found}
